@@ -1,0 +1,28 @@
+// Production web server: adapter-node's handler plus the tRPC WebSocket upgrade.
+// Run `npm run build` first; `npm start` does both.
+import http from 'node:http';
+import { handler } from './build/handler.js';
+
+const host = process.env.HOST ?? '0.0.0.0';
+const port = Number(process.env.PORT ?? 3000);
+
+const server = http.createServer(handler);
+server.on('upgrade', (req, socket, head) => {
+	// hooks.server.ts init() creates the ws server when the handler loads.
+	const ws = globalThis.__batchdeskWsUpgrade;
+	if (!ws || !ws(req, socket, head)) socket.destroy();
+});
+
+server.listen(port, host, () => {
+	console.log(`[web] listening on http://${host === '0.0.0.0' ? 'localhost' : host}:${port}`);
+});
+
+function shutdown(signal) {
+	console.log(`[web] ${signal}: closing`);
+	globalThis.__batchdeskWsClose?.();
+	server.close(() => process.exit(0));
+	server.closeAllConnections?.();
+	setTimeout(() => process.exit(0), 5000).unref();
+}
+process.on('SIGTERM', () => shutdown('SIGTERM'));
+process.on('SIGINT', () => shutdown('SIGINT'));

@@ -1,0 +1,37 @@
+import type { Handle, ServerInit } from '@sveltejs/kit';
+import { redirect } from '@sveltejs/kit';
+import { bearerFrom, resolveAuth } from '$lib/server/auth/resolve';
+import { SESSION_COOKIE } from '$lib/server/auth/sessions';
+import { setSessionCookie } from '$lib/server/trpc/http-context';
+import { handleUpgrade, wsServer } from '$lib/server/trpc/ws';
+
+export const init: ServerInit = async () => {
+	// Created here so the production server.js finds it on globalThis at the first upgrade.
+	wsServer();
+	const g = globalThis as Record<string, unknown>;
+	g.__batchdeskWsUpgrade = handleUpgrade;
+	g.__batchdeskWsClose = () => wsServer().close();
+};
+
+// Pages anyone may open; every API route checks credentials itself (tRPC procedures, upload routes).
+const PUBLIC_PAGES = ['/login'];
+
+export const handle: Handle = async ({ event, resolve }) => {
+	const auth = await resolveAuth({
+		sessionToken: event.cookies.get(SESSION_COOKIE) ?? null,
+		bearer: bearerFrom(event.request.headers.get('authorization'))
+	});
+	event.locals.user = auth.user;
+	event.locals.sessionToken = auth.sessionToken;
+	if (auth.renewedUntil && auth.sessionToken) setSessionCookie(event, auth.sessionToken, auth.renewedUntil);
+	const path = event.url.pathname;
+	if (!auth.user && !path.startsWith('/api/') && !PUBLIC_PAGES.includes(path)) {
+		const next = path === '/' ? '' : `?next=${encodeURIComponent(path + event.url.search)}`;
+		redirect(303, `/login${next}`);
+	}
+	if (!auth.user && event.cookies.get(SESSION_COOKIE)) {
+		// An expired or revoked session: drop the dead cookie.
+		setSessionCookie(event, null);
+	}
+	return resolve(event);
+};

@@ -1,0 +1,319 @@
+import { sql } from 'drizzle-orm';
+import {
+	bigint,
+	boolean,
+	check,
+	index,
+	integer,
+	jsonb,
+	pgTable,
+	primaryKey,
+	smallint,
+	text,
+	timestamp,
+	uniqueIndex,
+	uuid
+} from 'drizzle-orm/pg-core';
+
+// Bigint identity keys everywhere the table can grow large: COPY into a table with a
+// time-ordered key runs ~3x faster here than with random UUIDv4 keys.
+const id = () => bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity();
+const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
+
+export const ROLES = ['admin', 'operator', 'viewer'] as const;
+export type Role = (typeof ROLES)[number];
+
+export const users = pgTable(
+	'users',
+	{
+		id: id(),
+		email: text('email').notNull(),
+		passwordHash: text('password_hash').notNull(),
+		role: text('role').$type<Role>().notNull(),
+		createdAt: createdAt()
+	},
+	(t) => [
+		uniqueIndex('users_email_lower_key').on(sql`lower(${t.email})`),
+		check('users_role_check', sql`${t.role} in ('admin','operator','viewer')`)
+	]
+);
+
+/** Only the SHA-256 of a session token is stored: a leaked table opens no session. */
+export const sessions = pgTable(
+	'sessions',
+	{
+		tokenHash: text('token_hash').primaryKey(),
+		userId: bigint('user_id', { mode: 'number' })
+			.notNull()
+			.references(() => users.id, { onDelete: 'cascade' }),
+		createdAt: createdAt(),
+		expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+		userAgent: text('user_agent'),
+		ip: text('ip')
+	},
+	(t) => [index('sessions_user_idx').on(t.userId), index('sessions_expires_idx').on(t.expiresAt)]
+);
+
+export const apiTokens = pgTable(
+	'api_tokens',
+	{
+		id: id(),
+		userId: bigint('user_id', { mode: 'number' })
+			.notNull()
+			.references(() => users.id, { onDelete: 'cascade' }),
+		name: text('name').notNull(),
+		/** First characters of the token, shown in lists so a user can tell tokens apart. */
+		prefix: text('prefix').notNull(),
+		tokenHash: text('token_hash').notNull().unique(),
+		createdAt: createdAt(),
+		lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
+		revokedAt: timestamp('revoked_at', { withTimezone: true })
+	},
+	(t) => [index('api_tokens_user_idx').on(t.userId)]
+);
+
+/** Failed logins, per key ("acct:<email>" or "ip:<addr>"), for throttling across web processes. */
+export const loginFailures = pgTable(
+	'login_failures',
+	{
+		id: id(),
+		key: text('key').notNull(),
+		at: timestamp('at', { withTimezone: true }).notNull().defaultNow()
+	},
+	(t) => [index('login_failures_key_at_idx').on(t.key, t.at)]
+);
+
+/** One row per live worker process; a stale row means a dead worker whose jobs get unlocked. */
+export const workerProcesses = pgTable('worker_processes', {
+	id: text('id').primaryKey(),
+	workerIds: text('worker_ids').array().notNull().default(sql`'{}'::text[]`),
+	pid: integer('pid').notNull(),
+	host: text('host').notNull(),
+	startedAt: timestamp('started_at', { withTimezone: true }).notNull().defaultNow(),
+	lastSeenAt: timestamp('last_seen_at', { withTimezone: true }).notNull().defaultNow()
+});
+
+export const contacts = pgTable(
+	'contacts',
+	{
+		id: id(),
+		phoneE164: text('phone_e164').notNull().unique(),
+		name: text('name'),
+		tags: text('tags').array().notNull().default(sql`'{}'::text[]`),
+		attributes: jsonb('attributes').$type<Record<string, string>>().notNull().default({}),
+		source: text('source'),
+		optedOutAt: timestamp('opted_out_at', { withTimezone: true }),
+		createdAt: createdAt(),
+		updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow()
+	},
+	(t) => [index('contacts_tags_gin').using('gin', t.tags)]
+);
+
+export const BATCH_TYPES = ['IMPORT', 'SEND', 'TAG', 'DELETE'] as const;
+export type BatchType = (typeof BATCH_TYPES)[number];
+export const BATCH_STATUSES = [
+	'PENDING',
+	'PROCESSING',
+	'PAUSED',
+	'COMPLETED',
+	'FAILED',
+	'CANCELLED'
+] as const;
+export type BatchStatus = (typeof BATCH_STATUSES)[number];
+
+export const batchOperations = pgTable(
+	'batch_operations',
+	{
+		id: uuid('id').primaryKey().defaultRandom(),
+		type: text('type').$type<BatchType>().notNull(),
+		status: text('status').$type<BatchStatus>().notNull().default('PENDING'),
+		totalCount: integer('total_count').notNull().default(0),
+		processedCount: integer('processed_count').notNull().default(0),
+		successCount: integer('success_count').notNull().default(0),
+		failedCount: integer('failed_count').notNull().default(0),
+		skippedCount: integer('skipped_count').notNull().default(0),
+		/** The validated input, as the caller gave it (filters, options, content). */
+		input: jsonb('input').$type<Record<string, unknown>>().notNull().default({}),
+		/** Type-specific results, e.g. import outcome counts {created, updated, duplicate, invalid}. */
+		result: jsonb('result').$type<Record<string, unknown>>().notNull().default({}),
+		createdBy: bigint('created_by', { mode: 'number' }).references(() => users.id, {
+			onDelete: 'set null'
+		}),
+		createdAt: createdAt(),
+		scheduledAt: timestamp('scheduled_at', { withTimezone: true }),
+		startedAt: timestamp('started_at', { withTimezone: true }),
+		completedAt: timestamp('completed_at', { withTimezone: true }),
+		updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+		error: text('error'),
+		idempotencyKey: text('idempotency_key'),
+		idempotencyHash: text('idempotency_hash'),
+		// Send-only settings, kept as columns because the engine reads them on every slice.
+		channelId: text('channel_id'),
+		ratePerMinute: integer('rate_per_minute'),
+		jitterMs: integer('jitter_ms'),
+		/** Pacing: the earliest time the next send of this batch may start (database clock). */
+		nextSendAt: timestamp('next_send_at', { withTimezone: true })
+	},
+	(t) => [
+		index('batch_operations_created_idx').on(t.createdAt.desc(), t.id),
+		index('batch_operations_type_created_idx').on(t.type, t.createdAt.desc()),
+		index('batch_operations_status_created_idx').on(t.status, t.createdAt.desc()),
+		uniqueIndex('batch_operations_idempotency_key')
+			.on(t.createdBy, t.idempotencyKey)
+			.where(sql`${t.idempotencyKey} is not null`),
+		check('batch_operations_type_check', sql`${t.type} in ('IMPORT','SEND','TAG','DELETE')`),
+		check(
+			'batch_operations_status_check',
+			sql`${t.status} in ('PENDING','PROCESSING','PAUSED','COMPLETED','FAILED','CANCELLED')`
+		)
+	]
+);
+
+export const ITEM_STATUSES = [
+	'pending',
+	'sending',
+	'sent',
+	'done',
+	'failed',
+	'skipped',
+	'cancelled',
+	'unknown'
+] as const;
+export type ItemStatus = (typeof ITEM_STATUSES)[number];
+
+/**
+ * The per-target ledger of SEND, TAG and DELETE batches: one row per contact.
+ * contact_id is not a foreign key on purpose: deleting a contact must leave past
+ * ledgers readable, so each item keeps its own snapshot of phone and name.
+ */
+export const batchItems = pgTable(
+	'batch_items',
+	{
+		id: id(),
+		batchId: uuid('batch_id')
+			.notNull()
+			.references(() => batchOperations.id, { onDelete: 'cascade' }),
+		contactId: bigint('contact_id', { mode: 'number' }),
+		phone: text('phone'),
+		name: text('name'),
+		status: text('status').$type<ItemStatus>().notNull().default('pending'),
+		attempts: smallint('attempts').notNull().default(0),
+		errorClass: text('error_class'),
+		errorCode: text('error_code'),
+		errorMessage: text('error_message'),
+		providerMessageId: text('provider_message_id'),
+		/** Retry back-off: not claimable before this time. */
+		notBefore: timestamp('not_before', { withTimezone: true }),
+		claimedBy: text('claimed_by'),
+		claimedAt: timestamp('claimed_at', { withTimezone: true }),
+		updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow()
+	},
+	(t) => [
+		uniqueIndex('batch_items_batch_contact_key').on(t.batchId, t.contactId),
+		index('batch_items_batch_status_idx').on(t.batchId, t.status, t.id),
+		index('batch_items_contact_idx').on(t.contactId)
+	]
+);
+
+/** The per-row ledger of IMPORT batches: every row that did not simply go in, with why. */
+export const importRows = pgTable(
+	'import_rows',
+	{
+		batchId: uuid('batch_id')
+			.notNull()
+			.references(() => batchOperations.id, { onDelete: 'cascade' }),
+		rowNumber: integer('row_number').notNull(),
+		outcome: text('outcome').$type<'created' | 'updated' | 'duplicate' | 'invalid'>().notNull(),
+		reason: text('reason'),
+		/** The row's original cells, for the failed-rows download. */
+		raw: jsonb('raw').$type<string[]>(),
+		contactId: bigint('contact_id', { mode: 'number' })
+	},
+	(t) => [
+		primaryKey({ columns: [t.batchId, t.rowNumber] }),
+		index('import_rows_batch_outcome_idx').on(t.batchId, t.outcome)
+	]
+);
+
+/** Staged upload files of IMPORT batches, so a worker on any machine can read them. */
+export const importUploads = pgTable('import_uploads', {
+	batchId: uuid('batch_id')
+		.primaryKey()
+		.references(() => batchOperations.id, { onDelete: 'cascade' }),
+	path: text('path').notNull(),
+	bytes: bigint('bytes', { mode: 'number' }).notNull(),
+	header: jsonb('header').$type<string[]>().notNull(),
+	createdAt: createdAt()
+});
+
+/** Contacts removed by a DELETE batch, kept whole so the batch can be restored. */
+export const deletedContacts = pgTable(
+	'deleted_contacts',
+	{
+		batchId: uuid('batch_id')
+			.notNull()
+			.references(() => batchOperations.id, { onDelete: 'cascade' }),
+		contactId: bigint('contact_id', { mode: 'number' }).notNull(),
+		phoneE164: text('phone_e164').notNull(),
+		name: text('name'),
+		tags: text('tags').array().notNull(),
+		attributes: jsonb('attributes').notNull(),
+		source: text('source'),
+		optedOutAt: timestamp('opted_out_at', { withTimezone: true }),
+		createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
+		deletedAt: timestamp('deleted_at', { withTimezone: true }).notNull().defaultNow()
+	},
+	(t) => [primaryKey({ columns: [t.batchId, t.contactId] })]
+);
+
+export const CHANNEL_KINDS = ['sandbox', 'webhook', 'twilio', 'whatsapp'] as const;
+export type ChannelKind = (typeof CHANNEL_KINDS)[number];
+
+export const channels = pgTable('channels', {
+	id: text('id').primaryKey(),
+	name: text('name').notNull(),
+	kind: text('kind').$type<ChannelKind>().notNull(),
+	/** Kind-specific settings, secrets included; never sent to the browser as is. */
+	config: jsonb('config').$type<Record<string, unknown>>().notNull().default({}),
+	/** Throughput cap in messages per second, across all worker processes. */
+	ratePerSecond: integer('rate_per_second').notNull().default(100),
+	enabled: boolean('enabled').notNull().default(true),
+	createdAt: createdAt(),
+	updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow()
+});
+
+/** A token bucket per channel, shared by every worker process through row locks. */
+export const channelLimits = pgTable('channel_limits', {
+	channelId: text('channel_id')
+		.primaryKey()
+		.references(() => channels.id, { onDelete: 'cascade' }),
+	tokens: integer('tokens').notNull().default(0),
+	refilledAt: timestamp('refilled_at', { withTimezone: true }).notNull().defaultNow()
+});
+
+export const templates = pgTable('templates', {
+	id: id(),
+	name: text('name').notNull().unique(),
+	body: text('body').notNull(),
+	createdBy: bigint('created_by', { mode: 'number' }).references(() => users.id, {
+		onDelete: 'set null'
+	}),
+	createdAt: createdAt(),
+	updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow()
+});
+
+/** The sandbox channel's outbox. The idempotency key makes a re-send after a crash a no-op. */
+export const outbox = pgTable(
+	'outbox',
+	{
+		id: id(),
+		channelId: text('channel_id').notNull(),
+		batchId: uuid('batch_id'),
+		itemId: bigint('item_id', { mode: 'number' }),
+		toPhone: text('to_phone').notNull(),
+		body: text('body').notNull(),
+		idempotencyKey: text('idempotency_key').notNull().unique(),
+		createdAt: createdAt()
+	},
+	(t) => [index('outbox_created_idx').on(t.createdAt.desc()), index('outbox_batch_idx').on(t.batchId)]
+);

@@ -1,0 +1,36 @@
+import superjson from 'superjson';
+import { createTRPCClient, createWSClient, httpBatchLink, splitLink, wsLink } from '@trpc/client';
+import { WebSocket } from 'ws';
+import type { AppRouter } from '../server/trpc/router';
+
+/**
+ * A typed client for Node scripts, authenticated with an API token
+ * (create one under Settings → API tokens).
+ *
+ *   const bd = createBatchdeskClient({ url: 'http://localhost:3000', token: process.env.BATCHDESK_TOKEN! });
+ *   const batch = await bd.client.batch.send.mutate({ ... });
+ */
+export function createBatchdeskClient(opts: { url: string; token: string }) {
+	const base = opts.url.replace(/\/$/, '');
+	const ws = createWSClient({
+		url: `${base.replace(/^http/, 'ws')}/api/trpc-ws`,
+		// Node 20 has no global WebSocket.
+		WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
+		connectionParams: async () => ({ token: opts.token }),
+		lazy: { enabled: true, closeMs: 5_000 }
+	});
+	const client = createTRPCClient<AppRouter>({
+		links: [
+			splitLink({
+				condition: (op) => op.type === 'subscription',
+				true: wsLink({ client: ws, transformer: superjson }),
+				false: httpBatchLink({
+					url: `${base}/api/trpc`,
+					transformer: superjson,
+					headers: () => ({ authorization: `Bearer ${opts.token}` })
+				})
+			})
+		]
+	});
+	return { client, close: () => ws.close() };
+}

@@ -1,0 +1,81 @@
+import { run, type Runner } from 'graphile-worker';
+import { fileURLToPath } from 'node:url';
+import { databaseUrl } from '../src/lib/server/db/url';
+import { closeDb } from '../src/lib/server/db/client';
+import { quietLogger } from '../src/lib/server/db/migrate';
+import { deregister, heartbeat, recoverDeadWorkers, WORKER_PROCESS_ID } from '../src/lib/server/jobs/recovery';
+import { crontab, taskList } from './tasks';
+import { backgroundLoops } from './loops';
+
+const HEARTBEAT_MS = 5_000;
+
+export type WorkerHandle = { stop(): Promise<void>; runner: Runner };
+
+/**
+ * Runs graphile-worker with our tasks, a heartbeat that lets other workers detect this
+ * one dying, and the recovery of workers that did die. Returns a handle to stop it.
+ */
+export async function startWorker(opts: { concurrency?: number } = {}): Promise<WorkerHandle> {
+	const deadAfter = Number(process.env.WORKER_DEAD_AFTER_SECONDS ?? 30);
+	const workerIds = new Set<string>();
+	const runner = await run({
+		connectionString: databaseUrl(),
+		concurrency: opts.concurrency ?? Number(process.env.WORKER_CONCURRENCY ?? 8),
+		noHandleSignals: true,
+		pollInterval: 1000,
+		taskList,
+		crontab,
+		logger: quietLogger(),
+		preset: { worker: { localQueue: { size: 50 } } }
+	});
+	runner.events.on('pool:create', ({ workerPool }) => workerIds.add(workerPool.id));
+	runner.events.on('worker:create', ({ worker }) => workerIds.add(worker.workerId));
+	// The pool may have been created before we subscribed: record it from the runner too.
+	const pool = (runner as unknown as { workerPool?: { id: string } }).workerPool;
+	if (pool?.id) workerIds.add(pool.id);
+
+	const beat = async () => {
+		try {
+			await heartbeat([...workerIds]);
+			await recoverDeadWorkers(deadAfter);
+		} catch (e) {
+			console.error('[worker] heartbeat failed:', e);
+		}
+	};
+	await beat();
+	const timer = setInterval(beat, HEARTBEAT_MS);
+	const loops = backgroundLoops.map((start) => start());
+
+	let stopping: Promise<void> | undefined;
+	const stop = () =>
+		(stopping ??= (async () => {
+			clearInterval(timer);
+			for (const l of loops) await l.stop();
+			// Waits for running jobs (in-flight sends) to finish; new jobs are not taken.
+			await runner.stop();
+			await deregister().catch(() => {});
+		})());
+	return { runner, stop };
+}
+
+async function main() {
+	const worker = await startWorker();
+	console.log(`[worker] ${WORKER_PROCESS_ID} running`);
+	const shutdown = async (signal: string) => {
+		console.log(`[worker] ${signal}: finishing in-flight jobs`);
+		const force = setTimeout(() => process.exit(1), 9_000);
+		force.unref();
+		await worker.stop();
+		await closeDb();
+		process.exit(0);
+	};
+	process.once('SIGTERM', () => void shutdown('SIGTERM'));
+	process.once('SIGINT', () => void shutdown('SIGINT'));
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+	main().catch((e) => {
+		console.error('[worker] failed to start:', e);
+		process.exit(1);
+	});
+}

@@ -1,0 +1,13 @@
+import type { TaskList } from 'graphile-worker';
+import { defineTask } from '../task';
+import { echo } from './echo';
+import { cleanup } from './cleanup';
+
+/** Every task, by name. Feature tasks are added here, one line each. */
+export const taskList: TaskList = {
+	'system:echo': defineTask('system:echo', echo),
+	'maintenance:cleanup': defineTask('maintenance:cleanup', cleanup)
+};
+
+/** graphile-worker crontab: minute resolution, so nothing timing-sensitive lives here. */
+export const crontab = ['17 * * * * maintenance:cleanup'].join('\n');
