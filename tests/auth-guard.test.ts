@@ -12,7 +12,7 @@ const PUBLIC = new Set(['health', 'auth.login']);
 type ProcDef = { _def: { type: 'query' | 'mutation' | 'subscription' } };
 
 function procedures(): Array<[string, ProcDef]> {
-	return Object.entries(appRouter._def.procedures as Record<string, ProcDef>);
+	return Object.entries(appRouter._def.procedures as unknown as Record<string, ProcDef>);
 }
 
 function invoke(path: string) {

@@ -3,13 +3,15 @@ import { health } from './routers/health';
 import { authRouter } from './routers/auth';
 import { tokensRouter } from './routers/tokens';
 import { usersRouter } from './routers/users';
+import { batchRouter } from './routers/batch';
 
 /** Every procedure of the app. Feature routers are added here, one line each. */
 export const appRouter = router({
 	health,
 	auth: authRouter,
 	tokens: tokensRouter,
-	users: usersRouter
+	users: usersRouter,
+	batch: batchRouter
 });
 
 export type AppRouter = typeof appRouter;

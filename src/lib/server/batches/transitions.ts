@@ -1,0 +1,31 @@
+import type { BatchStatus } from '../db/schema';
+
+/**
+ * The one table of allowed batch status changes. Every status write (API cancel,
+ * pause, resume, the worker starting or finishing a batch) goes through
+ * `transitionBatch`, which checks it here and in SQL (WHERE status = any(from)),
+ * so two processes racing cannot both win.
+ */
+export const TRANSITIONS: Record<BatchStatus, readonly BatchStatus[]> = {
+	PENDING: ['PROCESSING', 'CANCELLED', 'FAILED'],
+	PROCESSING: ['PAUSED', 'COMPLETED', 'FAILED', 'CANCELLED'],
+	PAUSED: ['PROCESSING', 'CANCELLED'],
+	COMPLETED: [],
+	FAILED: [],
+	CANCELLED: []
+};
+
+export const TERMINAL: readonly BatchStatus[] = ['COMPLETED', 'FAILED', 'CANCELLED'];
+
+export function isTerminal(status: BatchStatus): boolean {
+	return TERMINAL.includes(status);
+}
+
+export function canTransition(from: BatchStatus, to: BatchStatus): boolean {
+	return TRANSITIONS[from].includes(to);
+}
+
+/** The statuses a batch may be in for a move to `to`. */
+export function sourcesOf(to: BatchStatus): BatchStatus[] {
+	return (Object.keys(TRANSITIONS) as BatchStatus[]).filter((from) => TRANSITIONS[from].includes(to));
+}

@@ -1,0 +1,34 @@
+import { sql as dsql, type SQL } from 'drizzle-orm';
+import type { ContactFilter } from '../../schemas/targets';
+import { badInput } from '../errors';
+
+/**
+ * The WHERE condition (over table alias `c`) that selects a contact filter's contacts.
+ * Tags match contacts holding all of them (GIN index on tags); search matches name
+ * or phone, case-insensitively.
+ */
+export function contactFilterSql(filter: ContactFilter): SQL {
+	const parts: SQL[] = [];
+	if (filter.tags?.length) parts.push(dsql`c.tags @> ${filter.tags}::text[]`);
+	if (filter.search) {
+		const like = `%${filter.search.replace(/[\\%_]/g, (m) => `\\${m}`)}%`;
+		const digits = filter.search.replace(/[^\d+]/g, '');
+		parts.push(
+			digits.length >= 3
+				? dsql`(c.name ilike ${like} or c.phone_e164 like ${`%${digits}%`})`
+				: dsql`c.name ilike ${like}`
+		);
+	}
+	if (parts.length === 0) {
+		if (!filter.all) throw badInput('A filter needs tags, a search, or all: true.', 'filter');
+		return dsql`true`;
+	}
+	return dsql.join(parts, dsql` and `);
+}
+
+/** Validates "exactly one of contactIds / filter". */
+export function requireOneTarget(input: { contactIds?: number[]; filter?: ContactFilter }) {
+	if (!input.contactIds === !input.filter) {
+		throw badInput('Give exactly one of contactIds or filter.', input.contactIds ? 'filter' : 'contactIds');
+	}
+}
