@@ -1,4 +1,5 @@
-import { run, type Runner } from 'graphile-worker';
+import { run, type Runner, type WorkerEvents } from 'graphile-worker';
+import { EventEmitter } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { databaseUrl } from '../src/lib/server/db/url';
 import { closeDb } from '../src/lib/server/db/client';
@@ -7,7 +8,10 @@ import { deregister, heartbeat, recoverDeadWorkers, WORKER_PROCESS_ID } from '..
 import { crontab, taskList } from './tasks';
 import { backgroundLoops } from './loops';
 
-const HEARTBEAT_MS = 5_000;
+/** Beat at least three times per dead-after window, so a live worker never looks dead. */
+function heartbeatMs(deadAfterSeconds: number) {
+	return Math.max(250, Math.min(5_000, Math.floor((deadAfterSeconds * 1000) / 3)));
+}
 
 export type WorkerHandle = { stop(): Promise<void>; runner: Runner };
 
@@ -18,7 +22,13 @@ export type WorkerHandle = { stop(): Promise<void>; runner: Runner };
 export async function startWorker(opts: { concurrency?: number } = {}): Promise<WorkerHandle> {
 	const deadAfter = Number(process.env.WORKER_DEAD_AFTER_SECONDS ?? 30);
 	const workerIds = new Set<string>();
+	// Subscribe BEFORE run(): the pool (whose id locks jobs when localQueue is on) and its
+	// workers are created, and their events emitted, before run() resolves.
+	const events = new EventEmitter() as WorkerEvents;
+	events.on('pool:create', ({ workerPool }) => workerIds.add(workerPool.id));
+	events.on('worker:create', ({ worker }) => workerIds.add(worker.workerId));
 	const runner = await run({
+		events,
 		connectionString: databaseUrl(),
 		concurrency: opts.concurrency ?? Number(process.env.WORKER_CONCURRENCY ?? 8),
 		noHandleSignals: true,
@@ -28,11 +38,6 @@ export async function startWorker(opts: { concurrency?: number } = {}): Promise<
 		logger: quietLogger(),
 		preset: { worker: { localQueue: { size: 50 } } }
 	});
-	runner.events.on('pool:create', ({ workerPool }) => workerIds.add(workerPool.id));
-	runner.events.on('worker:create', ({ worker }) => workerIds.add(worker.workerId));
-	// The pool may have been created before we subscribed: record it from the runner too.
-	const pool = (runner as unknown as { workerPool?: { id: string } }).workerPool;
-	if (pool?.id) workerIds.add(pool.id);
 
 	const beat = async () => {
 		try {
@@ -43,7 +48,7 @@ export async function startWorker(opts: { concurrency?: number } = {}): Promise<
 		}
 	};
 	await beat();
-	const timer = setInterval(beat, HEARTBEAT_MS);
+	const timer = setInterval(beat, heartbeatMs(deadAfter));
 	const loops = backgroundLoops.map((start) => start());
 
 	let stopping: Promise<void> | undefined;
