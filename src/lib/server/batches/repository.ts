@@ -84,7 +84,7 @@ export async function transitionBatch(
 			...(isTerminal(to) ? { completedAt: dsql`now()` } : {}),
 			...(opts.error !== undefined ? { error: opts.error } : {})
 		})
-		.where(dsql`${batchOperations.id} = ${id} and ${batchOperations.status} = any(${from}::text[])`)
+		.where(dsql`${batchOperations.id} = ${id} and ${batchOperations.status} = any(${dsql.param(from)}::text[])`)
 		.returning();
 	if (!row) return null;
 	await publishBatchUpdate(row.id, { statusChange: true, tx });

@@ -9,7 +9,7 @@ import { badInput } from '../errors';
  */
 export function contactFilterSql(filter: ContactFilter): SQL {
 	const parts: SQL[] = [];
-	if (filter.tags?.length) parts.push(dsql`c.tags @> ${filter.tags}::text[]`);
+	if (filter.tags?.length) parts.push(dsql`c.tags @> ${dsql.param(filter.tags)}::text[]`);
 	if (filter.search) {
 		const like = `%${filter.search.replace(/[\\%_]/g, (m) => `\\${m}`)}%`;
 		const digits = filter.search.replace(/[^\d+]/g, '');

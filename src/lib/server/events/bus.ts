@@ -1,0 +1,158 @@
+import type postgres from 'postgres';
+import { sql } from '../db/client';
+import { findBatch, toStatusDto, type BatchStatusDto } from '../batches/repository';
+import { BATCH_CHANNEL } from './publish';
+
+/**
+ * The progress bus of one web process: ONE `LISTEN batch_update` connection, fanned out
+ * in memory to every live subscription. A notification carries only a batch id; the bus
+ * reads that row once (however many subscribers want it) and hands the same snapshot to
+ * all of them. Reads of one batch never overlap: notifications that arrive during a read
+ * mark it dirty and cause one more read, so bursts collapse and order is kept.
+ */
+export type BatchUpdateEvent = { type: 'batch_update'; data: BatchStatusDto; timestamp: number };
+
+/** What a subscriber gets: the event, and when its row read started (for stale-drop). */
+export type BusMessage = { event: BatchUpdateEvent; readSeq: number } | { resync: true; readSeq: number };
+
+type Subscriber = { batchId: string | null; push(msg: BusMessage): void };
+
+type BusState = {
+	sql: postgres.Sql;
+	subscribers: Set<Subscriber>;
+	listening: Promise<void> | null;
+	unlisten: (() => Promise<void>) | null;
+	inFlight: Map<string, boolean>; // batchId → dirty flag while a read is running
+	readSeq: number;
+};
+
+// On globalThis so Vite's dev reloads keep one LISTEN per process.
+const g = globalThis as unknown as { __batchdeskBus?: BusState };
+
+function state(): BusState {
+	const current = sql();
+	// closeDb() (tests, shutdown) replaces the pool: start afresh on the new one.
+	if (!g.__batchdeskBus || g.__batchdeskBus.sql !== current) {
+		g.__batchdeskBus = {
+			sql: current,
+			subscribers: new Set(),
+			listening: null,
+			unlisten: null,
+			inFlight: new Map(),
+			readSeq: 0
+		};
+	}
+	return g.__batchdeskBus;
+}
+
+/** A sequence number taken before a row read: a read started later sees newer data. */
+export function nextReadSeq(): number {
+	return ++state().readSeq;
+}
+
+function wanted(s: BusState, batchId: string): boolean {
+	for (const sub of s.subscribers) if (sub.batchId === null || sub.batchId === batchId) return true;
+	return false;
+}
+
+async function readAndFanOut(s: BusState, batchId: string): Promise<void> {
+	if (s.inFlight.has(batchId)) {
+		s.inFlight.set(batchId, true);
+		return;
+	}
+	s.inFlight.set(batchId, false);
+	try {
+		do {
+			s.inFlight.set(batchId, false);
+			if (!wanted(s, batchId)) break;
+			const readSeq = ++s.readSeq;
+			const row = await findBatch(batchId).catch(() => undefined);
+			if (!row) continue;
+			const msg: BusMessage = {
+				event: { type: 'batch_update', data: toStatusDto(row), timestamp: Date.now() },
+				readSeq
+			};
+			for (const sub of s.subscribers) if (sub.batchId === null || sub.batchId === batchId) sub.push(msg);
+		} while (s.inFlight.get(batchId));
+	} finally {
+		s.inFlight.delete(batchId);
+	}
+}
+
+function startListening(s: BusState): Promise<void> {
+	if (s.listening) return s.listening;
+	let first = true;
+	s.listening = s.sql
+		.listen(
+			BATCH_CHANNEL,
+			(payload) => {
+				if (payload) void readAndFanOut(s, payload);
+			},
+			() => {
+				// Called on every (re)connect of the LISTEN connection. After a reconnect,
+				// notifications sent meanwhile are gone: ask subscribers to re-read.
+				if (first) {
+					first = false;
+					return;
+				}
+				const msg: BusMessage = { resync: true, readSeq: ++s.readSeq };
+				for (const sub of s.subscribers) sub.push(msg);
+			}
+		)
+		.then((res) => {
+			s.unlisten = res.unlisten;
+		})
+		.catch((e) => {
+			s.listening = null;
+			throw e;
+		});
+	return s.listening;
+}
+
+/**
+ * Registers a subscriber at once (synchronously, so nothing published from now on is
+ * missed) and returns an async queue of its messages plus `ready`, which resolves once
+ * the LISTEN is established. Call before reading any snapshot. Aborting `signal`
+ * closes it.
+ */
+export function subscribe(batchId: string | null, signal?: AbortSignal) {
+	const s = state();
+	const queue: BusMessage[] = [];
+	let wake: (() => void) | null = null;
+	let closed = false;
+	const sub: Subscriber = {
+		batchId,
+		push(msg) {
+			queue.push(msg);
+			wake?.();
+		}
+	};
+	s.subscribers.add(sub);
+	const ready = startListening(s);
+	const close = () => {
+		closed = true;
+		s.subscribers.delete(sub);
+		wake?.();
+	};
+	/** Waits for messages; resolves with all queued ones (empty once closed or aborted). */
+	signal?.addEventListener('abort', close, { once: true });
+	async function take(): Promise<BusMessage[]> {
+		while (queue.length === 0 && !closed) {
+			await new Promise<void>((resolve) => (wake = resolve));
+			wake = null;
+		}
+		return queue.splice(0, queue.length);
+	}
+	return { ready, take, close };
+}
+
+/** For tests and shutdown: drop the LISTEN connection. */
+export async function stopBus(): Promise<void> {
+	const s = g.__batchdeskBus;
+	g.__batchdeskBus = undefined;
+	if (s?.unlisten) await s.unlisten().catch(() => {});
+}
+
+export function subscriberCount(): number {
+	return g.__batchdeskBus?.subscribers.size ?? 0;
+}
