@@ -191,6 +191,20 @@ describe('roles', () => {
 	});
 });
 
+describe('last admin', () => {
+	it('refuses to demote the last admin with CONFLICT', async () => {
+		const admin = await userCaller('admin');
+		const second = await userCaller('admin');
+		const others = (await admin.call.users.list()).filter((u) => u.role === 'admin' && u.id !== admin.user.id);
+		for (const o of others) await admin.call.users.setRole({ id: o.id, role: 'operator' });
+		expect(await codeOf(admin.call.users.setRole({ id: admin.user.id, role: 'viewer' }))).toBe('CONFLICT');
+		expect((await admin.call.users.list()).find((u) => u.id === admin.user.id)?.role).toBe('admin');
+		// With a second admin, it is allowed.
+		await admin.call.users.setRole({ id: second.user.id, role: 'admin' });
+		expect((await admin.call.users.setRole({ id: admin.user.id, role: 'operator' })).role).toBe('operator');
+	});
+});
+
 describe('login', () => {
 	const saved = process.env.LOGIN_MAX_FAILURES;
 	afterEach(() => {

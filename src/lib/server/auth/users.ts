@@ -39,13 +39,24 @@ export async function listUsers() {
 		.orderBy(users.id);
 }
 
+/**
+ * Changes a user's role. Refuses to demote the last admin: nobody could manage users
+ * or channels afterwards. The admin rows are locked so two concurrent demotions of the
+ * last two admins cannot both pass the check.
+ */
 export async function setUserRole(id: number, role: Role) {
-	const [row] = await db()
-		.update(users)
-		.set({ role })
-		.where(eq(users.id, id))
-		.returning({ id: users.id, email: users.email, role: users.role });
-	return row;
+	return db().transaction(async (tx) => {
+		const admins = await tx.select({ id: users.id }).from(users).where(eq(users.role, 'admin')).for('update');
+		if (role !== 'admin' && admins.length === 1 && admins[0].id === id) {
+			throw conflict('This is the last admin. Make another user admin first.', 'role');
+		}
+		const [row] = await tx
+			.update(users)
+			.set({ role })
+			.where(eq(users.id, id))
+			.returning({ id: users.id, email: users.email, role: users.role });
+		return row;
+	});
 }
 
 /**

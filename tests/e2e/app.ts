@@ -1,0 +1,91 @@
+/**
+ * The production web server for end-to-end tests: builds the app when build/ is
+ * missing or older than its sources, then runs `node server.js` (adapter-node's
+ * handler plus the ws upgrade) on a free port against this test file's database.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+
+function newestMtime(p: string): number {
+	const st = fs.statSync(p);
+	if (!st.isDirectory()) return st.mtimeMs;
+	let newest = st.mtimeMs;
+	for (const e of fs.readdirSync(p)) newest = Math.max(newest, newestMtime(path.join(p, e)));
+	return newest;
+}
+
+function buildIsStale(): boolean {
+	const stamp = path.join(ROOT, 'build/handler.js');
+	if (!fs.existsSync(stamp)) return true;
+	const built = fs.statSync(stamp).mtimeMs;
+	return ['src', 'static', 'package.json', 'svelte.config.js', 'vite.config.ts']
+		.map((p) => path.join(ROOT, p))
+		.some((p) => fs.existsSync(p) && newestMtime(p) > built);
+}
+
+export function ensureBuild() {
+	if (!buildIsStale()) return;
+	// A lock, so parallel test runs (or engineers) sharing the checkout do not build over each other.
+	const vite = path.join(ROOT, 'node_modules/vite/bin/vite.js');
+	execFileSync('flock', [path.join(os.tmpdir(), 'batchdesk-vite-build.lock'), process.execPath, vite, 'build', '--logLevel', 'warn'], {
+		cwd: ROOT,
+		stdio: ['ignore', 'ignore', 'inherit'],
+		timeout: 300_000
+	});
+}
+
+export function freePort(): Promise<number> {
+	return new Promise((resolve, reject) => {
+		const srv = net.createServer();
+		srv.listen(0, '127.0.0.1', () => {
+			const { port } = srv.address() as net.AddressInfo;
+			srv.close(() => resolve(port));
+		});
+		srv.on('error', reject);
+	});
+}
+
+export type RunningApp = { url: string; output(): string; stop(): Promise<void>; child: ChildProcess };
+
+export async function startApp(env: Record<string, string> = {}): Promise<RunningApp> {
+	ensureBuild();
+	const port = await freePort();
+	let out = '';
+	const child = spawn(process.execPath, ['server.js'], {
+		cwd: ROOT,
+		env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', ...env },
+		stdio: ['ignore', 'pipe', 'pipe']
+	});
+	child.stdout!.on('data', (d) => (out += d));
+	child.stderr!.on('data', (d) => (out += d));
+	const url = `http://127.0.0.1:${port}`;
+	const deadline = Date.now() + 30_000;
+	for (;;) {
+		if (child.exitCode !== null) throw new Error(`server.js exited (${child.exitCode}):\n${out}`);
+		try {
+			const res = await fetch(`${url}/api/trpc/health`);
+			if (res.ok) break;
+		} catch {
+			/* not listening yet */
+		}
+		if (Date.now() > deadline) throw new Error(`server.js did not answer on ${url}:\n${out}`);
+		await new Promise((r) => setTimeout(r, 200));
+	}
+	return {
+		url,
+		child,
+		output: () => out,
+		stop: () =>
+			new Promise<void>((resolve) => {
+				if (child.exitCode !== null || child.signalCode !== null) return resolve();
+				child.once('exit', () => resolve());
+				child.kill('SIGTERM');
+				setTimeout(() => child.kill('SIGKILL'), 5_000).unref();
+			})
+	};
+}

@@ -1,0 +1,54 @@
+/**
+ * Headless Chromium for end-to-end tests, driven by playwright-core against the
+ * system browser (`playwright install` cannot download here). Installs the Debian
+ * package on first use when running as root; otherwise says how to get it.
+ */
+import { execSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium, type BrowserContext } from 'playwright-core';
+
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+export function ensureChromium() {
+	if (fs.existsSync(CHROMIUM)) return;
+	if (os.userInfo().uid !== 0) {
+		throw new Error(
+			`Chromium is missing at ${CHROMIUM}. Install it once as root (apt-get install -y chromium) ` +
+				'or set CHROMIUM_PATH to a Chromium binary; the end-to-end tests need it.'
+		);
+	}
+	// About 80 s on these machines; the e2e hookTimeout allows for it.
+	execSync('apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium', {
+		stdio: ['ignore', 'ignore', 'inherit'],
+		timeout: 600_000
+	});
+	if (!fs.existsSync(CHROMIUM)) throw new Error(`apt-get finished but ${CHROMIUM} is still missing`);
+}
+
+/** A fresh browser profile in a temp folder; close() removes it. */
+export async function launchBrowser(): Promise<{ context: BrowserContext; close(): Promise<void> }> {
+	ensureChromium();
+	const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'batchdesk-chromium-'));
+	const context = await chromium.launchPersistentContext(dir, {
+		executablePath: CHROMIUM,
+		headless: true,
+		args: [
+			'--no-sandbox',
+			'--disable-gpu',
+			'--disable-quic',
+			'--no-first-run',
+			'--disable-background-networking',
+			'--disable-component-update',
+			'--disable-sync'
+		]
+	});
+	return {
+		context,
+		async close() {
+			await context.close().catch(() => {});
+			fs.rmSync(dir, { recursive: true, force: true });
+		}
+	};
+}
