@@ -81,7 +81,8 @@ export async function transitionBatch(
 			status: to,
 			updatedAt: dsql`now()`,
 			...(to === 'PROCESSING' ? { startedAt: dsql`coalesce(${batchOperations.startedAt}, now())` } : {}),
-			...(isTerminal(to) ? { completedAt: dsql`now()` } : {}),
+			// A re-opened batch (retry-failed) is not complete any more.
+			...(isTerminal(to) ? { completedAt: dsql`now()` } : { completedAt: null }),
 			...(opts.error !== undefined ? { error: opts.error } : {})
 		})
 		.where(dsql`${batchOperations.id} = ${id} and ${batchOperations.status} = any(${dsql.param(from)}::text[])`)

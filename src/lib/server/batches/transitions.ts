@@ -10,7 +10,9 @@ export const TRANSITIONS: Record<BatchStatus, readonly BatchStatus[]> = {
 	PENDING: ['PROCESSING', 'CANCELLED', 'FAILED'],
 	PROCESSING: ['PAUSED', 'COMPLETED', 'FAILED', 'CANCELLED'],
 	PAUSED: ['PROCESSING', 'CANCELLED'],
-	COMPLETED: [],
+	// Retry-failed re-opens a completed send for its failed items. Only a caller that
+	// names COMPLETED in `from` can do it: sourcesOf() never offers a terminal status.
+	COMPLETED: ['PROCESSING'],
 	FAILED: [],
 	CANCELLED: []
 };
@@ -25,7 +27,10 @@ export function canTransition(from: BatchStatus, to: BatchStatus): boolean {
 	return TRANSITIONS[from].includes(to);
 }
 
-/** The statuses a batch may be in for a move to `to`. */
+/**
+ * The statuses a batch may be in for a move to `to`, when the caller does not say.
+ * Terminal statuses are left out, so a late or retried job never re-opens a batch.
+ */
 export function sourcesOf(to: BatchStatus): BatchStatus[] {
-	return (Object.keys(TRANSITIONS) as BatchStatus[]).filter((from) => TRANSITIONS[from].includes(to));
+	return (Object.keys(TRANSITIONS) as BatchStatus[]).filter((from) => !isTerminal(from) && TRANSITIONS[from].includes(to));
 }
