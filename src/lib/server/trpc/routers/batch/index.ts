@@ -1,6 +1,10 @@
 import { router } from '../../init';
 import { batchQueryProcedures } from './query';
 import { batchLiveProcedures } from './live';
+import { batchBulkProcedures } from './bulk';
+import { batchHistoryProcedures } from './history';
+import { batchSendProcedures } from './send';
+import { batchControlProcedures } from './control';
 
 /**
  * The `batch` router, assembled from one file per concern so features can grow
@@ -8,5 +12,9 @@ import { batchLiveProcedures } from './live';
  */
 export const batchRouter = router({
 	...batchQueryProcedures,
-	...batchLiveProcedures
+	...batchLiveProcedures,
+	...batchBulkProcedures,
+	...batchHistoryProcedures,
+	...batchSendProcedures,
+	...batchControlProcedures
 });

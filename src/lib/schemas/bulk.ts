@@ -1,0 +1,53 @@
+import { z } from 'zod';
+import { tagName, targets } from './targets';
+
+// The same lists as db/schema.ts, repeated so this file stays free of server imports
+// (the browser bundles it); tests/history-list-stats.test.ts checks they match.
+export const BATCH_TYPES = ['IMPORT', 'SEND', 'TAG', 'DELETE'] as const;
+export const BATCH_STATUSES = ['PENDING', 'PROCESSING', 'PAUSED', 'COMPLETED', 'FAILED', 'CANCELLED'] as const;
+
+export const TAG_OPERATIONS = ['add', 'remove', 'set'] as const;
+export type TagOperation = (typeof TAG_OPERATIONS)[number];
+
+/** Trimmed, non-empty, at most 64 characters each, duplicates dropped (order kept). */
+export const tagList = z
+	.array(tagName)
+	.min(1, 'Give at least one tag')
+	.max(50, 'At most 50 tags at once')
+	.transform((tags) => [...new Set(tags)]);
+
+/** batch.tags: contactIds or filter (exactly one), the tags, and what to do with them. */
+export const bulkTagsInput = z.object({
+	...targets,
+	tags: tagList,
+	operation: z.enum(TAG_OPERATIONS, { error: 'operation must be one of add, remove, set' })
+});
+export type BulkTagsInput = z.infer<typeof bulkTagsInput>;
+
+/** batch.delete: contactIds or filter (exactly one). */
+export const bulkDeleteInput = z.object({ ...targets });
+export type BulkDeleteInput = z.infer<typeof bulkDeleteInput>;
+
+/** batch.list filters. */
+export const batchListInput = z.object({
+	type: z.enum(BATCH_TYPES).optional(),
+	status: z.enum(BATCH_STATUSES).optional(),
+	limit: z.coerce.number().int().min(1).max(200, 'limit is at most 200').default(50),
+	offset: z.coerce.number().int().min(0).max(10_000_000).default(0)
+}).prefault({});
+export type BatchListInput = z.infer<typeof batchListInput>;
+
+/** batch.stats filters; dates as ISO strings or Date objects. */
+export const batchStatsInput = z
+	.object({
+		type: z.enum(BATCH_TYPES).optional(),
+		status: z.enum(BATCH_STATUSES).optional(),
+		createdAfter: z.coerce.date({ error: 'createdAfter must be a date' }).optional(),
+		createdBefore: z.coerce.date({ error: 'createdBefore must be a date' }).optional()
+	})
+	.refine((v) => !v.createdAfter || !v.createdBefore || v.createdAfter <= v.createdBefore, {
+		message: 'createdAfter must not be later than createdBefore',
+		path: ['createdAfter']
+	})
+	.prefault({});
+export type BatchStatsInput = z.infer<typeof batchStatsInput>;

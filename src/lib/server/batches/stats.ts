@@ -1,0 +1,71 @@
+import { sql as dsql, type SQL } from 'drizzle-orm';
+import { db } from '../db/client';
+import { BATCH_STATUSES, BATCH_TYPES, type BatchStatus, type BatchType } from '../db/schema';
+import type { BatchStatsInput } from '../../schemas/bulk';
+
+export type DayStats = { date: string; total: number; processed: number; success: number; failed: number; byType: Record<BatchType, number> };
+
+/**
+ * batch.stats in the seed's shape plus a per-day series (UTC days) for charts. Two
+ * grouped aggregates over the filtered rows; a created_at range uses the created_at
+ * index, type/status filters their composite indexes.
+ * successRate = totalSuccess / totalProcessed in percent, one decimal (0 when nothing ran).
+ */
+export async function batchStats(input: BatchStatsInput) {
+	const conds: SQL[] = [];
+	if (input.type) conds.push(dsql`type = ${input.type}`);
+	if (input.status) conds.push(dsql`status = ${input.status}`);
+	if (input.createdAfter) conds.push(dsql`created_at >= ${input.createdAfter}`);
+	if (input.createdBefore) conds.push(dsql`created_at < ${input.createdBefore}`);
+	const where = conds.length ? dsql`where ${dsql.join(conds, dsql` and `)}` : dsql``;
+
+	const [groups, days] = await Promise.all([
+		db().execute<{ type: BatchType; status: BatchStatus; n: number; processed: string; success: string; failed: string }>(dsql`
+			select type, status, count(*)::int as n, coalesce(sum(processed_count), 0) as processed,
+				coalesce(sum(success_count), 0) as success, coalesce(sum(failed_count), 0) as failed
+			from batch_operations ${where} group by type, status`),
+		db().execute<{ date: string; type: BatchType; n: number; processed: string; success: string; failed: string }>(dsql`
+			select to_char(date_trunc('day', created_at at time zone 'UTC'), 'YYYY-MM-DD') as date, type,
+				count(*)::int as n, coalesce(sum(processed_count), 0) as processed,
+				coalesce(sum(success_count), 0) as success, coalesce(sum(failed_count), 0) as failed
+			from batch_operations ${where} group by 1, 2 order by 1`)
+	]);
+
+	const byType = Object.fromEntries(BATCH_TYPES.map((t) => [t, 0])) as Record<BatchType, number>;
+	const byStatus = Object.fromEntries(BATCH_STATUSES.map((s) => [s, 0])) as Record<BatchStatus, number>;
+	let total = 0;
+	let totalProcessed = 0;
+	let totalSuccess = 0;
+	let totalFailed = 0;
+	for (const g of groups) {
+		byType[g.type] += g.n;
+		byStatus[g.status] += g.n;
+		total += g.n;
+		totalProcessed += Number(g.processed);
+		totalSuccess += Number(g.success);
+		totalFailed += Number(g.failed);
+	}
+	const perDay = new Map<string, DayStats>();
+	for (const d of days) {
+		let day = perDay.get(d.date);
+		if (!day) {
+			day = { date: d.date, total: 0, processed: 0, success: 0, failed: 0, byType: Object.fromEntries(BATCH_TYPES.map((t) => [t, 0])) as Record<BatchType, number> };
+			perDay.set(d.date, day);
+		}
+		day.total += d.n;
+		day.byType[d.type] += d.n;
+		day.processed += Number(d.processed);
+		day.success += Number(d.success);
+		day.failed += Number(d.failed);
+	}
+	return {
+		total,
+		byType,
+		byStatus,
+		successRate: totalProcessed ? Math.round((totalSuccess / totalProcessed) * 1000) / 10 : 0,
+		totalProcessed,
+		totalSuccess,
+		totalFailed,
+		perDay: [...perDay.values()]
+	};
+}

@@ -1,0 +1,76 @@
+import { sql as dsql, type SQL } from 'drizzle-orm';
+import type { TagOperation } from '../../schemas/bulk';
+
+/**
+ * The one statement per chunk of a TAG or DELETE batch. `target` selects the chunk's
+ * contact ids (an id array, or the next keyset page of a filter). Each statement
+ * reports how many targets it looked at, the last id (the cursor) and how many rows
+ * it actually changed.
+ */
+
+/** New tags per operation, and the guard that skips rows already in the wanted state
+ * (no row version, no index churn, no ledger row for a no-op). */
+function tagChange(op: TagOperation, tags: string[]): { set: SQL; guard: SQL } {
+	const t = dsql`${dsql.param(tags)}::text[]`;
+	switch (op) {
+		case 'add':
+			return {
+				set: dsql`c.tags || array(select x from unnest(${t}) x where not x = any(c.tags))`,
+				guard: dsql`not c.tags @> ${t}`
+			};
+		case 'remove':
+			return { set: dsql`array(select x from unnest(c.tags) x where not x = any(${t}))`, guard: dsql`c.tags && ${t}` };
+		case 'set':
+			return { set: t, guard: dsql`not (c.tags @> ${t} and c.tags <@ ${t})` };
+	}
+}
+
+/** The chunk's targets: explicit ids (array parameter, never one bind per id). */
+export function idsTarget(ids: number[]): SQL {
+	return dsql`select unnest(${dsql.param(ids)}::bigint[]) as id`;
+}
+
+/** The next keyset page of a filter, within the ids frozen when the batch started. */
+export function filterTarget(where: SQL, after: number, maxId: number, limit: number): SQL {
+	return dsql`select c.id from contacts c where c.id > ${after} and c.id <= ${maxId} and (${where})
+		order by c.id limit ${limit}`;
+}
+
+export function tagChunkSql(batchId: string, target: SQL, op: TagOperation, tags: string[]): SQL {
+	const { set, guard } = tagChange(op, tags);
+	return dsql`with target as (${target}),
+	changed as (
+		update contacts c set tags = ${set}, updated_at = now()
+		from target t where c.id = t.id and ${guard}
+		returning c.id, c.phone_e164, c.name
+	),
+	ledger as (
+		insert into batch_items (batch_id, contact_id, phone, name, status, attempts, updated_at)
+		select ${batchId}::uuid, id, phone_e164, name, 'done', 1, now() from changed
+		on conflict (batch_id, contact_id) do nothing
+	)
+	select (select count(*) from target)::int as matched,
+		(select max(id) from target)::bigint as last,
+		(select count(*) from changed)::int as changed`;
+}
+
+/**
+ * Deletes the chunk and archives each row whole into deleted_contacts in the same
+ * statement, so the batch can be restored. Past batch ledgers stay readable: batch_items
+ * has no foreign key to contacts and keeps its own phone/name snapshot.
+ */
+export function deleteChunkSql(batchId: string, target: SQL): SQL {
+	return dsql`with target as (${target}),
+	removed as (
+		delete from contacts c using target t where c.id = t.id
+		returning c.id, c.phone_e164, c.name, c.tags, c.attributes, c.source, c.opted_out_at, c.created_at
+	),
+	archived as (
+		insert into deleted_contacts (batch_id, contact_id, phone_e164, name, tags, attributes, source, opted_out_at, created_at)
+		select ${batchId}::uuid, id, phone_e164, name, tags, attributes, source, opted_out_at, created_at from removed
+		on conflict do nothing
+	)
+	select (select count(*) from target)::int as matched,
+		(select max(id) from target)::bigint as last,
+		(select count(*) from removed)::int as changed`;
+}
