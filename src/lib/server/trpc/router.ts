@@ -4,6 +4,9 @@ import { authRouter } from './routers/auth';
 import { tokensRouter } from './routers/tokens';
 import { usersRouter } from './routers/users';
 import { batchRouter } from './routers/batch';
+import { templatesRouter } from './routers/templates';
+import { channelsRouter } from './routers/channels';
+import { outboxRouter } from './routers/outbox';
 
 /** Every procedure of the app. Feature routers are added here, one line each. */
 export const appRouter = router({
@@ -11,7 +14,10 @@ export const appRouter = router({
 	auth: authRouter,
 	tokens: tokensRouter,
 	users: usersRouter,
-	batch: batchRouter
+	batch: batchRouter,
+	templates: templatesRouter,
+	channels: channelsRouter,
+	outbox: outboxRouter
 });
 
 export type AppRouter = typeof appRouter;

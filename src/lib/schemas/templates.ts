@@ -1,0 +1,23 @@
+import { z } from 'zod';
+import { contactFilter, contactId } from './targets';
+
+export const templateName = z.string().trim().min(1, 'Name cannot be empty').max(100, 'Name is at most 100 characters');
+export const templateBody = z.string().trim().min(1, 'Body cannot be empty').max(4096, 'Body is at most 4096 characters');
+
+export const templateCreate = z.object({ name: templateName, body: templateBody });
+export const templateUpdate = z.object({ id: contactId, name: templateName.optional(), body: templateBody.optional() });
+export const templateId = z.object({ id: contactId });
+
+/** Renders a body (or a saved template) for a few sample recipients of the given targets. */
+export const templatePreview = z
+	.object({
+		body: templateBody.optional(),
+		templateId: contactId.optional(),
+		contactIds: z.array(contactId).max(100_000).optional(),
+		filter: contactFilter.optional(),
+		sample: z.number().int().min(1).max(20).default(5)
+	})
+	.refine((v) => (v.body === undefined) !== (v.templateId === undefined), {
+		message: 'Give exactly one of body or templateId',
+		path: ['body']
+	});

@@ -1,0 +1,145 @@
+import { createHash } from 'node:crypto';
+import { sql as dsql } from 'drizzle-orm';
+import { db } from '../db/client';
+import { badInput, conflict, notFound } from '../errors';
+import { contactFilterSql } from '../contacts/filter';
+import type { SendInput } from '../../schemas/send';
+import { loadChannelRow } from '../channels/registry';
+import { getTemplate } from '../templates/service';
+import { enqueueSlice } from './send-jobs';
+import { findBatch, type BatchRow } from './repository';
+import type { Executor } from '../jobs/enqueue';
+
+const IDEMPOTENCY_WINDOW_HOURS = 24;
+/** Inputs keep explicit ids up to this many; beyond, only their count (the ledger has them all). */
+const INPUT_IDS_KEPT = 1000;
+
+function stable(v: unknown): unknown {
+	if (Array.isArray(v)) return v.map(stable);
+	if (v instanceof Date) return v.toISOString();
+	if (v && typeof v === 'object') {
+		return Object.fromEntries(Object.keys(v).sort().map((k) => [k, stable((v as Record<string, unknown>)[k])]));
+	}
+	return v;
+}
+
+export function inputHash(input: SendInput): string {
+	const { idempotencyKey: _k, ...rest } = input;
+	return createHash('sha256').update(JSON.stringify(stable(rest))).digest('hex');
+}
+
+type Created = { batch: BatchRow; deduplicated: boolean };
+
+/**
+ * Creates a SEND batch: the batch row, one ledger item per distinct target (missing
+ * or opted-out contacts are skipped with the reason) and its first slice job, in one
+ * transaction. Bad input throws before anything is written; the transaction rolls
+ * back on any later refusal.
+ */
+export async function createSendBatch(input: SendInput, userId: number | null): Promise<Created> {
+	const channelId = input.channelId ?? 'sandbox';
+	const channel = await loadChannelRow(channelId, true).catch(() => {
+		throw notFound(`No channel "${channelId}".`, 'channelId');
+	});
+	if (!channel.enabled) throw badInput(`Channel "${channelId}" is disabled.`, 'channelId');
+	const body = input.templateId !== undefined ? (await getTemplate(input.templateId)).body : input.content!;
+	const hash = inputHash(input);
+
+	return db().transaction(async (tx) => {
+		if (input.scheduleAt) {
+			const [row] = (await tx.execute(
+				dsql`select ${input.scheduleAt.toISOString()}::timestamptz <= clock_timestamp() as past`
+			)) as unknown as { past: boolean }[];
+			if (row.past) throw badInput('scheduleAt must be in the future.', 'scheduleAt');
+		}
+		if (input.idempotencyKey) {
+			const existing = await reuseByKey(tx, userId, input.idempotencyKey, hash);
+			if (existing) return { batch: existing, deduplicated: true };
+		}
+		const storedInput: Record<string, unknown> = { ...input, channelId, body };
+		delete storedInput.idempotencyKey;
+		if (input.contactIds && input.contactIds.length > INPUT_IDS_KEPT) {
+			storedInput.contactIds = undefined;
+			storedInput.contactIdsCount = input.contactIds.length;
+		}
+		const [batch] = (await tx.execute(dsql`
+			insert into batch_operations (type, status, input, created_by, scheduled_at, idempotency_key, idempotency_hash,
+				channel_id, rate_per_minute, jitter_ms, next_send_at)
+			values ('SEND', 'PENDING', ${JSON.stringify(storedInput)}::jsonb, ${userId}, ${input.scheduleAt?.toISOString() ?? null}::timestamptz,
+				${input.idempotencyKey ?? null}, ${input.idempotencyKey ? hash : null}, ${channelId},
+				${input.ratePerMinute ?? null}::int, ${input.jitterMs ?? null}::int, ${input.scheduleAt?.toISOString() ?? null}::timestamptz)
+			returning id`)) as unknown as { id: string }[];
+		const counts = await insertItems(tx, batch.id, input);
+		if (counts.total === 0) {
+			throw badInput(input.filter ? 'No contacts match the filter.' : 'No recipients.', input.filter ? 'filter' : 'contactIds');
+		}
+		await tx.execute(dsql`update batch_operations set total_count = ${counts.total}, skipped_count = ${counts.skipped},
+			processed_count = ${counts.skipped} where id = ${batch.id}`);
+		await enqueueSlice(
+			{ id: batch.id, ratePerMinute: input.ratePerMinute ?? null },
+			{ runAt: input.scheduleAt, spawn: true },
+			tx
+		);
+		return { batch: (await findBatch(batch.id, tx))!, deduplicated: false };
+	});
+}
+
+/** Same key within 24 h: the same input gets the same batch, another input a conflict. */
+async function reuseByKey(tx: Executor, userId: number | null, key: string, hash: string): Promise<BatchRow | null> {
+	// Two requests with one key at once: the second waits here, then finds the first.
+	await tx.execute(dsql`select pg_advisory_xact_lock(hashtext(${`send-idem:${userId}:${key}`}))`);
+	const [prev] = (await tx.execute(dsql`
+		select id, idempotency_hash as hash, created_at > now() - make_interval(hours => ${IDEMPOTENCY_WINDOW_HOURS}) as fresh
+		from batch_operations where created_by is not distinct from ${userId} and idempotency_key = ${key}`)) as unknown as {
+		id: string;
+		hash: string;
+		fresh: boolean;
+	}[];
+	if (!prev) return null;
+	if (!prev.fresh) {
+		// Outside the window the key is free again; the old batch keeps its history.
+		await tx.execute(dsql`update batch_operations set idempotency_key = null where id = ${prev.id}`);
+		return null;
+	}
+	if (prev.hash !== hash) {
+		throw conflict('This idempotencyKey was used for a different send within 24 hours.', 'idempotencyKey');
+	}
+	return (await findBatch(prev.id, tx)) ?? null;
+}
+
+/**
+ * One ledger row per distinct target, set-based. Explicit ids that match no contact
+ * and opted-out contacts become skipped items, so the counts tell the operator why.
+ */
+async function insertItems(tx: Executor, batchId: string, input: SendInput) {
+	let rows: { total: number; skipped: number }[];
+	if (input.contactIds) {
+		const ids = dsql.param([...new Set(input.contactIds)]);
+		rows = (await tx.execute(dsql`
+			with ins as (
+				insert into batch_items (batch_id, contact_id, phone, name, status, error_class, error_code, error_message)
+				select ${batchId}::uuid, t.id, c.phone_e164, c.name,
+					case when c.id is null or c.opted_out_at is not null then 'skipped' else 'pending' end,
+					case when c.id is null or c.opted_out_at is not null then 'permanent' end,
+					case when c.id is null then 'contact_missing' when c.opted_out_at is not null then 'opted_out' end,
+					case when c.id is null then 'No such contact' when c.opted_out_at is not null then 'Contact opted out' end
+				from unnest(${ids}::bigint[]) as t(id) left join contacts c on c.id = t.id
+				order by t.id
+				returning status)
+			select count(*)::int as total, count(*) filter (where status = 'skipped')::int as skipped from ins`)) as unknown as typeof rows;
+	} else {
+		rows = (await tx.execute(dsql`
+			with ins as (
+				insert into batch_items (batch_id, contact_id, phone, name, status, error_class, error_code, error_message)
+				select ${batchId}::uuid, c.id, c.phone_e164, c.name,
+					case when c.opted_out_at is not null then 'skipped' else 'pending' end,
+					case when c.opted_out_at is not null then 'permanent' end,
+					case when c.opted_out_at is not null then 'opted_out' end,
+					case when c.opted_out_at is not null then 'Contact opted out' end
+				from contacts c where ${contactFilterSql(input.filter!)}
+				order by c.id
+				returning status)
+			select count(*)::int as total, count(*) filter (where status = 'skipped')::int as skipped from ins`)) as unknown as typeof rows;
+	}
+	return rows[0];
+}

@@ -1,0 +1,94 @@
+import type postgres from 'postgres';
+import { ChannelError } from '../channels/types';
+import { MAX_ATTEMPTS, retryDelayMs } from './pacing';
+
+export type ItemOutcome = {
+	id: number;
+	/** `pending` = try again after notBefore (a retryable error below the attempt limit). */
+	status: 'sent' | 'failed' | 'skipped' | 'pending' | 'unknown';
+	errorClass?: string | null;
+	code?: string | null;
+	message?: string | null;
+	providerMessageId?: string | null;
+	notBefore?: Date | null;
+};
+
+export type Tx = postgres.TransactionSql | postgres.Sql;
+
+export function sentOutcome(id: number, providerMessageId: string): ItemOutcome {
+	return { id, status: 'sent', providerMessageId };
+}
+
+export function skippedOutcome(id: number, code: 'contact_deleted' | 'opted_out'): ItemOutcome {
+	return {
+		id,
+		status: 'skipped',
+		errorClass: 'permanent',
+		code,
+		message: code === 'opted_out' ? 'Contact opted out' : 'Contact was deleted'
+	};
+}
+
+/**
+ * What a failed send becomes: permanent errors and the last allowed attempt fail
+ * for good; other errors go back to pending after a back-off (Retry-After first).
+ */
+export function errorOutcome(id: number, attempts: number, err: unknown): ItemOutcome {
+	const e = err instanceof ChannelError ? err : new ChannelError('transient', 'internal', (err as Error)?.message ?? String(err));
+	const base = { id, errorClass: e.errorClass, code: e.code, message: e.message.slice(0, 500) };
+	if (e.errorClass === 'permanent' || attempts >= MAX_ATTEMPTS) return { ...base, status: 'failed' };
+	return { ...base, status: 'pending', notBefore: new Date(Date.now() + retryDelayMs(attempts, e.retryAfterMs)) };
+}
+
+export type CountDelta = { processed: number; success: number; failed: number; skipped: number };
+
+export function deltaOf(outcomes: ItemOutcome[]): CountDelta {
+	const d = { processed: 0, success: 0, failed: 0, skipped: 0 };
+	for (const o of outcomes) {
+		if (o.status === 'pending') continue;
+		d.processed++;
+		if (o.status === 'sent') d.success++;
+		else if (o.status === 'skipped') d.skipped++;
+		else d.failed++; // failed and unknown: not delivered as far as we know
+	}
+	return d;
+}
+
+/**
+ * Writes a slice's outcomes and the batch counters in the caller's transaction:
+ * one UPDATE … FROM unnest for the items, one UPDATE of the batch row (the counters
+ * always agree with the items). `bumpAttempts`: the attempt was not counted at claim.
+ */
+export async function recordOutcomes(tx: Tx, batchId: string, outcomes: ItemOutcome[], bumpAttempts: boolean): Promise<CountDelta> {
+	if (outcomes.length === 0) return deltaOf(outcomes);
+	const bump = bumpAttempts ? 1 : 0;
+	const plainSent = outcomes.filter((o) => o.status === 'sent' && o.providerMessageId === `sbx:${batchId}:${o.id}`);
+	const plainSet = new Set(plainSent);
+	const rest = plainSent.length === outcomes.length ? [] : outcomes.filter((o) => !plainSet.has(o));
+	if (plainSent.length) {
+		// The common case of the sandbox, kept to one id array: the provider id is derived.
+		await tx`update batch_items set status = 'sent', attempts = attempts + ${bump}, provider_message_id = 'sbx:' || batch_id || ':' || id,
+			error_class = null, error_code = null, error_message = null, not_before = null, claimed_by = null, claimed_at = null, updated_at = now()
+			where id = any(${plainSent.map((o) => o.id)}::bigint[])`;
+	}
+	if (rest.length) {
+		await tx`update batch_items i set status = u.status,
+				attempts = i.attempts + case when u.status = 'skipped' then 0 else ${bump}::int end,
+				error_class = u.error_class, error_code = u.error_code, error_message = u.error_message,
+				provider_message_id = coalesce(u.provider_message_id, i.provider_message_id),
+				not_before = u.not_before, claimed_by = null, claimed_at = null, updated_at = now()
+			from unnest(
+				${rest.map((o) => o.id)}::bigint[], ${rest.map((o) => o.status)}::text[], ${rest.map((o) => o.errorClass ?? null)}::text[],
+				${rest.map((o) => o.code ?? null)}::text[], ${rest.map((o) => o.message ?? null)}::text[],
+				${rest.map((o) => o.providerMessageId ?? null)}::text[], ${rest.map((o) => o.notBefore?.toISOString() ?? null)}::timestamptz[]
+			) as u(id, status, error_class, error_code, error_message, provider_message_id, not_before)
+			where i.id = u.id`;
+	}
+	const d = deltaOf(outcomes);
+	if (d.processed) {
+		await tx`update batch_operations set processed_count = processed_count + ${d.processed}, success_count = success_count + ${d.success},
+			failed_count = failed_count + ${d.failed}, skipped_count = skipped_count + ${d.skipped}, updated_at = now()
+			where id = ${batchId}`;
+	}
+	return d;
+}

@@ -1,0 +1,143 @@
+import { sql } from '../db/client';
+import { loadChannelRow } from '../channels/registry';
+import type { ChannelRow } from '../channels/types';
+import { takeTokens } from '../channels/limiter';
+import { publishBatchUpdate } from '../events/publish';
+import { findBatch, transitionBatch, type BatchRow } from './repository';
+import { enqueueSlice, SEND_LANES } from './send-jobs';
+import { dbNowMs, sleep, sleepUntilDb, syncDbClock } from './send-clock';
+import { baseIntervalMs } from './pacing';
+import { sandboxSlice, type PacedStep, type SliceResult } from './send-sandbox';
+import { httpSlice } from './send-http';
+
+/** A wait longer than this goes back to the queue (run_at) instead of a sleeping worker. */
+export const PARK_MS = 1_000;
+/** How long one job keeps working before handing over to a fresh job (fairness, shutdown). */
+const BUDGET_MS = Number(process.env.SEND_SLICE_BUDGET_MS ?? 2_000);
+const SANDBOX_SLICE = Number(process.env.SEND_SANDBOX_SLICE ?? 2_000);
+const HTTP_SLICE = Number(process.env.SEND_HTTP_SLICE ?? 100);
+
+let stopping = false;
+/** SIGTERM: slices finish what is in flight, hand the rest to another job, and return. */
+export function stopSending() {
+	stopping = true;
+}
+const isStopping = () => stopping;
+
+/** The job `send:slice`: advances one lane of one SEND batch by a bounded amount of work. */
+export async function runSendSlice(batchId: string, lane: number, spawn: boolean): Promise<void> {
+	let batch = await findBatch(batchId);
+	if (!batch || batch.type !== 'SEND') return;
+	if (batch.status === 'PENDING') {
+		if (!(await waitForStart(batch, lane))) return;
+		const started = await transitionBatch(batchId, 'PROCESSING', { from: ['PENDING'] });
+		// The first start opens the other lanes (a scheduler wake-up may have dropped the flag).
+		if (started) spawn = true;
+		batch = started ?? (await findBatch(batchId))!;
+	}
+	if (batch.status !== 'PROCESSING') return;
+	const channel = await loadChannelRow(batch.channelId ?? 'sandbox');
+	const body = String((batch.input as { body?: unknown }).body ?? '');
+	if (batch.ratePerMinute) return runPaced(batch, channel, body);
+	if (spawn && lane === 0) {
+		for (let l = 1; l < SEND_LANES; l++) await enqueueSlice(batch, { lane: l });
+	}
+	return runUnpaced(batch, channel, body, lane);
+}
+
+/** Scheduled start: never early on the database clock; a far start goes back to run_at. */
+async function waitForStart(batch: BatchRow, lane: number): Promise<boolean> {
+	if (!batch.scheduledAt) return true;
+	await syncDbClock();
+	const at = batch.scheduledAt.getTime();
+	if (at - dbNowMs() > PARK_MS) {
+		await enqueueSlice(batch, { lane, runAt: batch.scheduledAt, spawn: true });
+		return false;
+	}
+	await sleepUntilDb(at);
+	// The local estimate of the database clock could be off by a fraction of a ms: ask.
+	for (;;) {
+		const [r] = await sql()<{ left: number }[]>`select (extract(epoch from (${batch.scheduledAt} - clock_timestamp())) * 1000)::float8 as left`;
+		if (r.left <= 0) return true;
+		await sleep(Math.ceil(r.left));
+	}
+}
+
+async function runUnpaced(batch: BatchRow, channel: ChannelRow, body: string, lane: number) {
+	const deadline = Date.now() + BUDGET_MS;
+	const size = channel.kind === 'sandbox' ? SANDBOX_SLICE : HTTP_SLICE;
+	for (;;) {
+		if (isStopping() || Date.now() > deadline) return enqueueSlice(batch, { lane });
+		const { granted, waitMs } = await takeTokens(channel.id, size);
+		if (!granted) {
+			await sleep(waitMs);
+			continue;
+		}
+		const r = await runOne(batch.id, channel, body, granted);
+		if (r.claimed < granted) await giveBack(channel.id, granted - r.claimed);
+		if (r.delta) void publishBatchUpdate(batch.id).catch(() => {});
+		if (r.stopped) return isStopping() ? enqueueSlice(batch, { lane }) : undefined;
+		if (r.claimed === 0) return finishOrPark(batch, lane);
+	}
+}
+
+async function runPaced(batch: BatchRow, channel: ChannelRow, body: string) {
+	const paced: PacedStep = { baseMs: baseIntervalMs(batch.ratePerMinute), jitterMs: batch.jitterMs ?? 0 };
+	const deadline = Date.now() + Math.max(BUDGET_MS, 5_000);
+	await syncDbClock();
+	for (;;) {
+		if (isStopping() || Date.now() > deadline) return enqueueSlice(batch);
+		const [b] = await sql()<{ status: string; due_ms: number | null }[]>`
+			select status, (extract(epoch from next_send_at) * 1000)::float8 as due_ms from batch_operations where id = ${batch.id}`;
+		if (b?.status !== 'PROCESSING') return;
+		if (b.due_ms !== null) {
+			const wait = b.due_ms - dbNowMs();
+			if (wait > PARK_MS) return enqueueSlice(batch, { runAt: new Date(b.due_ms) });
+			if (wait > 0) await sleepUntilDb(b.due_ms);
+		}
+		const { granted, waitMs } = await takeTokens(channel.id, 1);
+		if (!granted) {
+			await sleep(waitMs);
+			continue;
+		}
+		const r = await runOne(batch.id, channel, body, 1, paced);
+		if (r.early) {
+			await giveBack(channel.id, 1);
+			await syncDbClock(true);
+			continue;
+		}
+		if (r.claimed === 0) await giveBack(channel.id, 1);
+		if (r.delta) void publishBatchUpdate(batch.id).catch(() => {});
+		if (r.stopped) return isStopping() ? enqueueSlice(batch) : undefined;
+		if (r.claimed === 0) return finishOrPark(batch, 0);
+	}
+}
+
+function runOne(batchId: string, channel: ChannelRow, body: string, limit: number, paced?: PacedStep): Promise<SliceResult> {
+	return channel.kind === 'sandbox'
+		? sandboxSlice(batchId, channel, body, limit, paced)
+		: httpSlice(batchId, channel, body, limit, { paced, stopping: isStopping });
+}
+
+async function giveBack(channelId: string, n: number) {
+	await sql()`update channel_limits l set tokens = least(c.rate_per_second, l.tokens + ${n})
+		from channels c where c.id = l.channel_id and l.channel_id = ${channelId}`;
+}
+
+/**
+ * Nothing claimable right now: items waiting for a retry park this lane until the
+ * earliest one; items in flight elsewhere are that lane's to finish; none left at
+ * all completes the batch (once, whichever lane gets there: the transition is atomic).
+ */
+export async function finishOrPark(batch: Pick<BatchRow, 'id' | 'ratePerMinute'>, lane: number) {
+	const [s] = await sql()<{ ready: number; pending: number; sending: number; next_at: Date | null }[]>`
+		select count(*) filter (where status = 'pending' and (not_before is null or not_before <= now()))::int as ready,
+			count(*) filter (where status = 'pending')::int as pending,
+			count(*) filter (where status = 'sending')::int as sending,
+			min(not_before) filter (where status = 'pending') as next_at
+		from batch_items where batch_id = ${batch.id} and status in ('pending', 'sending')`;
+	if (s.ready > 0) return enqueueSlice(batch, { lane });
+	if (s.pending > 0) return enqueueSlice(batch, { lane, runAt: s.next_at ?? undefined });
+	if (s.sending > 0) return;
+	await transitionBatch(batch.id, 'COMPLETED', { from: ['PROCESSING'] });
+}

@@ -1,0 +1,38 @@
+import { sql } from '../db/client';
+import { ChannelError, type Channel, type ChannelRow, type OutgoingMessage } from './types';
+
+export type SandboxConfig = { latencyMs: number; failureRate: number };
+
+export function sandboxConfig(row: ChannelRow): SandboxConfig {
+	const latencyMs = Math.max(0, Number(row.config.latencyMs ?? 0)) || 0;
+	const failureRate = Math.min(1, Math.max(0, Number(row.config.failureRate ?? 0))) || 0;
+	return { latencyMs, failureRate };
+}
+
+/** The simulated failure of one sandbox message, or null. */
+export function simulatedFailure(cfg: SandboxConfig, rand = Math.random): ChannelError | null {
+	return cfg.failureRate > 0 && rand() < cfg.failureRate
+		? new ChannelError('transient', 'sandbox_simulated', 'Simulated failure (sandbox failureRate)')
+		: null;
+}
+
+/**
+ * The single-message form of the sandbox (the engine uses the batch form in
+ * send-sandbox.ts). A unique idempotency key makes a re-send a no-op.
+ */
+export function sandboxChannel(row: ChannelRow): Channel {
+	const cfg = sandboxConfig(row);
+	return {
+		id: row.id,
+		kind: 'sandbox',
+		idempotent: true,
+		async send(msg: OutgoingMessage) {
+			if (cfg.latencyMs) await new Promise((r) => setTimeout(r, cfg.latencyMs));
+			const fail = simulatedFailure(cfg);
+			if (fail) throw fail;
+			await sql()`insert into outbox (channel_id, to_phone, body, idempotency_key)
+				values (${row.id}, ${msg.to}, ${msg.body}, ${msg.idempotencyKey}) on conflict (idempotency_key) do nothing`;
+			return `sbx:${msg.idempotencyKey}`;
+		}
+	};
+}

@@ -1,0 +1,33 @@
+import type { Channel, ChannelRow, OutgoingMessage } from './types';
+import { classifyResponse, post, str } from './http';
+
+/**
+ * Twilio Programmable Messaging: POST {base}/2010-04-01/Accounts/{sid}/Messages.json,
+ * form-encoded To/From/Body, HTTP basic auth (account sid : auth token). Twilio has
+ * no idempotency key for this call, so the channel is not idempotent: an item in
+ * flight at a crash becomes `unknown` instead of being re-sent.
+ */
+export function twilioChannel(row: ChannelRow): Channel {
+	const base = str(row.config, 'baseUrl', 'https://api.twilio.com').replace(/\/+$/, '');
+	const sid = str(row.config, 'accountSid');
+	const token = str(row.config, 'authToken');
+	const from = str(row.config, 'from');
+	const timeoutMs = Number(row.config.timeoutMs ?? 10_000);
+	const auth = `Basic ${Buffer.from(`${sid}:${token}`).toString('base64')}`;
+	return {
+		id: row.id,
+		kind: 'twilio',
+		idempotent: false,
+		async send(msg: OutgoingMessage) {
+			const body = new URLSearchParams({ To: msg.to, From: from, Body: msg.body }).toString();
+			const res = await post(`${base}/2010-04-01/Accounts/${encodeURIComponent(sid)}/Messages.json`, {
+				body,
+				headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: auth },
+				timeoutMs
+			});
+			if (!res.ok) throw await classifyResponse(res);
+			const json = (await res.json().catch(() => ({}))) as { sid?: string };
+			return json.sid ?? '';
+		}
+	};
+}

@@ -1,0 +1,20 @@
+import { authedProcedure, operatorProcedure } from '../../init';
+import { batchIdInput, itemListInput, sendInput } from '../../../../schemas/send';
+import { createSendBatch } from '../../../batches/send-create';
+import { listItems, sendRate } from '../../../batches/send-items';
+import { toStatusDto, getBatchOrThrow } from '../../../batches/repository';
+
+export const batchSendProcedures = {
+	/** SEND batch (SPEC §4): the batch, its ledger and first job in one transaction. */
+	send: operatorProcedure.input(sendInput).mutation(async ({ input, ctx }) => {
+		const { batch, deduplicated } = await createSendBatch(input, ctx.user.id);
+		return { ...toStatusDto(batch), deduplicated };
+	}),
+	/** A page of a batch's per-target ledger, filterable by status and error. */
+	items: authedProcedure.input(itemListInput).query(({ input }) => listItems(input)),
+	/** Recent sends per second and the ETA at that pace. */
+	rate: authedProcedure.input(batchIdInput).query(async ({ input }) => {
+		await getBatchOrThrow(input.batchId);
+		return sendRate(input.batchId);
+	})
+};

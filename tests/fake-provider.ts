@@ -1,0 +1,77 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export type RecordedRequest = {
+	at: number;
+	method: string;
+	path: string;
+	headers: http.IncomingHttpHeaders;
+	body: string;
+	idempotencyKey: string | undefined;
+};
+
+/** What to do with the next request: answer, or misbehave. */
+export type Behaviour =
+	| { kind: 'ok' }
+	| { kind: 'status'; status: number; retryAfter?: string; body?: string }
+	| { kind: 'hang' }
+	| { kind: 'reset' }
+	| { kind: 'delay'; ms: number };
+
+/**
+ * A local HTTP provider for tests: records every request (with its Idempotency-Key)
+ * and answers as told: 200 with an id, 429 with Retry-After, 500, hang, or reset.
+ * `plan` is consulted per request (by index and request), default 200.
+ */
+export async function startFakeProvider(plan: (n: number, req: RecordedRequest) => Behaviour = () => ({ kind: 'ok' })) {
+	const requests: RecordedRequest[] = [];
+	const sockets = new Set<import('node:net').Socket>();
+	let n = 0;
+	const server = http.createServer((req, res) => {
+		const chunks: Buffer[] = [];
+		req.on('data', (c) => chunks.push(c));
+		req.on('end', async () => {
+			const rec: RecordedRequest = {
+				at: Date.now(),
+				method: req.method ?? '',
+				path: req.url ?? '',
+				headers: req.headers,
+				body: Buffer.concat(chunks).toString('utf8'),
+				idempotencyKey: req.headers['idempotency-key'] as string | undefined
+			};
+			requests.push(rec);
+			const b = plan(n++, rec);
+			if (b.kind === 'hang') return; // never answers; the client times out
+			if (b.kind === 'reset') return req.socket.destroy();
+			if (b.kind === 'delay') await new Promise((r) => setTimeout(r, b.ms));
+			if (b.kind === 'status') {
+				const headers: Record<string, string> = { 'content-type': 'application/json' };
+				if (b.retryAfter) headers['retry-after'] = b.retryAfter;
+				res.writeHead(b.status, headers).end(b.body ?? JSON.stringify({ error: `status ${b.status}` }));
+				return;
+			}
+			const id = `msg_${requests.length}`;
+			// Answers in the shape of each provider's API, whichever path was called.
+			const json = rec.path.includes('/Messages.json')
+				? { sid: `SM${id}` }
+				: rec.path.endsWith('/messages')
+					? { messages: [{ id: `wamid.${id}` }] }
+					: { id };
+			res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(json));
+		});
+	});
+	server.on('connection', (s) => {
+		sockets.add(s);
+		s.on('close', () => sockets.delete(s));
+	});
+	await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+	const { port } = server.address() as AddressInfo;
+	return {
+		url: `http://127.0.0.1:${port}`,
+		requests,
+		async close() {
+			for (const s of sockets) s.destroy();
+			await new Promise<void>((r) => server.close(() => r()));
+		}
+	};
+}

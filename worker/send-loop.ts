@@ -1,0 +1,20 @@
+import { startSendScheduler } from '../src/lib/server/batches/send-scheduler';
+import { stopSending } from '../src/lib/server/batches/send-slice';
+import { registerSendRecovery } from '../src/lib/server/batches/send-recovery';
+import type { Loop } from './loops';
+
+/**
+ * The send engine's part of a worker process: exact wake-ups of delayed slice jobs,
+ * release of a dead worker's in-flight items, and on shutdown, telling running
+ * slices to hand over (called before graphile-worker waits for its jobs).
+ */
+export function sendLoop(): Loop {
+	registerSendRecovery();
+	const scheduler = startSendScheduler();
+	return {
+		async stop() {
+			stopSending();
+			await scheduler.stop();
+		}
+	};
+}
