@@ -1,0 +1,92 @@
+import { z } from 'zod';
+import { db } from '../db/client';
+import { batchOperations, importUploads } from '../db/schema';
+import { env } from '../env';
+import { DomainError } from '../errors';
+import { enqueue } from '../jobs/enqueue';
+import { toBatchDto, type BatchRow } from '../batches/repository';
+import { publishBatchUpdate } from '../events/publish';
+import { columnMapping, importOptions, type ColumnTarget, type ImportJsonInput, type ImportOptions } from '../../schemas/import';
+
+/** What an IMPORT batch keeps in `input`: its options and, for uploads, how to read the file. */
+export const storedImportInput = importOptions.extend({
+	format: z.enum(['json', 'csv']),
+	contactCount: z.number().int().optional(),
+	fileName: z.string().optional(),
+	bytes: z.number().optional(),
+	header: z.array(z.string()).optional(),
+	mapping: columnMapping.optional(),
+	delimiter: z.string().optional(),
+	newline: z.string().optional()
+});
+export type StoredImportInput = z.infer<typeof storedImportInput>;
+
+/** Import jobs resume from the last committed chunk, so a few retries are safe. */
+const IMPORT_MAX_ATTEMPTS = 5;
+
+/**
+ * batch.import: the PENDING batch and its job in one transaction. The contacts travel
+ * in the job's payload (capped, ~1 MB at most) rather than in the batch's input, so
+ * listing batches never drags them along, and a worker on any host can read them.
+ */
+export async function createJsonImport(userId: number, input: ImportJsonInput) {
+	const max = env().IMPORT_JSON_MAX_CONTACTS;
+	if (input.contacts.length > max) {
+		throw new DomainError(
+			'PAYLOAD_TOO_LARGE',
+			`batch.import takes at most ${max} contacts (got ${input.contacts.length}); upload larger lists as a CSV file (POST /api/imports).`,
+			'contacts'
+		);
+	}
+	const { contacts, ...options } = input;
+	const stored: StoredImportInput = { ...options, format: 'json', contactCount: contacts.length };
+	const row = await db().transaction(async (tx) => {
+		const [b] = await tx
+			.insert(batchOperations)
+			.values({ type: 'IMPORT', status: 'PENDING', totalCount: contacts.length, input: stored, createdBy: userId })
+			.returning();
+		await enqueue('import:run', { batchId: b.id, contacts }, { maxAttempts: IMPORT_MAX_ATTEMPTS }, tx);
+		return b as BatchRow;
+	});
+	await publishBatchUpdate(row.id, { statusChange: true });
+	return toBatchDto(row);
+}
+
+export type StoredUpload = {
+	path: string;
+	bytes: number;
+	fileName: string;
+	header: string[];
+	mapping: ColumnTarget[];
+	delimiter: string;
+	newline: string;
+	/** Data records counted while streaming (blank ones included): the progress total. */
+	records: number;
+};
+
+/** The streaming upload's end: the PENDING batch, its upload row and its job, in one transaction. */
+export async function createUploadImport(userId: number, options: ImportOptions, upload: StoredUpload) {
+	const stored: StoredImportInput = {
+		...options,
+		format: 'csv',
+		fileName: upload.fileName,
+		bytes: upload.bytes,
+		header: upload.header,
+		mapping: upload.mapping,
+		delimiter: upload.delimiter,
+		newline: upload.newline
+	};
+	const row = await db().transaction(async (tx) => {
+		const [b] = await tx
+			.insert(batchOperations)
+			.values({ type: 'IMPORT', status: 'PENDING', totalCount: upload.records, input: stored, createdBy: userId })
+			.returning();
+		await tx
+			.insert(importUploads)
+			.values({ batchId: b.id, path: upload.path, bytes: upload.bytes, header: upload.header });
+		await enqueue('import:run', { batchId: b.id }, { maxAttempts: IMPORT_MAX_ATTEMPTS }, tx);
+		return b as BatchRow;
+	});
+	await publishBatchUpdate(row.id, { statusChange: true });
+	return toBatchDto(row);
+}

@@ -1,0 +1,172 @@
+import fs from 'node:fs/promises';
+import { eq, sql as dsql } from 'drizzle-orm';
+import { db } from '../db/client';
+import { batchOperations, importUploads } from '../db/schema';
+import { DomainError } from '../errors';
+import { findBatch, transitionBatch } from '../batches/repository';
+import { publishBatchUpdate } from '../events/publish';
+import type { ImportContact } from '../../schemas/import';
+import { storedImportInput, type StoredImportInput } from './create';
+import { csvRowReader, FileDuplicates, jsonRow, type StagedRow } from './records';
+import { ChunkWriter, encodeChunk, type ChunkCounts } from './writer';
+import { csvRecords } from './csv-source';
+
+/**
+ * Rows per chunk (one transaction each). Large enough that per-statement costs
+ * vanish, small enough that a cancel takes effect within a fraction of a second.
+ */
+const CHUNK_ROWS = Number(process.env.IMPORT_CHUNK_ROWS ?? 10_000);
+/** Rows normalised between yields to the event loop, so the COPY of the previous chunk keeps flowing. */
+const YIELD_EVERY = 1_000;
+
+const tick = () => new Promise<void>((r) => setImmediate(r));
+
+export type RunOutcome = 'completed' | 'cancelled' | 'failed' | 'skipped';
+
+/**
+ * Runs (or resumes) an IMPORT batch. Rows are parsed and normalised in Node while
+ * Postgres upserts the previous chunk: normalisation is the CPU bottleneck, so the
+ * two overlap instead of taking turns. A retried job resumes after the last
+ * committed row (result.lastRow), replaying earlier rows only to rebuild the
+ * in-file duplicate map.
+ */
+export async function runImport(
+	batchId: string,
+	opts: { contacts?: ImportContact[]; signal?: AbortSignal } = {}
+): Promise<RunOutcome> {
+	let batch = await findBatch(batchId);
+	if (!batch || batch.type !== 'IMPORT') return 'skipped';
+	if (batch.status === 'PENDING') {
+		batch = await transitionBatch(batchId, 'PROCESSING', { from: ['PENDING'] });
+		if (!batch) return 'skipped';
+	} else if (batch.status !== 'PROCESSING') {
+		await removeUpload(batchId);
+		return 'skipped';
+	}
+	const input = storedImportInput.parse(batch.input);
+	const resumeAfter = Number((batch.result as { lastRow?: number }).lastRow ?? 0);
+
+	const writer = await ChunkWriter.open({
+		batchId,
+		skipDuplicates: input.skipDuplicates,
+		source: input.source ?? null
+	});
+	let outcome: RunOutcome;
+	try {
+		outcome = await pump(batchId, input, writer, resumeAfter, opts);
+	} catch (e) {
+		if (!(e instanceof DomainError)) throw e;
+		// Bad file content found late (a quote never closed): the batch fails with the reason.
+		await transitionBatch(batchId, 'FAILED', { from: ['PROCESSING'], error: e.message });
+		outcome = 'failed';
+	} finally {
+		await writer.close();
+	}
+	if (outcome === 'completed') {
+		await db().transaction(async (tx) => {
+			// The upload's record count included blank rows: the final total is what was processed.
+			await tx
+				.update(batchOperations)
+				.set({ totalCount: dsql`${batchOperations.processedCount}` })
+				.where(eq(batchOperations.id, batchId));
+			await transitionBatch(batchId, 'COMPLETED', { from: ['PROCESSING'], tx });
+		});
+	}
+	await removeUpload(batchId);
+	return outcome;
+}
+
+async function pump(
+	batchId: string,
+	input: StoredImportInput,
+	writer: ChunkWriter,
+	resumeAfter: number,
+	opts: { contacts?: ImportContact[]; signal?: AbortSignal }
+): Promise<RunOutcome> {
+	const rowOpts = { defaultCountry: input.defaultCountry, batchTags: input.tags };
+	const dups = new FileDuplicates(input.skipDuplicates);
+	let chunk: StagedRow[] = [];
+	let inflight: Promise<ChunkCounts | null> | null = null;
+	let cancelled = false;
+
+	const settle = async () => {
+		if (!inflight) return;
+		const counts = await inflight;
+		inflight = null;
+		if (counts === null) cancelled = true;
+		else await publishBatchUpdate(batchId);
+	};
+	const flush = async () => {
+		if (chunk.length === 0) return;
+		const rows = chunk;
+		chunk = [];
+		dups.endChunk();
+		const text = encodeChunk(rows);
+		await settle();
+		if (cancelled) return;
+		if (opts.signal?.aborted) throw new Error('Worker is stopping; the import resumes from its last chunk.');
+		inflight = writer.write(rows.length, text, rows[rows.length - 1].row);
+		// An unobserved rejection would crash the process before settle() sees it.
+		inflight.catch(() => {});
+	};
+	let sinceYield = 0;
+	const add = async (r: StagedRow | null) => {
+		if (!r) return;
+		dups.check(r);
+		if (r.row <= resumeAfter) {
+			if (++sinceYield >= CHUNK_ROWS) {
+				sinceYield = 0;
+				dups.endChunk();
+			}
+			return;
+		}
+		chunk.push(r);
+		if (chunk.length >= CHUNK_ROWS) await flush();
+		else if (++sinceYield >= YIELD_EVERY) {
+			sinceYield = 0;
+			await tick();
+		}
+	};
+
+	if (input.format === 'json') {
+		const contacts = opts.contacts ?? [];
+		for (let i = 0; i < contacts.length && !cancelled; i++) await add(jsonRow(contacts[i], i + 1, rowOpts));
+	} else {
+		if (!input.mapping || !input.delimiter) throw new DomainError('BAD_INPUT', 'The upload has no column mapping.');
+		const path = await uploadPath(batchId);
+		const read = csvRowReader(input.mapping, rowOpts);
+		// Spreadsheet numbering: the header is row 1, the first data record row 2.
+		let record = 0;
+		outer: for await (const records of csvRecords(path, { delimiter: input.delimiter, newline: input.newline ?? '\n' })) {
+			for (const cells of records) {
+				record++;
+				if (record === 1) continue;
+				await add(read(cells, record));
+				if (cancelled) break outer;
+			}
+		}
+	}
+	await flush();
+	await settle();
+	return cancelled ? 'cancelled' : 'completed';
+}
+
+async function uploadPath(batchId: string): Promise<string> {
+	const [u] = await db().select().from(importUploads).where(eq(importUploads.batchId, batchId));
+	if (!u) throw new DomainError('NOT_FOUND', 'The uploaded file of this import is gone.');
+	try {
+		await fs.access(u.path);
+	} catch {
+		throw new DomainError(
+			'NOT_FOUND',
+			`The uploaded file ${u.path} is not readable by this worker (in multi-host setups BATCHDESK_DATA_DIR/uploads must be shared storage).`
+		);
+	}
+	return u.path;
+}
+
+/** The file is not needed once the batch has ended: failed rows live in import_rows. */
+async function removeUpload(batchId: string) {
+	const [u] = await db().select().from(importUploads).where(eq(importUploads.batchId, batchId));
+	if (u) await fs.rm(u.path, { force: true }).catch(() => {});
+}
