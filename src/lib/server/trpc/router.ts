@@ -7,6 +7,7 @@ import { batchRouter } from './routers/batch';
 import { templatesRouter } from './routers/templates';
 import { channelsRouter } from './routers/channels';
 import { outboxRouter } from './routers/outbox';
+import { contactsRouter } from './routers/contacts';
 
 /** Every procedure of the app. Feature routers are added here, one line each. */
 export const appRouter = router({
@@ -15,6 +16,7 @@ export const appRouter = router({
 	tokens: tokensRouter,
 	users: usersRouter,
 	batch: batchRouter,
+	contacts: contactsRouter,
 	templates: templatesRouter,
 	channels: channelsRouter,
 	outbox: outboxRouter
