@@ -1,6 +1,7 @@
 // Production web server: adapter-node's handler plus the tRPC WebSocket upgrade.
 // Run `npm run build` first; `npm start` does both.
 import http from 'node:http';
+import './scripts/upload-body-limit.js';
 import { handler } from './build/handler.js';
 
 const host = process.env.HOST ?? '0.0.0.0';
