@@ -1,4 +1,4 @@
-import { sql as dsql, and, desc, eq, type SQL } from 'drizzle-orm';
+import { sql as dsql, and, asc, eq, type SQL } from 'drizzle-orm';
 import { db } from '../db/client';
 import { batchOperations } from '../db/schema';
 import { toBatchDto, type BatchRow } from './repository';
@@ -7,7 +7,9 @@ import type { BatchListInput } from '../../schemas/bulk';
 /**
  * batch.list: newest first, with the total for pagination. The page and the count use
  * the (created_at desc, id), (type, created_at desc) and (status, created_at desc)
- * indexes; with both type and status the status index narrows first.
+ * indexes; ties on created_at go by id ascending, the direction of the first index,
+ * and `desc nulls last` as drizzle-kit declared them (plain `desc` means nulls first,
+ * which the planner cannot serve from these indexes), so a page is an index scan.
  */
 export async function listBatches(input: BatchListInput) {
 	const conds: SQL[] = [];
@@ -19,7 +21,7 @@ export async function listBatches(input: BatchListInput) {
 			.select()
 			.from(batchOperations)
 			.where(where)
-			.orderBy(desc(batchOperations.createdAt), desc(batchOperations.id))
+			.orderBy(dsql`${batchOperations.createdAt} desc nulls last`, asc(batchOperations.id))
 			.limit(input.limit)
 			.offset(input.offset),
 		db()

@@ -15,8 +15,8 @@ export async function batchStats(input: BatchStatsInput) {
 	const conds: SQL[] = [];
 	if (input.type) conds.push(dsql`type = ${input.type}`);
 	if (input.status) conds.push(dsql`status = ${input.status}`);
-	if (input.createdAfter) conds.push(dsql`created_at >= ${input.createdAfter}`);
-	if (input.createdBefore) conds.push(dsql`created_at < ${input.createdBefore}`);
+	if (input.createdAfter) conds.push(dsql`created_at >= ${input.createdAfter.toISOString()}::timestamptz`);
+	if (input.createdBefore) conds.push(dsql`created_at < ${input.createdBefore.toISOString()}::timestamptz`);
 	const where = conds.length ? dsql`where ${dsql.join(conds, dsql` and `)}` : dsql``;
 
 	const [groups, days] = await Promise.all([

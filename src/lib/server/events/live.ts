@@ -41,11 +41,13 @@ async function snapshotRows(batchId: string | null, since: number | null): Promi
 		return row ? [row] : [];
 	}
 	const active = dsql`${batchOperations.status} in ('PENDING','PROCESSING','PAUSED')`;
+	// An ISO string, not a Date: raw sql`` params skip drizzle's column encoders.
+	const from = since === null ? null : new Date(since - RESUME_MARGIN_MS).toISOString();
 	const where =
-		since === null
+		from === null
 			? active
-			: dsql`(${active} or ${batchOperations.updatedAt} >= ${new Date(since - RESUME_MARGIN_MS)}
-				or ${batchOperations.completedAt} >= ${new Date(since - RESUME_MARGIN_MS)})`;
+			: dsql`(${active} or ${batchOperations.updatedAt} >= ${from}::timestamptz
+				or ${batchOperations.completedAt} >= ${from}::timestamptz)`;
 	const rows = await db()
 		.select()
 		.from(batchOperations)
