@@ -23,9 +23,9 @@ export function expectedGapMs(ratePerMinute: number | null | undefined, jitterMs
 }
 
 /** Back-off before retry `attempt` (1-based) of a failed send: exponential, capped, with jitter. */
-export function retryDelayMs(attempt: number, retryAfterMs?: number | null, rand = Math.random): number {
+export function retryDelayMs(attempt: number, retryAfterMs?: number | null, rand = Math.random, baseMs = 1000): number {
 	if (retryAfterMs && retryAfterMs > 0) return retryAfterMs;
-	const base = Math.min(60_000, 1000 * 2 ** Math.max(0, attempt - 1));
+	const base = Math.min(60_000, baseMs * 2 ** Math.max(0, attempt - 1));
 	return Math.round(base * (0.75 + rand() * 0.5));
 }
 

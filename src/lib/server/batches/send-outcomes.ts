@@ -2,6 +2,9 @@ import type postgres from 'postgres';
 import { ChannelError } from '../channels/types';
 import { MAX_ATTEMPTS, retryDelayMs } from './pacing';
 
+/** First retry back-off (doubles per attempt); SEND_RETRY_BASE_MS shortens it in tests. */
+const RETRY_BASE_MS = Number(process.env.SEND_RETRY_BASE_MS ?? 1000);
+
 export type ItemOutcome = {
 	id: number;
 	/** `pending` = try again after notBefore (a retryable error below the attempt limit). */
@@ -37,7 +40,7 @@ export function errorOutcome(id: number, attempts: number, err: unknown): ItemOu
 	const e = err instanceof ChannelError ? err : new ChannelError('transient', 'internal', (err as Error)?.message ?? String(err));
 	const base = { id, errorClass: e.errorClass, code: e.code, message: e.message.slice(0, 500) };
 	if (e.errorClass === 'permanent' || attempts >= MAX_ATTEMPTS) return { ...base, status: 'failed' };
-	return { ...base, status: 'pending', notBefore: new Date(Date.now() + retryDelayMs(attempts, e.retryAfterMs)) };
+	return { ...base, status: 'pending', notBefore: new Date(Date.now() + retryDelayMs(attempts, e.retryAfterMs, Math.random, RETRY_BASE_MS)) };
 }
 
 export type CountDelta = { processed: number; success: number; failed: number; skipped: number };

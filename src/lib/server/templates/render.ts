@@ -9,11 +9,12 @@ export type RenderContact = {
 };
 
 const PLACEHOLDER = /\{\{\s*([\p{L}\p{N}_.-]+)\s*(?:\|([^}]*))?\}\}/gu;
+const ONE_PLACEHOLDER = new RegExp(PLACEHOLDER.source, 'u');
 
 /** True when the body has no placeholder, so one rendering fits every recipient. */
 export function isStatic(body: string): boolean {
-	PLACEHOLDER.lastIndex = 0;
-	return !PLACEHOLDER.test(body);
+	// A non-global copy: test() on the shared /g regex would leave lastIndex behind.
+	return !ONE_PLACEHOLDER.test(body);
 }
 
 /** The variable names a body uses, in order of first use. */
