@@ -7,7 +7,6 @@ import http from 'node:http';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Readable } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { resetEnvCache } from '../src/lib/server/env';
 import { bearerFrom, resolveAuth } from '../src/lib/server/auth/resolve';
@@ -26,6 +25,34 @@ export function useTempDataDir(): string {
 	return dir;
 }
 
+/** The request body as adapter-node builds it (@sveltejs/kit/node get_raw_body): cancel destroys the socket. */
+function bodyOf(req: http.IncomingMessage): ReadableStream<Uint8Array> {
+	let cancelled = false;
+	return new ReadableStream<Uint8Array>({
+		start(controller) {
+			req.on('error', (e) => {
+				cancelled = true;
+				controller.error(e);
+			});
+			req.on('end', () => {
+				if (!cancelled) controller.close();
+			});
+			req.on('data', (chunk: Buffer) => {
+				if (cancelled) return;
+				controller.enqueue(new Uint8Array(chunk));
+				if (controller.desiredSize === null || controller.desiredSize <= 0) req.pause();
+			});
+		},
+		pull() {
+			req.resume();
+		},
+		cancel(reason) {
+			cancelled = true;
+			req.destroy(reason);
+		}
+	});
+}
+
 export type TestServer = { url: string; close(): Promise<void> };
 
 export async function startRouteServer(): Promise<TestServer> {
@@ -38,7 +65,7 @@ export async function startRouteServer(): Promise<TestServer> {
 			const request = new Request(url, {
 				method: req.method,
 				headers,
-				body: req.method === 'POST' ? (Readable.toWeb(req) as ReadableStream) : undefined,
+				body: req.method === 'POST' && req.headers['content-type'] ? bodyOf(req) : undefined,
 				// @ts-expect-error Node's fetch needs duplex for streamed bodies
 				duplex: 'half'
 			});

@@ -9,7 +9,7 @@ import { CsvShape, detectDelimiter } from './csv-shape';
 import type { StoredUpload } from './create';
 
 export type UploadRequest = {
-	body: AsyncIterable<Uint8Array> | null;
+	body: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array> | null;
 	contentLength: number | null;
 	fileName: string;
 	/** A mapping chosen in the UI, or null to guess from the header names. */
@@ -34,7 +34,15 @@ export function uploadsDir(): string {
 export async function receiveCsvUpload(req: UploadRequest): Promise<StoredUpload> {
 	const max = env().UPLOAD_MAX_BYTES;
 	if (req.contentLength !== null && req.contentLength > max) throw tooLarge(max);
-	if (!req.body) throw badInput('The request has no body: send the CSV file as the request body.', 'file');
+	if (!req.body) {
+		throw badInput('The request has no body: send the CSV file as the body, with a Content-Type header (text/csv).', 'file');
+	}
+	// preventCancel: cancelling a SvelteKit request body destroys the socket, and the
+	// client would see a reset instead of our 400/413 answer.
+	const body =
+		'getReader' in req.body
+			? (req.body as unknown as { values(o: { preventCancel: boolean }): AsyncIterable<Uint8Array> }).values({ preventCancel: true })
+			: req.body;
 
 	const dir = uploadsDir();
 	await fs.promises.mkdir(dir, { recursive: true });
@@ -52,7 +60,7 @@ export async function receiveCsvUpload(req: UploadRequest): Promise<StoredUpload
 	let mapping: ColumnTarget[] = [];
 	let newline = '\n';
 	try {
-		for await (const part of req.body) {
+		for await (const part of body) {
 			const chunk = Buffer.from(part.buffer, part.byteOffset, part.byteLength);
 			if (bytes === 0 && chunk.length >= 2 && ((chunk[0] === 0xff && chunk[1] === 0xfe) || (chunk[0] === 0xfe && chunk[1] === 0xff))) {
 				throw badInput('The file is UTF-16: save it as "CSV UTF-8" and upload again.', 'file');

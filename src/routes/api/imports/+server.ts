@@ -25,7 +25,7 @@ export const POST: RequestHandler = async (event) => {
 	const length = event.request.headers.get('content-length');
 	try {
 		const upload = await receiveCsvUpload({
-			body: event.request.body as unknown as AsyncIterable<Uint8Array> | null,
+			body: event.request.body,
 			contentLength: length === null ? null : Number(length),
 			fileName: filename ?? 'upload.csv',
 			mapping
@@ -33,11 +33,15 @@ export const POST: RequestHandler = async (event) => {
 		const batch = await createUploadImport(user.id, options, upload);
 		return json(batch, { status: 201 });
 	} catch (e) {
-		if (e instanceof DomainError) return problem(httpStatus(e.code), e.code, e.message, e.field);
+		// The rest of a refused body is not read: close the connection rather than drain it.
+		if (e instanceof DomainError) return problem(httpStatus(e.code), e.code, e.message, e.field, null, true);
 		throw e;
 	}
 };
 
-function problem(status: number, code: string, message: string, field?: string, zodError?: unknown) {
-	return json({ error: { code, message, field: field ?? null, zodError: zodError ?? null } }, { status });
+function problem(status: number, code: string, message: string, field?: string, zodError?: unknown, close = false) {
+	return json(
+		{ error: { code, message, field: field ?? null, zodError: zodError ?? null } },
+		{ status, headers: close ? { connection: 'close' } : {} }
+	);
 }
