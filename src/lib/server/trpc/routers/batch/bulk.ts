@@ -1,8 +1,16 @@
-import { operatorProcedure } from '../../init';
+import { z } from 'zod';
+import { authedProcedure, operatorProcedure } from '../../init';
+import { targets } from '../../../../schemas/targets';
+import { countTargets } from '../../../bulk/targets';
 import { bulkDeleteInput, bulkTagsInput } from '../../../../schemas/bulk';
 import { createDeleteBatch, createTagBatch } from '../../../bulk/create';
 
 export const batchBulkProcedures = {
+	/** { count } of existing contacts a target selects, for the confirmation dialog.
+	 * A mutation only for transport: as a query, 100 000 ids would not fit in a URL. */
+	targetCount: authedProcedure
+		.input(z.object(targets))
+		.mutation(async ({ input }) => ({ count: await countTargets(input) })),
 	/** TAG batch: add | remove | set tags on contactIds or a filter. Returns the batch. */
 	tags: operatorProcedure.input(bulkTagsInput).mutation(({ input, ctx }) => createTagBatch(input, ctx.user.id)),
 	/** DELETE batch on contactIds or a filter; deleted rows are archived for a restore. */
