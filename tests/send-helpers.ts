@@ -35,5 +35,5 @@ export async function outboxStats(batchId: string) {
 }
 
 export async function createChannel(id: string, kind: string, config: Record<string, unknown>, ratePerSecond = 1000) {
-	await sql()`insert into channels (id, name, kind, config, rate_per_second) values (${id}, ${id}, ${kind}, ${sql().json(config as never)}, ${ratePerSecond})`;
+	await sql()`insert into channels (id, name, kind, config, rate_per_second) values (${id}, ${id}, ${kind}, ${JSON.stringify(config)}::jsonb, ${ratePerSecond})`;
 }

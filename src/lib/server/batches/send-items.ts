@@ -11,8 +11,8 @@ export type ItemRow = {
 	errorCode: string | null;
 	errorMessage: string | null;
 	providerMessageId: string | null;
-	notBefore: Date | null;
-	updatedAt: Date;
+	notBefore: string | null;
+	updatedAt: string;
 };
 
 /** A page of a batch's ledger, filterable by status and error code (the batch page's table). */

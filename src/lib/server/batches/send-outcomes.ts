@@ -3,7 +3,7 @@ import { ChannelError } from '../channels/types';
 import { MAX_ATTEMPTS, retryDelayMs } from './pacing';
 
 /** First retry back-off (doubles per attempt); SEND_RETRY_BASE_MS shortens it in tests. */
-const RETRY_BASE_MS = Number(process.env.SEND_RETRY_BASE_MS ?? 1000);
+const retryBaseMs = () => Number(process.env.SEND_RETRY_BASE_MS ?? 1000);
 
 export type ItemOutcome = {
 	id: number;
@@ -40,7 +40,7 @@ export function errorOutcome(id: number, attempts: number, err: unknown): ItemOu
 	const e = err instanceof ChannelError ? err : new ChannelError('transient', 'internal', (err as Error)?.message ?? String(err));
 	const base = { id, errorClass: e.errorClass, code: e.code, message: e.message.slice(0, 500) };
 	if (e.errorClass === 'permanent' || attempts >= MAX_ATTEMPTS) return { ...base, status: 'failed' };
-	return { ...base, status: 'pending', notBefore: new Date(Date.now() + retryDelayMs(attempts, e.retryAfterMs, Math.random, RETRY_BASE_MS)) };
+	return { ...base, status: 'pending', notBefore: new Date(Date.now() + retryDelayMs(attempts, e.retryAfterMs, Math.random, retryBaseMs())) };
 }
 
 export type CountDelta = { processed: number; success: number; failed: number; skipped: number };
@@ -59,7 +59,8 @@ export function deltaOf(outcomes: ItemOutcome[]): CountDelta {
 
 /**
  * Writes a slice's outcomes and the batch counters in the caller's transaction:
- * one UPDATE … FROM unnest for the items, one UPDATE of the batch row (the counters
+ * one UPDATE … FROM unnest / jsonb_to_recordset for the items (arrays with nulls do
+ * not travel well as postgres.js parameters), one UPDATE of the batch row (the counters
  * always agree with the items). `bumpAttempts`: the attempt was not counted at claim.
  */
 export async function recordOutcomes(tx: Tx, batchId: string, outcomes: ItemOutcome[], bumpAttempts: boolean): Promise<CountDelta> {
@@ -80,11 +81,18 @@ export async function recordOutcomes(tx: Tx, batchId: string, outcomes: ItemOutc
 				error_class = u.error_class, error_code = u.error_code, error_message = u.error_message,
 				provider_message_id = coalesce(u.provider_message_id, i.provider_message_id),
 				not_before = u.not_before, claimed_by = null, claimed_at = null, updated_at = now()
-			from unnest(
-				${rest.map((o) => o.id)}::bigint[], ${rest.map((o) => o.status)}::text[], ${rest.map((o) => o.errorClass ?? null)}::text[],
-				${rest.map((o) => o.code ?? null)}::text[], ${rest.map((o) => o.message ?? null)}::text[],
-				${rest.map((o) => o.providerMessageId ?? null)}::text[], ${rest.map((o) => o.notBefore?.toISOString() ?? null)}::timestamptz[]
-			) as u(id, status, error_class, error_code, error_message, provider_message_id, not_before)
+			from jsonb_to_recordset(${JSON.stringify(
+				rest.map((o) => ({
+					id: o.id,
+					status: o.status,
+					error_class: o.errorClass ?? null,
+					error_code: o.code ?? null,
+					error_message: o.message ?? null,
+					provider_message_id: o.providerMessageId ?? null,
+					not_before: o.notBefore?.toISOString() ?? null
+				}))
+			)}::jsonb) as u(id bigint, status text, error_class text, error_code text, error_message text,
+				provider_message_id text, not_before timestamptz)
 			where i.id = u.id`;
 	}
 	const d = deltaOf(outcomes);

@@ -40,7 +40,7 @@ const REQUIRED: Record<string, string[]> = {
 	whatsapp: ['phoneNumberId', 'accessToken']
 };
 
-type Row = { id: string; name: string; kind: string; config: Record<string, unknown>; ratePerSecond: number; enabled: boolean; updatedAt: Date };
+type Row = { id: string; name: string; kind: string; config: Record<string, unknown>; ratePerSecond: number; enabled: boolean; updatedAt: string };
 
 /** What a browser may see: secrets replaced by whether they are set. */
 export function redact(row: Row) {

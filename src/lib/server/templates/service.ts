@@ -6,7 +6,7 @@ import type { ContactFilter } from '../../schemas/targets';
 import { render, variablesOf } from './render';
 import { db } from '../db/client';
 
-export type TemplateRow = { id: number; name: string; body: string; createdBy: number | null; createdAt: Date; updatedAt: Date };
+export type TemplateRow = { id: number; name: string; body: string; createdBy: number | null; createdAt: string; updatedAt: string };
 
 const COLS = `id::int as id, name, body, created_by as "createdBy", created_at as "createdAt", updated_at as "updatedAt"`;
 
