@@ -1,5 +1,5 @@
 import { startSendScheduler } from '../src/lib/server/batches/send-scheduler';
-import { stopSending } from '../src/lib/server/batches/send-slice';
+import { startSending, stopSending } from '../src/lib/server/batches/send-slice';
 import { registerSendRecovery } from '../src/lib/server/batches/send-recovery';
 import type { Loop } from './loops';
 
@@ -10,6 +10,7 @@ import type { Loop } from './loops';
  */
 export function sendLoop(): Loop {
 	registerSendRecovery();
+	startSending();
 	const scheduler = startSendScheduler();
 	return {
 		async stop() {

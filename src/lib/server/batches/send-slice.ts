@@ -22,6 +22,10 @@ let stopping = false;
 export function stopSending() {
 	stopping = true;
 }
+/** A worker (re)starting in this process sends again. */
+export function startSending() {
+	stopping = false;
+}
 const isStopping = () => stopping;
 
 /** The job `send:slice`: advances one lane of one SEND batch by a bounded amount of work. */
