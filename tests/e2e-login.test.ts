@@ -100,7 +100,12 @@ describe('sign in and API tokens in the browser', () => {
 			email: ADMIN.email,
 			via: 'token'
 		});
-		expect((await me('bd_tok_malformed')).status).toBe(401);
+		const refused = await me('bd_tok_malformed');
+		expect(refused.status).toBe(401);
+		// The production server names the problem without leaking a stack trace.
+		const refusal = await refused.json();
+		expect(refusal.error.json.data.code).toBe('UNAUTHORIZED');
+		expect(refusal.error.json.data.stack).toBeUndefined();
 
 		// Shown once: after a reload only the prefix is left.
 		await page.reload();

@@ -19,6 +19,9 @@ const CODE: Record<DomainErrorCode, TRPC_ERROR_CODE_KEY> = {
 
 const t = initTRPC.context<Context>().create({
 	transformer: superjson,
+	// Stack traces in error responses only under the dev server: `node build` / server.js
+	// run without NODE_ENV, and tRPC would otherwise treat that as development.
+	isDev: process.env.NODE_ENV === 'development',
 	errorFormatter({ shape, error }) {
 		const cause = error.cause;
 		return {
