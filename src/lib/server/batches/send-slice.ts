@@ -17,6 +17,9 @@ const BUDGET_MS = Number(process.env.SEND_SLICE_BUDGET_MS ?? 2_000);
 const SANDBOX_SLICE = Number(process.env.SEND_SANDBOX_SLICE ?? 2_000);
 const HTTP_SLICE = Number(process.env.SEND_HTTP_SLICE ?? 100);
 
+/** SEND_TRACE=1 logs each slice's size and duration to stderr (benchmarks). */
+const TRACE = process.env.SEND_TRACE === '1';
+
 let stopping = false;
 /** SIGTERM: slices finish what is in flight, hand the rest to another job, and return. */
 export function stopSending() {
@@ -30,6 +33,7 @@ const isStopping = () => stopping;
 
 /** The job `send:slice`: advances one lane of one SEND batch by a bounded amount of work. */
 export async function runSendSlice(batchId: string, lane: number, spawn: boolean): Promise<void> {
+	if (TRACE) console.error(`[send] job lane ${lane} spawn ${spawn} at ${new Date().toISOString()}`);
 	let batch = await findBatch(batchId);
 	if (!batch || batch.type !== 'SEND') return;
 	if (batch.status === 'PENDING') {
@@ -77,7 +81,9 @@ async function runUnpaced(batch: BatchRow, channel: ChannelRow, body: string, la
 			await sleep(waitMs);
 			continue;
 		}
+		const t0 = TRACE ? performance.now() : 0;
 		const r = await runOne(batch.id, channel, body, granted);
+		if (TRACE) console.error(`[send] lane ${lane} slice ${r.claimed} in ${(performance.now() - t0).toFixed(0)} ms`);
 		if (r.claimed < granted) await giveBack(channel.id, granted - r.claimed);
 		if (r.delta) void publishBatchUpdate(batch.id).catch(() => {});
 		if (r.stopped) return isStopping() ? enqueueSlice(batch, { lane }) : undefined;
