@@ -77,8 +77,10 @@ export async function runBulkBatch(
 
 	for (;;) {
 		const outcome = await db().transaction(async (tx) => {
-			const [b] = await tx.execute<{ status: string }>(
-				dsql`select status from batch_operations where id = ${batchId} for update`
+			// jit off for this transaction: a 10k-row chunk can cross jit_above_cost, and
+			// compiling the same statement again on every chunk costs more than it saves.
+			const [b] = await tx.execute<{ status: string; jit: string }>(
+				dsql`select status, set_config('jit', 'off', true) as jit from batch_operations where id = ${batchId} for update`
 			);
 			if (b?.status !== 'PROCESSING') return 'stopped' as const;
 			let target;
