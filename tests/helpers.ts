@@ -23,13 +23,13 @@ export async function userCaller(role: Role = 'admin') {
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls until fn returns a truthy value or the time runs out. */
-export async function waitFor<T>(fn: () => Promise<T> | T, timeoutMs = 15_000, everyMs = 50): Promise<T> {
+export async function waitFor<T>(fn: () => Promise<T> | T, timeoutMs = 15_000, everyMs = 50): Promise<NonNullable<T>> {
 	const end = Date.now() + timeoutMs;
 	let last: unknown;
 	for (;;) {
 		try {
 			const v = await fn();
-			if (v) return v;
+			if (v) return v as NonNullable<T>;
 		} catch (e) {
 			last = e;
 		}
