@@ -7,7 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { spawn } from 'node:child_process';
+import { sql as dsql } from 'drizzle-orm';
 import { db } from '../src/lib/server/db/client';
+import { createTagBatch } from '../src/lib/server/bulk/create';
 import { batchOperations } from '../src/lib/server/db/schema';
 import { handleUpgrade, wsServer } from '../src/lib/server/trpc/ws';
 import { createApiToken } from '../src/lib/server/auth/tokens';
@@ -90,6 +92,34 @@ describe('batch.onUpdate over ws', () => {
 			one.stop();
 			all.stop();
 			bd.close();
+		}
+	});
+
+	it('follows a TAG batch run by a real worker child process to COMPLETED', async () => {
+		const { user, token } = await tokenFor('operator');
+		const ids: number[] = [];
+		for (let i = 0; i < 30; i++) {
+			const [c] = await db().execute<{ id: string }>(
+				dsql`insert into contacts (phone_e164, tags) values (${`+1444${String(i).padStart(7, '0')}`}, '{}') returning id`
+			);
+			ids.push(Number(c.id));
+		}
+		const worker = spawn(process.execPath, ['--import', 'tsx', 'worker/index.ts'], {
+			env: { ...process.env, DATABASE_URL: process.env.DATABASE_URL },
+			stdio: ['ignore', 'ignore', 'inherit']
+		});
+		const bd = createBatchdeskClient({ url, token });
+		const all = collect(bd.client, {});
+		try {
+			await waitFor(() => all.events.length >= 0 && wsServer().wss.clients.size > 0);
+			const batch = await createTagBatch({ contactIds: ids, tags: ['live'], operation: 'add' }, user.id);
+			await waitFor(() => all.events.some((e) => e.data.id === batch.id && e.data.status === 'COMPLETED'), 30_000);
+			expect(all.events.filter((e) => e.data.id === batch.id).at(-1)!.data).toMatchObject({ processedCount: 30, status: 'COMPLETED' });
+		} finally {
+			all.stop();
+			bd.close();
+			worker.kill('SIGTERM');
+			await new Promise((r) => (worker.exitCode !== null ? r(null) : worker.once('exit', r)));
 		}
 	});
 
