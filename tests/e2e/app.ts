@@ -3,12 +3,14 @@
  * missing or older than its sources, then runs `node server.js` (adapter-node's
  * handler plus the ws upgrade) on a free port against this test file's database.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile as execFileCb, spawn, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
+const execFile = promisify(execFileCb);
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
 function newestMtime(p: string): number {
@@ -28,14 +30,17 @@ function buildIsStale(): boolean {
 		.some((p) => fs.existsSync(p) && newestMtime(p) > built);
 }
 
-export function ensureBuild() {
+export async function ensureBuild() {
 	if (!buildIsStale()) return;
-	// A lock, so parallel test runs (or engineers) sharing the checkout do not build over each other.
+	// A lock, so parallel test runs sharing the checkout do not build over each other.
 	const vite = path.join(ROOT, 'node_modules/vite/bin/vite.js');
-	execFileSync('flock', [path.join(os.tmpdir(), 'batchdesk-vite-build.lock'), process.execPath, vite, 'build', '--logLevel', 'warn'], {
+	const lock = path.join(os.tmpdir(), 'batchdesk-vite-build.lock');
+	await execFile('flock', [lock, process.execPath, vite, 'build', '--logLevel', 'warn'], {
 		cwd: ROOT,
-		stdio: ['ignore', 'ignore', 'inherit'],
-		timeout: 300_000
+		timeout: 300_000,
+		maxBuffer: 64 * 1024 * 1024
+	}).catch((e: { stdout?: string; stderr?: string }) => {
+		throw new Error(`vite build failed:\n${e.stdout ?? ''}\n${e.stderr ?? e}`);
 	});
 }
 
@@ -53,7 +58,7 @@ export function freePort(): Promise<number> {
 export type RunningApp = { url: string; output(): string; stop(): Promise<void>; child: ChildProcess };
 
 export async function startApp(env: Record<string, string> = {}): Promise<RunningApp> {
-	ensureBuild();
+	await ensureBuild();
 	const port = await freePort();
 	let out = '';
 	const child = spawn(process.execPath, ['server.js'], {

@@ -3,15 +3,18 @@
  * system browser (`playwright install` cannot download here). Installs the Debian
  * package on first use when running as root; otherwise says how to get it.
  */
-import { execSync } from 'node:child_process';
+import { exec as execCb } from 'node:child_process';
+import { promisify } from 'node:util';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
 
+const exec = promisify(execCb);
+
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
-export function ensureChromium() {
+export async function ensureChromium() {
 	if (fs.existsSync(CHROMIUM)) return;
 	if (os.userInfo().uid !== 0) {
 		throw new Error(
@@ -19,17 +22,20 @@ export function ensureChromium() {
 				'or set CHROMIUM_PATH to a Chromium binary; the end-to-end tests need it.'
 		);
 	}
-	// About 80 s on these machines; the e2e hookTimeout allows for it.
-	execSync('apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium', {
-		stdio: ['ignore', 'ignore', 'inherit'],
-		timeout: 600_000
+	// About 80 s on these machines; the e2e hookTimeout allows for it. Async, so the test
+	// worker stays responsive meanwhile.
+	await exec('apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium', {
+		timeout: 600_000,
+		maxBuffer: 64 * 1024 * 1024
+	}).catch((e: { stderr?: string }) => {
+		throw new Error(`Installing Chromium with apt-get failed:\n${e.stderr ?? e}`);
 	});
 	if (!fs.existsSync(CHROMIUM)) throw new Error(`apt-get finished but ${CHROMIUM} is still missing`);
 }
 
 /** A fresh browser profile in a temp folder; close() removes it. */
 export async function launchBrowser(): Promise<{ context: BrowserContext; close(): Promise<void> }> {
-	ensureChromium();
+	await ensureChromium();
 	const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'batchdesk-chromium-'));
 	const context = await chromium.launchPersistentContext(dir, {
 		executablePath: CHROMIUM,
