@@ -13,11 +13,23 @@ export function onDeadWorkers(fn: DeadHandler) {
 	deadHandlers.push(fn);
 }
 
+let registered = false;
+
 export async function heartbeat(workerIds: string[]) {
-	await sql()`
+	const [row] = await sql()<{ inserted: boolean }[]>`
 		insert into worker_processes (id, worker_ids, pid, host, last_seen_at)
 		values (${WORKER_PROCESS_ID}, ${workerIds}, ${process.pid}, ${os.hostname()}, now())
-		on conflict (id) do update set worker_ids = excluded.worker_ids, last_seen_at = now()`;
+		on conflict (id) do update set worker_ids = excluded.worker_ids, last_seen_at = now()
+		returning (xmax = 0) as inserted`;
+	if (registered && row?.inserted) {
+		// Our row was gone: another worker found no heartbeat for the dead-after window
+		// (a blocked event loop, a paused VM) and released our jobs, which may run twice.
+		console.error(
+			`[worker] ${WORKER_PROCESS_ID} was presumed dead and its jobs released; ` +
+				'raise WORKER_DEAD_AFTER_SECONDS if the event loop can block that long'
+		);
+	}
+	registered = true;
 }
 
 export async function deregister() {
@@ -31,17 +43,19 @@ export async function deregister() {
  * with SKIP LOCKED so two surviving workers do not both handle one dead worker.
  */
 export async function recoverDeadWorkers(deadAfterSeconds: number): Promise<string[]> {
-	const dead = await sql().begin(async (tx) => {
+	return sql().begin(async (tx) => {
 		const rows = await tx<{ id: string; worker_ids: string[] }[]>`
 			select id, worker_ids from worker_processes
 			where last_seen_at < now() - make_interval(secs => ${deadAfterSeconds})
 			for update skip locked`;
 		if (rows.length === 0) return [];
-		const workerIds = rows.flatMap((r) => r.worker_ids);
-		await tx`select graphile_worker.force_unlock_workers(${workerIds}::text[])`;
-		await tx`delete from worker_processes where id = any(${rows.map((r) => r.id)}::text[])`;
-		return rows.map((r) => r.id);
+		const dead = rows.map((r) => r.id);
+		await tx`select graphile_worker.force_unlock_workers(${rows.flatMap((r) => r.worker_ids)}::text[])`;
+		// Features release what the dead process held (on their own connections) while we
+		// still hold its row: if one fails or we crash, nothing is forgotten and the next
+		// round retries. Its jobs become available at our commit, after that release.
+		for (const fn of deadHandlers) await fn(dead);
+		await tx`delete from worker_processes where id = any(${dead}::text[])`;
+		return dead;
 	});
-	if (dead.length) for (const fn of deadHandlers) await fn(dead);
-	return dead;
 }
