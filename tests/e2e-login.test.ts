@@ -63,6 +63,10 @@ describe('sign in and API tokens in the browser', () => {
 		expect(session.httpOnly).toBe(true);
 		expect(session.sameSite).toBe('Lax');
 		expect(await page.evaluate(() => document.cookie)).not.toContain('bd_session');
+		// Signed in, the login page sends you on.
+		await page.goto(`${app.url}/login`);
+		await page.waitForURL(/\/contacts$/);
+		await page.goto(`${app.url}/settings`);
 	});
 
 	it('opens the live-update socket of the production server with the session cookie', async () => {
