@@ -73,7 +73,10 @@ describe('HTTP API', () => {
 	it('answers health anonymously', async () => {
 		const { res, body } = await request(`${BASE}/api/trpc/health`);
 		expect(res.status).toBe(200);
-		expect(body.result.data.json.ok).toBe(true);
+		const health = superjson.deserialize<{ ok: boolean; database: { ok: boolean; now: Date } }>(body.result.data);
+		expect(health.ok).toBe(true);
+		expect(health.database.now).toBeInstanceOf(Date);
+		expect(Math.abs(health.database.now.getTime() - Date.now())).toBeLessThan(60_000);
 	});
 
 	it('refuses an anonymous call with 401 UNAUTHORIZED', async () => {
