@@ -114,16 +114,17 @@ export async function upload(
 	const res = await fetch(`${server.url}/api/imports${qs ? `?${qs}` : ''}`, {
 		method: 'POST',
 		headers: { authorization: `Bearer ${token}`, 'content-type': 'text/csv' },
-		body: content
+		body: typeof content === 'string' ? content : new Uint8Array(content)
 	});
 	return { status: res.status, body: await res.json() };
 }
 
 export async function waitDone(batchId: string) {
-	return waitFor(async () => {
+	const done = await waitFor(async () => {
 		const b = await getBatchOrThrow(batchId);
 		return isTerminal(b.status) ? { ...toStatusDto(b), result: b.result as Record<string, number> } : null;
 	}, 30_000);
+	return done!;
 }
 
 export async function startTestWorker(): Promise<WorkerHandle> {

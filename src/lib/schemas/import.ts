@@ -61,8 +61,11 @@ export type ColumnTarget = 'phone' | 'name' | 'tags' | 'ignore' | `attribute.${s
 
 export const columnTarget = z.union([
 	z.enum(['phone', 'name', 'tags', 'ignore']),
-	z.string().regex(/^attribute\.[^\s].{0,63}$/, 'Use phone, name, tags, ignore or attribute.<key>')
-]) as z.ZodType<ColumnTarget>;
+	z
+		.string()
+		.regex(/^attribute\.[^\s].{0,63}$/, 'Use phone, name, tags, ignore or attribute.<key>')
+		.transform((s) => s as `attribute.${string}`)
+]);
 
 /** One target per header column, in column order. */
 export const columnMapping = z.array(columnTarget).max(500, 'At most 500 columns');
@@ -99,7 +102,7 @@ export function guessMapping(header: string[]): ColumnTarget[] {
 	let name = false;
 	let tags = false;
 	const used = new Set<string>();
-	return header.map((raw) => {
+	return header.map((raw): ColumnTarget => {
 		const h = raw.trim().toLowerCase();
 		if (h === EXPORT_ROW_COLUMN || h === EXPORT_REASON_COLUMN || h === '') return 'ignore';
 		if (!phone && /(phone|mobile|cell|tel\b|telephone|msisdn|whatsapp|手机|电话|号码)/.test(h)) {

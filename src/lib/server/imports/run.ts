@@ -20,6 +20,8 @@ const CHUNK_ROWS = Number(process.env.IMPORT_CHUNK_ROWS ?? 10_000);
 const YIELD_EVERY = 1_000;
 
 const tick = () => new Promise<void>((r) => setImmediate(r));
+const DEBUG = process.env.IMPORT_DEBUG === '1';
+const stats = { waitDb: 0, encode: 0 };
 
 export type RunOutcome = 'completed' | 'cancelled' | 'failed' | 'skipped';
 
@@ -34,7 +36,7 @@ export async function runImport(
 	batchId: string,
 	opts: { contacts?: ImportContact[]; signal?: AbortSignal } = {}
 ): Promise<RunOutcome> {
-	let batch = await findBatch(batchId);
+	let batch = (await findBatch(batchId)) ?? null;
 	if (!batch || batch.type !== 'IMPORT') return 'skipped';
 	if (batch.status === 'PENDING') {
 		batch = await transitionBatch(batchId, 'PROCESSING', { from: ['PENDING'] });
@@ -91,7 +93,9 @@ async function pump(
 
 	const settle = async () => {
 		if (!inflight) return;
+		const t0 = performance.now();
 		const counts = await inflight;
+		if (DEBUG) stats.waitDb += performance.now() - t0;
 		inflight = null;
 		if (counts === null) cancelled = true;
 		else await publishBatchUpdate(batchId);
@@ -101,7 +105,9 @@ async function pump(
 		const rows = chunk;
 		chunk = [];
 		dups.endChunk();
+		const t1 = performance.now();
 		const text = encodeChunk(rows);
+		if (DEBUG) stats.encode += performance.now() - t1;
 		await settle();
 		if (cancelled) return;
 		if (opts.signal?.aborted) throw new Error('Worker is stopping; the import resumes from its last chunk.');
@@ -148,6 +154,7 @@ async function pump(
 	}
 	await flush();
 	await settle();
+	if (DEBUG) console.error('[import debug]', JSON.stringify(stats));
 	return cancelled ? 'cancelled' : 'completed';
 }
 

@@ -86,11 +86,11 @@ export async function receiveCsvUpload(req: UploadRequest): Promise<StoredUpload
 				({ shape, header, mapping, newline } = readHeader(head, lf, cr, req.mapping));
 				shape.feed(head);
 				headBytes = [];
-				if (!out.write(head)) await Promise.race([new Promise((r) => out.once('drain', r)), outError]);
+				if (!out.write(head)) await Promise.race([new Promise<void>((r) => out.once('drain', () => r())), outError]);
 				continue;
 			}
 			shape.feed(chunk);
-			if (!out.write(chunk)) await Promise.race([new Promise((r) => out.once('drain', r)), outError]);
+			if (!out.write(chunk)) await Promise.race([new Promise<void>((r) => out.once('drain', () => r())), outError]);
 		}
 		try {
 			decoder.decode();
@@ -153,6 +153,6 @@ function resolveMapping(header: string[], requested: UploadRequest['mapping']): 
 	if (!requested) return guess;
 	// By header name: the named columns as given, the others guessed (minus a second phone/name).
 	const named = header.map((h) => requested[h]);
-	const taken = new Set(named.filter((t) => t === 'phone' || t === 'name'));
+	const taken = new Set<ColumnTarget>(named.filter((t) => t === 'phone' || t === 'name'));
 	return header.map((_, i) => named[i] ?? (taken.has(guess[i]) ? 'ignore' : guess[i]));
 }

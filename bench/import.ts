@@ -1,0 +1,320 @@
+/**
+ * npm run bench:import [-- --rows N] [--base N]
+ *
+ * Generates a CSV of N rows (default 1M: 10% duplicates — half repeating an earlier
+ * row, half already in the base — 1% invalid phones, mixed formats such as
+ * "+86 138 0013 8000" and "(415) 555-0100" with default country US, a tags column),
+ * imports it through the real upload route (in a web child process, Bearer token,
+ * streamed over HTTP) and a real worker child process into a base already holding
+ * `base` contacts (default 1M). Baseline, in the same run and database: COPY of the
+ * already-normalised valid rows into a staging table + INSERT … ON CONFLICT DO NOTHING
+ * into an identical table holding the same base.
+ * Progress on stderr; the last stdout line is one JSON object.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import net from 'node:net';
+import http from 'node:http';
+import { spawn, type ChildProcess } from 'node:child_process';
+import postgres from 'postgres';
+
+const arg = (name: string, dflt: number) => {
+	const i = process.argv.indexOf(`--${name}`);
+	return i > 0 ? Number(process.argv[i + 1]) : dflt;
+};
+const log = (...a: unknown[]) => console.error('[bench:import]', ...a);
+
+/** The web child: the real POST /api/imports handler behind a plain Node server, as adapter-node runs it. */
+async function webRole() {
+	const { POST } = await import('../src/routes/api/imports/+server');
+	const { bearerFrom, resolveAuth } = await import('../src/lib/server/auth/resolve');
+	const server = http.createServer(async (req, res) => {
+		const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+		const auth = await resolveAuth({ bearer: bearerFrom(req.headers.authorization) });
+		const headers = new Headers();
+		for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers.set(k, v);
+		const body = new ReadableStream<Uint8Array>({
+			start(c) {
+				req.on('data', (d: Buffer) => {
+					c.enqueue(new Uint8Array(d));
+					if ((c.desiredSize ?? 0) <= 0) req.pause();
+				});
+				req.on('end', () => c.close());
+				req.on('error', (e) => c.error(e));
+			},
+			pull: () => void req.resume(),
+			cancel: () => void req.destroy()
+		});
+		// @ts-expect-error duplex is needed for streamed bodies in Node's fetch types
+		const request = new Request(url, { method: 'POST', headers, body, duplex: 'half' });
+		// eslint-disable-next-line @typescript-eslint/no-explicit-any
+		const response = await POST({ request, url, locals: { user: auth.user, sessionToken: null }, params: {} } as any);
+		res.writeHead(response.status, Object.fromEntries(response.headers));
+		res.end(Buffer.from(await response.arrayBuffer()));
+	});
+	server.listen(Number(process.env.BENCH_WEB_PORT), '127.0.0.1', () => process.send?.('ready'));
+}
+
+function freePort(): Promise<number> {
+	return new Promise((resolve) => {
+		const s = net.createServer().listen(0, '127.0.0.1', () => {
+			const { port } = s.address() as net.AddressInfo;
+			s.close(() => resolve(port));
+		});
+	});
+}
+
+/** Peak resident set of a process (VmHWM), in MB. */
+function peakRssMb(pid: number | undefined): number {
+	if (!pid) return 0;
+	try {
+		const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+		return m ? Math.round(Number(m[1]) / 1024) : 0;
+	} catch {
+		return 0;
+	}
+}
+
+const BASE_PREFIX = '+86138'; // base contacts: +86 138 0000 0000 …
+const US_AREAS = [212, 310, 415, 646, 718, 202, 305, 312, 617, 702];
+const NAMES = ['张伟', '王芳', 'Li Na', 'Ann Smith', 'José Díaz', 'Олег', 'Chen "CC" Chen', 'Ravi, K.'];
+const TAGS = ['', 'vip', 'beijing,vip', 'lead', 'fair;2024', ''];
+
+/** One valid new phone, unique per i, in one of several written formats, with its E.164. */
+function newPhone(i: number): [string, string] {
+	switch (i % 4) {
+		case 0: {
+			const n = String(i).padStart(8, '0');
+			return [`+86 139 ${n.slice(0, 4)} ${n.slice(4)}`, `+86139${n}`];
+		}
+		case 1: {
+			const area = US_AREAS[Math.floor(i / 4) % US_AREAS.length];
+			const k = Math.floor(i / 40);
+			const exch = 200 + (k % 800);
+			const line = String(Math.floor(k / 800) % 10000).padStart(4, '0');
+			return [`(${area}) ${exch}-${line}`, `+1${area}${exch}${line}`];
+		}
+		case 2: {
+			const n = String(i).padStart(8, '0');
+			return [`+49 151 ${n}`, `+49151${n}`];
+		}
+		default: {
+			const n = String(i).padStart(6, '0');
+			return [`+44 7911 ${n}`, `+447911${n}`];
+		}
+	}
+}
+
+const INVALID = ['12345', '+999 123 456', 'call me', '(415) 555', '+86 138', '0'];
+
+function csvCell(v: string): string {
+	return /[",\n\r]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
+}
+function copyCell(v: string): string {
+	return v.replace(/[\\\t\n\r]/g, (m) => (m === '\\' ? '\\\\' : m === '\t' ? '\\t' : m === '\n' ? '\\n' : '\\r'));
+}
+function tagsOf(cell: string, batchTag: string): string[] {
+	const out = cell.split(/[,;|]/).map((t) => t.trim()).filter(Boolean);
+	if (!out.includes(batchTag)) out.push(batchTag);
+	return out;
+}
+
+/** Writes the CSV and the baseline's normalised TSV side by side, streaming (never all in memory). */
+async function generate(rows: number, base: number, csvPath: string, tsvPath: string) {
+	const csv = fs.createWriteStream(csvPath);
+	const tsv = fs.createWriteStream(tsvPath);
+	const write = async (s: fs.WriteStream, text: string) => {
+		if (!s.write(text)) await new Promise<void>((r) => s.once('drain', () => r()));
+	};
+	await write(csv, 'phone,name,tags,city\n');
+	let csvBuf = '';
+	let tsvBuf = '';
+	let fresh = 0;
+	const earlier: string[] = []; // a sample of earlier rows' E.164, for in-file repeats
+	for (let i = 0; i < rows; i++) {
+		const r = i % 100;
+		const name = NAMES[i % NAMES.length];
+		const tags = TAGS[i % TAGS.length];
+		const city = i % 3 === 0 ? 'Shanghai' : 'New York, NY';
+		let written: string;
+		let e164: string | null;
+		if (r === 7) {
+			written = INVALID[i % INVALID.length];
+			e164 = null;
+		} else if (r % 20 === 3 && earlier.length) {
+			e164 = earlier[(i * 7919) % earlier.length];
+			written = e164; // a repeat of an earlier row, written in E.164
+		} else if (r % 20 === 13) {
+			const n = String((i * 104729) % base).padStart(8, '0');
+			written = `+86 138 ${n.slice(0, 4)} ${n.slice(4)}`;
+			e164 = `${BASE_PREFIX}${n}`;
+		} else {
+			[written, e164] = newPhone(fresh++);
+			if (earlier.length < 50_000) earlier.push(e164);
+			else if (i % 17 === 0) earlier[i % 50_000] = e164;
+		}
+		csvBuf += `${csvCell(written)},${csvCell(name)},${csvCell(tags)},${csvCell(city)}\n`;
+		if (e164) {
+			const t = tagsOf(tags, 'bench').map((x) => `"${x}"`).join(',');
+			tsvBuf += `${e164}\t${copyCell(name)}\t{${t}}\t${copyCell(JSON.stringify({ city }))}\n`;
+		}
+		if (csvBuf.length > 1 << 20) {
+			await write(csv, csvBuf);
+			await write(tsv, tsvBuf);
+			csvBuf = tsvBuf = '';
+		}
+	}
+	await write(csv, csvBuf);
+	await write(tsv, tsvBuf);
+	await Promise.all([new Promise((r) => csv.end(r)), new Promise((r) => tsv.end(r))]);
+}
+
+async function seedBase(sql: postgres.Sql, table: string, base: number) {
+	// Set-based in SQL: the base only has to exist, quickly, with the same indexes.
+	await sql.unsafe(`insert into ${table} (phone_e164, name, tags, attributes, source)
+		select '${BASE_PREFIX}' || lpad(g::text, 8, '0'), 'Base ' || g, array['base'], '{}'::jsonb, 'seed'
+		from generate_series(0, ${base - 1}) g`);
+	await sql.unsafe(`vacuum analyze ${table}`);
+}
+
+async function baseline(sql: postgres.Sql, tsvPath: string): Promise<number> {
+	const started = performance.now();
+	await sql.begin(async (tx) => {
+		await tx.unsafe(`create temp table stage (phone text, name text, tags text[], attributes jsonb) on commit drop`);
+		const copy = await tx.unsafe('copy stage from stdin').writable();
+		await new Promise<void>((resolve, reject) => {
+			const src = fs.createReadStream(tsvPath);
+			src.on('error', reject);
+			copy.on('error', reject);
+			copy.on('finish', resolve);
+			src.pipe(copy);
+		});
+		await tx.unsafe(`insert into contacts_baseline (phone_e164, name, tags, attributes, source)
+			select phone, name, tags, attributes, 'bench' from stage on conflict (phone_e164) do nothing`);
+	});
+	return (performance.now() - started) / 1000;
+}
+
+function uploadFile(url: string, token: string, file: string): Promise<{ status: number; body: string }> {
+	return new Promise((resolve, reject) => {
+		const req = http.request(
+			`${url}/api/imports?defaultCountry=US&tags=bench&source=bench&filename=bench.csv`,
+			{
+				method: 'POST',
+				headers: { authorization: `Bearer ${token}`, 'content-type': 'text/csv', 'content-length': fs.statSync(file).size }
+			},
+			(res) => {
+				let body = '';
+				res.on('data', (d) => (body += d));
+				res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+			}
+		);
+		req.on('error', reject);
+		fs.createReadStream(file).pipe(req);
+	});
+}
+
+async function main() {
+	const rows = arg('rows', 1_000_000);
+	const base = arg('base', 1_000_000);
+	const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'batchdesk-bench-import-'));
+	fs.chmodSync(tmp, 0o755);
+	const children: ChildProcess[] = [];
+	let stopPg = async () => {};
+	try {
+		let url = process.env.DATABASE_URL;
+		const { migrateDatabase } = await import('../src/lib/server/db/migrate');
+		if (!url) {
+			const { startEmbedded } = await import('../src/lib/server/db/embedded');
+			const { EMBEDDED_PASSWORD, EMBEDDED_USER } = await import('../src/lib/server/db/url');
+			const port = await freePort();
+			log(`starting embedded PostgreSQL on ${port}`);
+			const pg = await startEmbedded({ dir: path.join(tmp, 'pg'), port, persistent: false });
+			stopPg = () => pg.stop();
+			url = `postgres://${EMBEDDED_USER}:${EMBEDDED_PASSWORD}@127.0.0.1:${port}/postgres`;
+		}
+		process.env.DATABASE_URL = url;
+		await migrateDatabase(url);
+		const sql = postgres(url, { max: 2, onnotice: () => {} });
+		// A run against a given DATABASE_URL starts from an empty contacts table too.
+		await sql`truncate contacts, import_rows, import_uploads restart identity cascade`;
+		await sql`drop table if exists contacts_baseline`;
+		await sql`create table contacts_baseline (like contacts including all)`;
+
+		log(`generating ${rows} CSV rows`);
+		const csvPath = path.join(tmp, 'import.csv');
+		const tsvPath = path.join(tmp, 'normalised.tsv');
+		await generate(rows, base, csvPath, tsvPath);
+		log(`CSV: ${(fs.statSync(csvPath).size / 1024 / 1024).toFixed(1)} MB; seeding ${base} base contacts twice`);
+		await seedBase(sql, 'contacts', base);
+		await seedBase(sql, 'contacts_baseline', base);
+		await sql`checkpoint`;
+
+		log('baseline: COPY normalised rows into staging + INSERT … ON CONFLICT');
+		const baselineSeconds = await baseline(sql, tsvPath);
+		log(`baseline: ${baselineSeconds.toFixed(2)} s`);
+		await sql`drop table contacts_baseline`;
+		await sql`checkpoint`;
+
+		const { createUser } = await import('../src/lib/server/auth/users');
+		const { createApiToken } = await import('../src/lib/server/auth/tokens');
+		const user = await createUser({ email: `bench-${Date.now()}@bench.local`, password: 'bench password 1', role: 'operator' });
+		const { token } = await createApiToken(user.id, 'bench');
+		const { closeDb } = await import('../src/lib/server/db/client');
+		await closeDb();
+
+		const env = { ...process.env, DATABASE_URL: url, BATCHDESK_DATA_DIR: tmp, UPLOAD_MAX_BYTES: String(2 * 1024 ** 3) };
+		const webPort = await freePort();
+		const web = spawn(process.execPath, ['--import', 'tsx', 'bench/import.ts', '--web'], {
+			env: { ...env, BENCH_WEB_PORT: String(webPort) },
+			stdio: ['ignore', 'inherit', 'inherit', 'ipc']
+		});
+		children.push(web);
+		const worker = spawn(process.execPath, ['--import', 'tsx', 'worker/index.ts'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+		children.push(worker);
+		await new Promise<void>((resolve) => web.once('message', () => resolve()));
+		await new Promise((r) => setTimeout(r, 1500)); // the worker connects and listens
+
+		log('import: upload through the route, worker processes');
+		const started = performance.now();
+		const res = await uploadFile(`http://127.0.0.1:${webPort}`, token, csvPath);
+		if (res.status !== 201) throw new Error(`upload failed: ${res.status} ${res.body}`);
+		const batchId = JSON.parse(res.body).id as string;
+		log(`uploaded in ${((performance.now() - started) / 1000).toFixed(2)} s; batch ${batchId}`);
+		let last = '';
+		for (;;) {
+			const [b] = await sql<{ status: string; processed_count: number; total_count: number; result: Record<string, number> }[]>`
+				select status, processed_count, total_count, result from batch_operations where id = ${batchId}`;
+			if (['COMPLETED', 'FAILED', 'CANCELLED'].includes(b.status)) {
+				const seconds = (performance.now() - started) / 1000;
+				if (b.status !== 'COMPLETED') throw new Error(`batch ended ${b.status}`);
+				const peak = Math.max(peakRssMb(web.pid), peakRssMb(worker.pid));
+				log(`import: ${seconds.toFixed(2)} s, result ${JSON.stringify(b.result)}; web ${peakRssMb(web.pid)} MB, worker ${peakRssMb(worker.pid)} MB`);
+				const line = {
+					bench: 'import',
+					rows,
+					seconds: Number(seconds.toFixed(2)),
+					baselineSeconds: Number(baselineSeconds.toFixed(2)),
+					ratio: Number((seconds / baselineSeconds).toFixed(2)),
+					peakRssMb: peak
+				};
+				await sql.end();
+				console.log(JSON.stringify(line));
+				break;
+			}
+			const now = `${b.processed_count}/${b.total_count}`;
+			if (now !== last) log(`  ${b.status} ${now}`);
+			last = now;
+			await new Promise((r) => setTimeout(r, 500));
+		}
+	} finally {
+		for (const c of children) c.kill('SIGTERM');
+		await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : null)));
+		await stopPg().catch(() => {});
+		fs.rmSync(tmp, { recursive: true, force: true });
+	}
+}
+
+if (process.argv[2] === '--web') await webRole();
+else await main();
