@@ -116,27 +116,40 @@ async function pump(
 		inflight.catch(() => {});
 	};
 	let sinceYield = 0;
-	const add = async (r: StagedRow | null) => {
-		if (!r) return;
+	/**
+	 * Takes one row; says when the caller must await (a full chunk to flush, or a
+	 * yield to the event loop). Synchronous on purpose: an async call per row costs a
+	 * promise per row, which at a million rows is measurable garbage.
+	 */
+	const take = (r: StagedRow | null): 'flush' | 'yield' | null => {
+		if (!r) return null;
 		dups.check(r);
 		if (r.row <= resumeAfter) {
 			if (++sinceYield >= CHUNK_ROWS) {
 				sinceYield = 0;
 				dups.endChunk();
 			}
-			return;
+			return null;
 		}
 		chunk.push(r);
-		if (chunk.length >= CHUNK_ROWS) await flush();
-		else if (++sinceYield >= YIELD_EVERY) {
+		if (chunk.length >= CHUNK_ROWS) return 'flush';
+		if (++sinceYield >= YIELD_EVERY) {
 			sinceYield = 0;
-			await tick();
+			return 'yield';
 		}
+		return null;
+	};
+	const after = async (next: 'flush' | 'yield' | null) => {
+		if (next === 'flush') await flush();
+		else if (next === 'yield') await tick();
 	};
 
 	if (input.format === 'json') {
 		const contacts = opts.contacts ?? [];
-		for (let i = 0; i < contacts.length && !cancelled; i++) await add(jsonRow(contacts[i], i + 1, rowOpts));
+		for (let i = 0; i < contacts.length && !cancelled; i++) {
+			const next = take(jsonRow(contacts[i], i + 1, rowOpts));
+			if (next) await after(next);
+		}
 	} else {
 		if (!input.mapping || !input.delimiter) throw new DomainError('BAD_INPUT', 'The upload has no column mapping.');
 		const path = await uploadPath(batchId);
@@ -147,8 +160,11 @@ async function pump(
 			for (const cells of records) {
 				record++;
 				if (record === 1) continue;
-				await add(read(cells, record));
-				if (cancelled) break outer;
+				const next = take(read(cells, record));
+				if (next) {
+					await after(next);
+					if (cancelled) break outer;
+				}
 			}
 		}
 	}

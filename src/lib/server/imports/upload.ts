@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { isUtf8 } from 'node:buffer';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import Papa from 'papaparse';
@@ -50,8 +51,10 @@ export async function receiveCsvUpload(req: UploadRequest): Promise<StoredUpload
 	const out = fs.createWriteStream(file, { flags: 'wx' });
 	const outError = new Promise<never>((_, reject) => out.on('error', reject));
 	outError.catch(() => {});
+	// Opened before anything can fail: a cleanup racing a pending open would leave the file behind.
+	await Promise.race([new Promise<void>((r) => out.once('ready', () => r())), outError]);
 
-	const decoder = new TextDecoder('utf-8', { fatal: true });
+	let utf8Carry: Buffer = Buffer.alloc(0);
 	let bytes = 0;
 	let headBytes: Buffer[] = [];
 	let headLength = 0;
@@ -71,11 +74,13 @@ export async function receiveCsvUpload(req: UploadRequest): Promise<StoredUpload
 			if (nul !== -1) {
 				throw badInput(`This is not a text file (a NUL byte at offset ${bytes - chunk.length + nul}); export it as CSV (UTF-8).`, 'file');
 			}
-			try {
-				decoder.decode(chunk, { stream: true });
-			} catch {
+			// Validated without decoding (no string garbage); a character split across chunks waits for the next one.
+			const joined = utf8Carry.length ? Buffer.concat([utf8Carry, chunk]) : chunk;
+			const tail = incompleteUtf8Tail(joined);
+			if (!isUtf8(joined.subarray(0, joined.length - tail))) {
 				throw badInput('The file is not UTF-8 text: save it as "CSV UTF-8" (other encodings are not supported).', 'file');
 			}
+			utf8Carry = Buffer.from(joined.subarray(joined.length - tail));
 			if (!shape) {
 				headBytes.push(chunk);
 				headLength += chunk.length;
@@ -92,11 +97,7 @@ export async function receiveCsvUpload(req: UploadRequest): Promise<StoredUpload
 			shape.feed(chunk);
 			if (!out.write(chunk)) await Promise.race([new Promise<void>((r) => out.once('drain', () => r())), outError]);
 		}
-		try {
-			decoder.decode();
-		} catch {
-			throw badInput('The file is not UTF-8 text (it ends inside a character): save it as "CSV UTF-8".', 'file');
-		}
+		if (utf8Carry.length) throw badInput('The file is not UTF-8 text (it ends inside a character): save it as "CSV UTF-8".', 'file');
 		if (!shape) {
 			const head = Buffer.concat(headBytes, headLength);
 			if (head.toString('utf8').replace(/^\uFEFF/, '').trim() === '') throw badInput('The file is empty.', 'file');
@@ -121,10 +122,21 @@ export async function receiveCsvUpload(req: UploadRequest): Promise<StoredUpload
 			records: shape.dataRecords
 		};
 	} catch (e) {
-		out.destroy();
+		if (!out.closed) await new Promise<void>((r) => out.destroy().once('close', () => r()));
 		await fs.promises.rm(file, { force: true }).catch(() => {});
 		throw e;
 	}
+}
+
+/** How many bytes at the end of buf start a UTF-8 character that is not complete yet. */
+function incompleteUtf8Tail(buf: Buffer): number {
+	for (let k = 1; k <= Math.min(3, buf.length); k++) {
+		const b = buf[buf.length - k];
+		if ((b & 0xc0) === 0x80) continue;
+		const need = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
+		return need > k ? k : 0;
+	}
+	return 0;
 }
 
 function readHeader(
