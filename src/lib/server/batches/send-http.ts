@@ -29,7 +29,7 @@ export async function httpSlice(
 	const claim = await sql().begin(async (tx) => {
 		const [b] = await tx<{ status: string; due: boolean }[]>`
 			select status, (next_send_at is null or next_send_at <= clock_timestamp()) as due
-			from batch_operations where id = ${batchId} for key share`;
+			from batch_operations where id = ${batchId} ${opts.paced ? tx`for no key update` : tx`for key share`}`;
 		if (!b || b.status !== 'PROCESSING') return 'stopped' as const;
 		if (opts.paced && !b.due) return 'early' as const;
 		const rows = await tx<Claimed[]>`
@@ -41,8 +41,8 @@ export async function httpSlice(
 				claimed_at = now(), updated_at = now()
 			from picked where i.id = picked.id
 			returning i.id::int as id, i.contact_id::int as contact_id, i.attempts`;
-		if (opts.paced && rows.length) await moveNextSendAt(tx, batchId, opts.paced);
-		return rows;
+		const nextDueMs = opts.paced && rows.length ? await moveNextSendAt(tx, batchId, opts.paced) : null;
+		return Object.assign([...rows], { nextDueMs });
 	});
 	if (claim === 'stopped') return { claimed: 0, stopped: true };
 	if (claim === 'early') return { claimed: 0, stopped: false, early: true };
@@ -89,7 +89,7 @@ export async function httpSlice(
 		if (released.length) await releaseClaimed(tx, batchId, released);
 		return recordOutcomes(tx, batchId, outcomes, false);
 	});
-	return { claimed: claim.length - released.length, stopped: released.length > 0, delta };
+	return { claimed: claim.length - released.length, stopped: released.length > 0, delta, nextDueMs: claim.nextDueMs };
 }
 
 async function stillProcessing(batchId: string): Promise<boolean> {

@@ -4,14 +4,22 @@ import { sandboxConfig, simulatedFailure } from '../channels/sandbox';
 import type { ChannelRow } from '../channels/types';
 import { errorOutcome, recordOutcomes, sentOutcome, skippedOutcome, type CountDelta, type ItemOutcome, type Tx } from './send-outcomes';
 
-export type SliceResult = { claimed: number; stopped: boolean; early?: boolean; delta?: CountDelta };
+export type SliceResult = {
+	claimed: number;
+	stopped: boolean;
+	early?: boolean;
+	delta?: CountDelta;
+	/** Paced batches: when the next send may start (database clock, ms). */
+	nextDueMs?: number | null;
+};
 
 export type PacedStep = { baseMs: number; jitterMs: number };
 
 type Claimed = {
-	id: number;
+	status: string;
+	due: boolean;
+	id: number | null;
 	attempts: number;
-	contact_id: number | null;
 	phone: string | null;
 	name: string | null;
 	attributes: Record<string, unknown> | null;
@@ -24,12 +32,11 @@ type Claimed = {
  * record outcomes in ONE transaction. A crash rolls all of it back, so nothing is
  * lost or doubled; the outbox's unique idempotency key guards re-sends anyway.
  *
- * The batch row is read FOR KEY SHARE: lanes do not block each other, but a cancel or
- * pause (which locks the row FOR UPDATE first) waits for a slice in progress and is
- * seen by every later one. So once a cancel commits, no new send starts.
- *
- * `paced`: one item, only once next_send_at has come (database clock), and the
- * next send time is moved on in the same transaction.
+ * Unpaced lanes read the batch row FOR KEY SHARE: they do not block each other, but a
+ * cancel or pause (which locks the row FOR UPDATE first) waits for a slice in progress
+ * and is seen by every later one. So once a cancel commits, no new send starts.
+ * A paced step locks the row FOR NO KEY UPDATE instead: two steps of one batch can
+ * never both pass the next_send_at check, whatever runs them.
  */
 export async function sandboxSlice(
 	batchId: string,
@@ -42,19 +49,25 @@ export async function sandboxSlice(
 	// Simulated provider latency, outside the transaction like a real call would be.
 	if (cfg.latencyMs) await new Promise((r) => setTimeout(r, cfg.latencyMs));
 	return sql().begin(async (tx) => {
-		const [b] = await tx<{ status: string; due: boolean }[]>`
-			select status, (next_send_at is null or next_send_at <= clock_timestamp()) as due
-			from batch_operations where id = ${batchId} for key share`;
-		if (!b || b.status !== 'PROCESSING') return { claimed: 0, stopped: true };
-		if (paced && !b.due) return { claimed: 0, stopped: false, early: true };
-		const items = await tx<Claimed[]>`
-			with picked as (
+		// Status check and claim in one round trip; the first row always carries the status.
+		const lock = paced ? tx`for no key update` : tx`for key share`;
+		const rows = await tx<Claimed[]>`
+			with b as (
+				select status, (next_send_at is null or next_send_at <= clock_timestamp()) as due
+				from batch_operations where id = ${batchId} ${lock}),
+			picked as (
 				select id, contact_id, attempts from batch_items
 				where batch_id = ${batchId} and status = 'pending' and (not_before is null or not_before <= now())
+					and exists (select 1 from b where status = 'PROCESSING' and due)
 				order by id limit ${limit} for update skip locked)
-			select p.id::int as id, p.attempts + 1 as attempts, p.contact_id::int as contact_id, c.phone_e164 as phone, c.name, c.attributes,
-				c.opted_out_at is not null as opted_out, c.id is null as gone
-			from picked p left join contacts c on c.id = p.contact_id order by p.id`;
+			select b.status, b.due, p.id::int as id, p.attempts + 1 as attempts, c.phone_e164 as phone, c.name, c.attributes,
+				c.opted_out_at is not null as opted_out, (p.id is not null and c.id is null) as gone
+			from b left join (picked p left join contacts c on c.id = p.contact_id) on true
+			order by p.id`;
+		const head = rows[0];
+		if (!head || head.status !== 'PROCESSING') return { claimed: 0, stopped: true };
+		if (paced && !head.due) return { claimed: 0, stopped: false, early: true };
+		const items = head.id === null ? [] : rows;
 		if (items.length === 0) return { claimed: 0, stopped: false };
 
 		const staticBody = isStatic(body);
@@ -63,36 +76,50 @@ export async function sandboxSlice(
 		const phones: string[] = [];
 		const bodies: string[] = [];
 		for (const it of items) {
-			if (it.gone) outcomes.push(skippedOutcome(it.id, 'contact_deleted'));
-			else if (it.opted_out) outcomes.push(skippedOutcome(it.id, 'opted_out'));
+			const id = it.id!;
+			if (it.gone) outcomes.push(skippedOutcome(id, 'contact_deleted'));
+			else if (it.opted_out) outcomes.push(skippedOutcome(id, 'opted_out'));
 			else {
 				const fail = simulatedFailure(cfg);
 				if (fail) {
-					outcomes.push(errorOutcome(it.id, it.attempts, fail));
+					outcomes.push(errorOutcome(id, it.attempts, fail));
 					continue;
 				}
-				ids.push(it.id);
+				ids.push(id);
 				phones.push(it.phone!);
 				if (!staticBody) bodies.push(render(body, { name: it.name, phone: it.phone, attributes: it.attributes }).text);
-				outcomes.push(sentOutcome(it.id, `sbx:${batchId}:${it.id}`));
+				outcomes.push(sentOutcome(id, `sbx:${batchId}:${id}`));
 			}
+		}
+		if (ids.length === items.length) {
+			// Everyone sent (the common case): outbox rows, ledger and counters in one statement.
+			const [r] = await tx<{ next_ms: number | null }[]>`
+				with ins as (
+					insert into outbox (channel_id, batch_id, item_id, to_phone, body, idempotency_key, created_at)
+					select ${channel.id}, ${batchId}::uuid, u.item_id, u.phone, coalesce(u.body, ${body}), ${batchId} || ':' || u.item_id, clock_timestamp()
+					from unnest(${ids}::bigint[], ${phones}::text[], ${staticBody ? null : bodies}::text[]) as u(item_id, phone, body)
+					on conflict (idempotency_key) do nothing
+					returning 1),
+				upd as (
+					update batch_items set status = 'sent', attempts = attempts + 1, provider_message_id = 'sbx:' || batch_id || ':' || id,
+						error_class = null, error_code = null, error_message = null, not_before = null, updated_at = now()
+					where id = any(${ids}::bigint[])
+					returning 1)
+				update batch_operations set processed_count = processed_count + ${ids.length}, success_count = success_count + ${ids.length},
+					updated_at = now(), next_send_at = ${nextSendAtSql(tx, paced)}
+				where id = ${batchId}
+				returning (extract(epoch from next_send_at) * 1000)::float8 as next_ms`;
+			return { claimed: items.length, stopped: false, delta: { processed: ids.length, success: ids.length, failed: 0, skipped: 0 }, nextDueMs: r?.next_ms ?? null };
 		}
 		if (ids.length) {
-			if (staticBody) {
-				await tx`insert into outbox (channel_id, batch_id, item_id, to_phone, body, idempotency_key, created_at)
-					select ${channel.id}, ${batchId}::uuid, u.item_id, u.phone, ${body}, ${batchId} || ':' || u.item_id, clock_timestamp()
-					from unnest(${ids}::bigint[], ${phones}::text[]) as u(item_id, phone)
-					on conflict (idempotency_key) do nothing`;
-			} else {
-				await tx`insert into outbox (channel_id, batch_id, item_id, to_phone, body, idempotency_key, created_at)
-					select ${channel.id}, ${batchId}::uuid, u.item_id, u.phone, u.body, ${batchId} || ':' || u.item_id, clock_timestamp()
-					from unnest(${ids}::bigint[], ${phones}::text[], ${bodies}::text[]) as u(item_id, phone, body)
-					on conflict (idempotency_key) do nothing`;
-			}
+			await tx`insert into outbox (channel_id, batch_id, item_id, to_phone, body, idempotency_key, created_at)
+				select ${channel.id}, ${batchId}::uuid, u.item_id, u.phone, coalesce(u.body, ${body}), ${batchId} || ':' || u.item_id, clock_timestamp()
+				from unnest(${ids}::bigint[], ${phones}::text[], ${staticBody ? null : bodies}::text[]) as u(item_id, phone, body)
+				on conflict (idempotency_key) do nothing`;
 		}
 		const delta = await recordOutcomes(tx, batchId, outcomes, true);
-		if (paced) await moveNextSendAt(tx, batchId, paced);
-		return { claimed: items.length, stopped: false, delta };
+		const nextDueMs = paced ? await moveNextSendAt(tx, batchId, paced) : null;
+		return { claimed: items.length, stopped: false, delta, nextDueMs };
 	});
 }
 
@@ -101,10 +128,16 @@ export async function sandboxSlice(
  * draw) keeps the mean exact, and never less than the base interval after this
  * send, so two sends are never closer than 60000 / ratePerMinute ms.
  */
-export async function moveNextSendAt(tx: Tx, batchId: string, paced: PacedStep) {
+function nextSendAtSql(tx: Tx, paced?: PacedStep) {
+	if (!paced) return tx`next_send_at`;
 	const gap = paced.baseMs + (paced.jitterMs > 0 ? Math.random() * paced.jitterMs : 0);
-	await tx`update batch_operations set next_send_at = greatest(
+	return tx`greatest(
 			coalesce(next_send_at, clock_timestamp()) + make_interval(secs => ${gap / 1000}::float8),
-			clock_timestamp() + make_interval(secs => ${paced.baseMs / 1000}::float8))
-		where id = ${batchId}`;
+			clock_timestamp() + make_interval(secs => ${paced.baseMs / 1000}::float8))`;
+}
+
+export async function moveNextSendAt(tx: Tx, batchId: string, paced: PacedStep): Promise<number | null> {
+	const [r] = await tx<{ next_ms: number | null }[]>`update batch_operations set next_send_at = ${nextSendAtSql(tx, paced)}
+		where id = ${batchId} returning (extract(epoch from next_send_at) * 1000)::float8 as next_ms`;
+	return r?.next_ms ?? null;
 }

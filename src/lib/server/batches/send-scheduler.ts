@@ -1,41 +1,48 @@
 import { sql } from '../db/client';
-import { parseSliceJobKey, SEND_TASK } from './send-jobs';
+import { enqueueSlice, parseSliceJobKey, SEND_TASK } from './send-jobs';
+import { runSendSlice } from './send-slice';
 
 /**
  * Exact starts for delayed send jobs. graphile-worker finds a job whose run_at has
- * come by polling (1 s here), which could start a scheduled batch or a paced batch's
- * next slice up to a second late. This loop looks 2 s ahead at the delayed slice jobs,
- * and when one's run_at comes (database clock) makes it runnable now (add_job with
- * the same job key), which notifies the workers at once. Never early: the slice
- * itself re-checks the time on the database before it starts.
+ * come by polling, and a busy worker's local queue can leave a woken job waiting for
+ * a second or more, which would start a scheduled batch (or a paced batch's next
+ * slice) late. So this loop looks 2 s ahead at the delayed slice jobs and, when one's
+ * run_at comes, takes the job over: it removes it (only if no worker has locked it,
+ * so exactly one process wins), leaves a safety-net job 30 s later under the same key
+ * (should this process die), and runs the slice itself. The slice re-checks the time
+ * on the database before it sends, so nothing starts early.
  */
 const LOOKAHEAD_MS = 2_000;
 const POLL_MS = 250;
+const SAFETY_NET_MS = 30_000;
+const trace = process.env.SEND_TRACE === '1';
 
 export function startSendScheduler(): { stop(): Promise<void> } {
 	const timers = new Map<string, { at: number; timer: ReturnType<typeof setTimeout> }>();
+	const direct = new Set<Promise<void>>();
 	let stopped = false;
-	let running: Promise<void> = Promise.resolve();
 
-	const fire = async (key: string, queue: string | null) => {
+	const fire = async (key: string) => {
 		timers.delete(key);
 		if (stopped) return;
 		const parsed = parseSliceJobKey(key);
 		if (!parsed) return;
-		// Only a job still waiting is moved; one already taken by a worker is left alone.
-		await sql()`
-			select graphile_worker.add_job(${SEND_TASK}::text,
-				json_build_object('batchId', ${parsed.batchId}::text, 'lane', ${parsed.lane}::int, 'spawn', false),
-				queue_name => ${queue}::text, job_key => ${key}::text, run_at => now(), max_attempts => 25)
-			from graphile_worker.jobs j
-			where j.key = ${key} and j.locked_at is null`.catch((e) => {
-			console.error('[send-scheduler] wake-up failed:', e);
-		});
+		const [taken] = await sql()<{ id: string | null; locked_at: string | null; queue_name: string | null }[]>`
+			select r.id, r.locked_at, j.queue_name from graphile_worker.jobs j, lateral graphile_worker.remove_job(j.key) r
+			where j.key = ${key} and j.locked_at is null`;
+		if (!taken?.id || taken.locked_at !== null) return; // a worker (or the other process) has it
+		if (trace) console.error(`[send-scheduler] direct run ${key} at ${new Date().toISOString()}`);
+		const batch = { id: parsed.batchId, ratePerMinute: taken.queue_name ? 1 : null };
+		await enqueueSlice(batch, { lane: parsed.lane, runAt: new Date(Date.now() + SAFETY_NET_MS), spawn: true });
+		const run = runSendSlice(parsed.batchId, parsed.lane, true)
+			.catch((e) => console.error(`[send-scheduler] slice ${key} failed (the safety-net job retries):`, e))
+			.finally(() => direct.delete(run));
+		direct.add(run);
 	};
 
 	const tick = async () => {
-		const rows = await sql()<{ key: string; queue_name: string | null; in_ms: number }[]>`
-			select key, queue_name, (extract(epoch from (run_at - clock_timestamp())) * 1000)::float8 as in_ms
+		const rows = await sql()<{ key: string; in_ms: number }[]>`
+			select key, (extract(epoch from (run_at - clock_timestamp())) * 1000)::float8 as in_ms
 			from graphile_worker.jobs
 			where task_identifier = ${SEND_TASK} and locked_at is null and key is not null
 				and run_at > now() and run_at <= now() + make_interval(secs => ${LOOKAHEAD_MS / 1000}::float8)`;
@@ -45,7 +52,8 @@ export function startSendScheduler(): { stop(): Promise<void> } {
 			const t = timers.get(r.key);
 			if (t && Math.abs(t.at - at) < 2) continue;
 			if (t) clearTimeout(t.timer);
-			timers.set(r.key, { at, timer: setTimeout(() => void fire(r.key, r.queue_name), Math.max(0, r.in_ms)) });
+			const timer = setTimeout(() => void fire(r.key).catch((e) => console.error('[send-scheduler] wake-up failed:', e)), Math.max(0, r.in_ms));
+			timers.set(r.key, { at, timer });
 		}
 	};
 
@@ -59,13 +67,15 @@ export function startSendScheduler(): { stop(): Promise<void> } {
 			await new Promise((r) => setTimeout(r, POLL_MS));
 		}
 	};
-	running = loop();
+	const running = loop();
 	return {
+		/** Call after stopSending(): direct runs hand over and return. */
 		async stop() {
 			stopped = true;
 			for (const t of timers.values()) clearTimeout(t.timer);
 			timers.clear();
 			await running;
+			await Promise.allSettled([...direct]);
 		}
 	};
 }

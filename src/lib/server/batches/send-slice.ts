@@ -91,35 +91,59 @@ async function runUnpaced(batch: BatchRow, channel: ChannelRow, body: string, la
 	}
 }
 
+/** A paced job keeps the batch this long before handing over (waits under PARK_MS sleep in it). */
+const PACED_BUDGET_MS = Number(process.env.SEND_PACED_BUDGET_MS ?? 30_000);
+
 async function runPaced(batch: BatchRow, channel: ChannelRow, body: string) {
 	const paced: PacedStep = { baseMs: baseIntervalMs(batch.ratePerMinute), jitterMs: batch.jitterMs ?? 0 };
-	const deadline = Date.now() + Math.max(BUDGET_MS, 5_000);
+	const deadline = Date.now() + PACED_BUDGET_MS;
+	// Channel tokens for about the next second of sends, taken in one call and given
+	// back at the end, so the shared bucket's row lock is not taken once per message.
+	const perCall = Math.max(1, Math.ceil(PARK_MS / Math.max(1, paced.baseMs)));
+	let allowance = 0;
 	await syncDbClock();
-	for (;;) {
-		if (isStopping() || Date.now() > deadline) return enqueueSlice(batch);
-		const [b] = await sql()<{ status: string; due_ms: number | null }[]>`
-			select status, (extract(epoch from next_send_at) * 1000)::float8 as due_ms from batch_operations where id = ${batch.id}`;
-		if (b?.status !== 'PROCESSING') return;
-		if (b.due_ms !== null) {
-			const wait = b.due_ms - dbNowMs();
-			if (wait > PARK_MS) return enqueueSlice(batch, { runAt: new Date(b.due_ms) });
-			if (wait > 0) await sleepUntilDb(b.due_ms);
+	const [b0] = await sql()<{ status: string; due_ms: number | null }[]>`
+		select status, (extract(epoch from next_send_at) * 1000)::float8 as due_ms from batch_operations where id = ${batch.id}`;
+	if (b0?.status !== 'PROCESSING') return;
+	let dueMs = b0.due_ms;
+	try {
+		for (;;) {
+			if (dueMs !== null) {
+				const wait = dueMs - dbNowMs();
+				// A long wait, the end of this job's budget or a shutdown: hand over to a job
+				// due then (the scheduler starts it on time).
+				if (wait > PARK_MS || isStopping() || Date.now() + Math.max(0, wait) > deadline) {
+					return await enqueueSlice(batch, { runAt: wait > 0 ? new Date(dueMs) : undefined });
+				}
+				if (wait > 0) await sleepUntilDb(dueMs);
+			} else if (isStopping() || Date.now() > deadline) {
+				return await enqueueSlice(batch);
+			}
+			if (allowance === 0) {
+				const { granted, waitMs } = await takeTokens(channel.id, perCall);
+				if (!granted) {
+					await sleep(waitMs);
+					continue;
+				}
+				allowance = granted;
+			}
+			const r = await runOne(batch.id, channel, body, 1, paced);
+			if (r.early) {
+				// Our estimate of the database clock ran ahead: measure it again.
+				await syncDbClock(true);
+				const [b] = await sql()<{ due_ms: number | null }[]>`
+					select (extract(epoch from next_send_at) * 1000)::float8 as due_ms from batch_operations where id = ${batch.id}`;
+				dueMs = b?.due_ms ?? null;
+				continue;
+			}
+			if (r.claimed > 0) allowance--;
+			if (r.delta) void publishBatchUpdate(batch.id).catch(() => {});
+			if (r.stopped) return isStopping() ? await enqueueSlice(batch) : undefined;
+			if (r.claimed === 0) return await finishOrPark(batch, 0);
+			dueMs = r.nextDueMs ?? null;
 		}
-		const { granted, waitMs } = await takeTokens(channel.id, 1);
-		if (!granted) {
-			await sleep(waitMs);
-			continue;
-		}
-		const r = await runOne(batch.id, channel, body, 1, paced);
-		if (r.early) {
-			await giveBack(channel.id, 1);
-			await syncDbClock(true);
-			continue;
-		}
-		if (r.claimed === 0) await giveBack(channel.id, 1);
-		if (r.delta) void publishBatchUpdate(batch.id).catch(() => {});
-		if (r.stopped) return isStopping() ? enqueueSlice(batch) : undefined;
-		if (r.claimed === 0) return finishOrPark(batch, 0);
+	} finally {
+		if (allowance > 0) await giveBack(channel.id, allowance);
 	}
 }
 
