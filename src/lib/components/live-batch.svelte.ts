@@ -1,5 +1,6 @@
 import type { inferRouterOutputs } from '@trpc/server';
 import type { AppRouter } from '$lib/server/trpc/router';
+import { browser } from '$app/environment';
 import { onSocketState, trpc } from '$lib/trpc/client';
 import { errorMessage } from '$lib/errors';
 
@@ -8,7 +9,12 @@ export type LiveBatchStatus = inferRouterOutputs<AppRouter>['batch']['status'];
 export const TERMINAL_STATUSES = ['COMPLETED', 'FAILED', 'CANCELLED'] as const;
 export const isTerminalStatus = (s: string) => (TERMINAL_STATUSES as readonly string[]).includes(s);
 
-const GRACE_MS = 1500; // the lazy socket needs a moment to open: don't flash "polling"
+const GRACE_MS = 1500;
+
+/** What the stores return during server-side rendering: nothing live, nothing to stop. */
+function inert<T extends object>(extra: T) {
+	return { ...extra, live: false, polling: false, error: null as string | null, stop() {} };
+} // the lazy socket needs a moment to open: don't flash "polling"
 
 type Options = { pollMs?: number };
 
@@ -56,6 +62,9 @@ export function liveBatch(batchId: string, opts: Options = {}) {
 	let live = $state(false);
 	let polling = $state(false);
 	let error = $state<string | null>(null);
+
+	// Server-side rendering: no socket, no timers; the browser starts the real thing.
+	if (!browser) return inert({ current: null, refresh: async () => {} });
 
 	const apply = (s: LiveBatchStatus) => {
 		// Ignore a poll answer that is older than what the socket already delivered.
@@ -114,6 +123,7 @@ export function liveBatch(batchId: string, opts: Options = {}) {
 export function liveBatches(handlers: { onUpdate: (s: LiveBatchStatus) => void; onPoll: () => Promise<void> | void }, opts: Options = {}) {
 	let live = $state(false);
 	let polling = $state(false);
+	if (!browser) return inert({});
 	const sub = trpc().batch.onUpdate.subscribe(
 		{},
 		{ onData: (ev) => handlers.onUpdate(ev.data.data as LiveBatchStatus), onError: () => {} }
