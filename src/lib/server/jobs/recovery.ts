@@ -39,23 +39,28 @@ export async function deregister() {
 /**
  * graphile-worker leaves a killed worker's jobs locked for 4 hours. A process whose
  * heartbeat is older than `deadAfterSeconds` is dead (live ones beat every few
- * seconds): unlock its jobs and let features release what it held. Rows are taken
- * with SKIP LOCKED so two surviving workers do not both handle one dead worker.
+ * seconds): let features release what it held, then unlock its jobs and forget it.
+ * Rows are taken with SKIP LOCKED so two surviving workers do not both unlock one.
  */
 export async function recoverDeadWorkers(deadAfterSeconds: number): Promise<string[]> {
+	const candidates = await sql()<{ id: string }[]>`
+		select id from worker_processes
+		where last_seen_at < now() - make_interval(secs => ${deadAfterSeconds})`;
+	if (candidates.length === 0) return [];
+	// Features release what the dead processes held first, with no lock held here: their
+	// handlers are idempotent, and may enqueue jobs whose job_key matches a job the dead
+	// process had locked (holding our unlock's row locks meanwhile would deadlock them).
+	// If we crash before forgetting the process below, the next round repeats all this.
+	const ids = candidates.map((r) => r.id);
+	for (const fn of deadHandlers) await fn(ids);
 	return sql().begin(async (tx) => {
 		const rows = await tx<{ id: string; worker_ids: string[] }[]>`
 			select id, worker_ids from worker_processes
-			where last_seen_at < now() - make_interval(secs => ${deadAfterSeconds})
+			where id = any(${ids}::text[]) and last_seen_at < now() - make_interval(secs => ${deadAfterSeconds})
 			for update skip locked`;
 		if (rows.length === 0) return [];
-		const dead = rows.map((r) => r.id);
 		await tx`select graphile_worker.force_unlock_workers(${rows.flatMap((r) => r.worker_ids)}::text[])`;
-		// Features release what the dead process held (on their own connections) while we
-		// still hold its row: if one fails or we crash, nothing is forgotten and the next
-		// round retries. Its jobs become available at our commit, after that release.
-		for (const fn of deadHandlers) await fn(dead);
-		await tx`delete from worker_processes where id = any(${dead}::text[])`;
-		return dead;
+		await tx`delete from worker_processes where id = any(${rows.map((r) => r.id)}::text[])`;
+		return rows.map((r) => r.id);
 	});
 }
