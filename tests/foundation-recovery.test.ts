@@ -120,3 +120,26 @@ describe('dead worker recovery', () => {
 		expect((await sql()`select 1 from worker_processes`).length).toBe(0);
 	}, 120_000);
 });
+
+describe('orphaned locks', () => {
+	it('unlocks a job held by an unregistered worker id past the window, and no other', async () => {
+		const { recoverDeadWorkers } = await import('../src/lib/server/jobs/recovery');
+		await enqueue('system:echo', { message: 'orphan' }, { runAt: new Date(Date.now() + 3600_000) });
+		await enqueue('system:echo', { message: 'held-by-live' }, { runAt: new Date(Date.now() + 3600_000) });
+		await enqueue('system:echo', { message: 'fresh-lock' }, { runAt: new Date(Date.now() + 3600_000) });
+		await sql()`insert into worker_processes (id, worker_ids, pid, host) values ('live-proc', '{pool-live}', 1, 'test')`;
+		const lock = (message: string, by: string, ago: string) => sql()`
+			update graphile_worker._private_jobs set locked_by = ${by}, locked_at = now() - ${ago}::interval
+			where payload->>'message' = ${message}`;
+		await lock('orphan', 'pool-gone', '1 hour');
+		await lock('held-by-live', 'pool-live', '1 hour');
+		await lock('fresh-lock', 'pool-starting', '0 seconds');
+		await recoverDeadWorkers(3600 * 24);
+		expect((await job('orphan'))?.locked_by).toBe('pool-gone');
+		await recoverDeadWorkers(30);
+		expect((await job('orphan'))?.locked_by).toBeNull();
+		expect((await job('held-by-live'))?.locked_by).toBe('pool-live');
+		expect((await job('fresh-lock'))?.locked_by).toBe('pool-starting');
+		await sql()`delete from worker_processes where id = 'live-proc'`;
+	});
+});

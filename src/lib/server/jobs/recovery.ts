@@ -43,6 +43,7 @@ export async function deregister() {
  * Rows are taken with SKIP LOCKED so two surviving workers do not both unlock one.
  */
 export async function recoverDeadWorkers(deadAfterSeconds: number): Promise<string[]> {
+	await unlockOrphans(deadAfterSeconds);
 	const candidates = await sql()<{ id: string }[]>`
 		select id from worker_processes
 		where last_seen_at < now() - make_interval(secs => ${deadAfterSeconds})`;
@@ -62,5 +63,23 @@ export async function recoverDeadWorkers(deadAfterSeconds: number): Promise<stri
 		await tx`select graphile_worker.force_unlock_workers(${rows.flatMap((r) => r.worker_ids)}::text[])`;
 		await tx`delete from worker_processes where id = any(${rows.map((r) => r.id)}::text[])`;
 		return rows.map((r) => r.id);
+	});
+}
+
+/**
+ * Jobs locked by a worker id no live process has registered, for longer than the
+ * dead-after window: a process killed before its first heartbeat, or one from before
+ * an upgrade. A live process registers its ids at once, so its locks are never older.
+ */
+async function unlockOrphans(deadAfterSeconds: number) {
+	await sql().begin(async (tx) => {
+		await tx`
+			update graphile_worker._private_jobs set locked_at = null, locked_by = null
+			where locked_by is not null and locked_at < now() - make_interval(secs => ${deadAfterSeconds})
+				and locked_by not in (select unnest(worker_ids) from worker_processes)`;
+		await tx`
+			update graphile_worker._private_job_queues set locked_at = null, locked_by = null
+			where locked_by is not null and locked_at < now() - make_interval(secs => ${deadAfterSeconds})
+				and locked_by not in (select unnest(worker_ids) from worker_processes)`;
 	});
 }
