@@ -290,6 +290,10 @@ async function main() {
 				const seconds = (performance.now() - started) / 1000;
 				if (b.status !== 'COMPLETED') throw new Error(`batch ended ${b.status}`);
 				const peak = Math.max(peakRssMb(web.pid), peakRssMb(worker.pid));
+				const reasons = await sql<{ outcome: string; reason: string; n: number }[]>`
+					select outcome, reason, count(*)::int as n from import_rows where batch_id = ${batchId}
+					group by 1, 2 order by 3 desc limit 8`;
+				log(`ledger: ${reasons.map((r) => `${r.outcome}/${r.reason}: ${r.n}`).join('; ')}`);
 				log(`import: ${seconds.toFixed(2)} s, result ${JSON.stringify(b.result)}; web ${peakRssMb(web.pid)} MB, worker ${peakRssMb(worker.pid)} MB`);
 				const line = {
 					bench: 'import',

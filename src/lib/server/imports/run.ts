@@ -16,12 +16,12 @@ import { csvRecords } from './csv-source';
  * vanish, small enough that a cancel takes effect within a fraction of a second.
  */
 const CHUNK_ROWS = Number(process.env.IMPORT_CHUNK_ROWS ?? 10_000);
-/** Rows normalised between yields to the event loop, so the COPY of the previous chunk keeps flowing. */
-const YIELD_EVERY = 1_000;
+/** Rows normalised between yields to the event loop, so the previous chunk's statement is sent and answered meanwhile. */
+const YIELD_EVERY = 2_500;
 
 const tick = () => new Promise<void>((r) => setImmediate(r));
 const DEBUG = process.env.IMPORT_DEBUG === '1';
-const stats = { waitDb: 0, encode: 0 };
+const stats = { waitDb: 0, encode: 0, read: 0, tick: 0, parse: 0, total: 0 };
 
 export type RunOutcome = 'completed' | 'cancelled' | 'failed' | 'skipped';
 
@@ -48,11 +48,7 @@ export async function runImport(
 	const input = storedImportInput.parse(batch.input);
 	const resumeAfter = Number((batch.result as { lastRow?: number }).lastRow ?? 0);
 
-	const writer = await ChunkWriter.open({
-		batchId,
-		skipDuplicates: input.skipDuplicates,
-		source: input.source ?? null
-	});
+	const writer = new ChunkWriter({ batchId, skipDuplicates: input.skipDuplicates, source: input.source ?? null });
 	let outcome: RunOutcome;
 	try {
 		outcome = await pump(batchId, input, writer, resumeAfter, opts);
@@ -61,8 +57,6 @@ export async function runImport(
 		// Bad file content found late (a quote never closed): the batch fails with the reason.
 		await transitionBatch(batchId, 'FAILED', { from: ['PROCESSING'], error: e.message });
 		outcome = 'failed';
-	} finally {
-		await writer.close();
 	}
 	if (outcome === 'completed') {
 		await db().transaction(async (tx) => {
@@ -111,7 +105,7 @@ async function pump(
 		await settle();
 		if (cancelled) return;
 		if (opts.signal?.aborted) throw new Error('Worker is stopping; the import resumes from its last chunk.');
-		inflight = writer.write(rows.length, text, rows[rows.length - 1].row);
+		inflight = writer.write(text, rows[rows.length - 1].row);
 		// An unobserved rejection would crash the process before settle() sees it.
 		inflight.catch(() => {});
 	};
@@ -141,8 +135,13 @@ async function pump(
 	};
 	const after = async (next: 'flush' | 'yield' | null) => {
 		if (next === 'flush') await flush();
-		else if (next === 'yield') await tick();
+		else if (next === 'yield') {
+			const t = performance.now();
+			await tick();
+			if (DEBUG) stats.tick += performance.now() - t;
+		}
 	};
+	const started = performance.now();
 
 	if (input.format === 'json') {
 		const contacts = opts.contacts ?? [];
@@ -156,21 +155,27 @@ async function pump(
 		const read = csvRowReader(input.mapping, rowOpts);
 		// Spreadsheet numbering: the header is row 1, the first data record row 2.
 		let record = 0;
+		let tp = performance.now();
 		outer: for await (const records of csvRecords(path, { delimiter: input.delimiter, newline: input.newline ?? '\n' })) {
+			if (DEBUG) stats.parse += performance.now() - tp;
 			for (const cells of records) {
 				record++;
 				if (record === 1) continue;
-				const next = take(read(cells, record));
+				const tr = DEBUG ? performance.now() : 0;
+				const row = read(cells, record);
+				if (DEBUG) stats.read += performance.now() - tr;
+				const next = take(row);
 				if (next) {
 					await after(next);
 					if (cancelled) break outer;
 				}
 			}
+			tp = performance.now();
 		}
 	}
 	await flush();
 	await settle();
-	if (DEBUG) console.error('[import debug]', JSON.stringify(stats));
+	if (DEBUG) console.error('[import debug]', JSON.stringify({ ...stats, total: performance.now() - started }));
 	return cancelled ? 'cancelled' : 'completed';
 }
 
