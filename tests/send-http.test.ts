@@ -145,3 +145,31 @@ describe('Twilio and WhatsApp wire formats', () => {
 		}
 	});
 });
+
+describe('channel throughput cap', () => {
+	it('holds across batches sharing a channel: never more than a second of burst plus rate × time', async () => {
+		const fake = await startFakeProvider();
+		try {
+			await createChannel('hookcap', 'webhook', { url: fake.url }, 20);
+			const { call } = await userCaller('operator');
+			const a = await seedContacts(30, { prefix: '+1806' });
+			const b = await seedContacts(30, { prefix: '+1807' });
+			const [r1, r2] = await Promise.all([
+				call.batch.send({ contactIds: a, content: 'x', channelId: 'hookcap' }),
+				call.batch.send({ contactIds: b, content: 'x', channelId: 'hookcap' })
+			]);
+			await done(r1.id);
+			await done(r2.id);
+			expect(fake.requests.length).toBe(60);
+			// A full bucket lets 20 through at once; the other 40 need at least 2 s at 20/s.
+			const times = fake.requests.map((r) => r.at).sort((x, y) => x - y);
+			for (let i = 0; i < times.length; i++) {
+				const inWindow = times.filter((t) => t >= times[i] && t < times[i] + 1000).length;
+				expect(inWindow).toBeLessThanOrEqual(40);
+			}
+			expect(times[59] - times[0]).toBeGreaterThanOrEqual(1900);
+		} finally {
+			await fake.close();
+		}
+	});
+});

@@ -29,7 +29,9 @@ export function startSendScheduler(): { stop(): Promise<void> } {
 		if (!parsed) return;
 		const [taken] = await sql()<{ id: string | null; locked_at: string | null; queue_name: string | null }[]>`
 			select r.id, r.locked_at, j.queue_name from graphile_worker.jobs j, lateral graphile_worker.remove_job(j.key) r
-			where j.key = ${key} and j.locked_at is null`;
+			where j.key = ${key} and j.locked_at is null
+				-- The due job only: not the safety net another process left after taking it.
+				and j.run_at <= clock_timestamp() + interval '200 milliseconds'`;
 		if (!taken?.id || taken.locked_at !== null) return; // a worker (or the other process) has it
 		if (trace) console.error(`[send-scheduler] direct run ${key} at ${new Date().toISOString()}`);
 		const batch = { id: parsed.batchId, ratePerMinute: taken.queue_name ? 1 : null };

@@ -39,6 +39,7 @@ export async function runSendSlice(batchId: string, lane: number, spawn: boolean
 	if (batch.status === 'PENDING') {
 		if (!(await waitForStart(batch, lane))) return;
 		const started = await transitionBatch(batchId, 'PROCESSING', { from: ['PENDING'] });
+		if (TRACE && batch.scheduledAt) console.error(`[send] start ${batchId.slice(0, 8)} late ${(dbNowMs() - batch.scheduledAt.getTime()).toFixed(1)} ms`);
 		// The first start opens the other lanes (a scheduler wake-up may have dropped the flag).
 		if (started) spawn = true;
 		batch = started ?? (await findBatch(batchId))!;
@@ -47,10 +48,7 @@ export async function runSendSlice(batchId: string, lane: number, spawn: boolean
 	const channel = await loadChannelRow(batch.channelId ?? 'sandbox');
 	const body = String((batch.input as { body?: unknown }).body ?? '');
 	if (batch.ratePerMinute) return runPaced(batch, channel, body);
-	if (spawn && lane === 0) {
-		for (let l = 1; l < SEND_LANES; l++) await enqueueSlice(batch, { lane: l });
-	}
-	return runUnpaced(batch, channel, body, lane);
+	return runUnpaced(batch, channel, body, lane, spawn && lane === 0);
 }
 
 /** Scheduled start: never early on the database clock; a far start goes back to run_at. */
@@ -71,7 +69,11 @@ async function waitForStart(batch: BatchRow, lane: number): Promise<boolean> {
 	}
 }
 
-async function runUnpaced(batch: BatchRow, channel: ChannelRow, body: string, lane: number) {
+/**
+ * As fast as the channel allows: slice after slice until the budget is spent. Lane 0
+ * opens the other lanes after its first full slice (a small batch never needs them).
+ */
+async function runUnpaced(batch: BatchRow, channel: ChannelRow, body: string, lane: number, spawn: boolean) {
 	const deadline = Date.now() + BUDGET_MS;
 	const size = channel.kind === 'sandbox' ? SANDBOX_SLICE : HTTP_SLICE;
 	for (;;) {
@@ -88,6 +90,10 @@ async function runUnpaced(batch: BatchRow, channel: ChannelRow, body: string, la
 		if (r.delta) void publishBatchUpdate(batch.id).catch(() => {});
 		if (r.stopped) return isStopping() ? enqueueSlice(batch, { lane }) : undefined;
 		if (r.claimed === 0) return finishOrPark(batch, lane);
+		if (spawn && r.claimed === granted) {
+			spawn = false;
+			await Promise.all(Array.from({ length: SEND_LANES - 1 }, (_, i) => enqueueSlice(batch, { lane: i + 1 })));
+		}
 	}
 }
 
@@ -127,7 +133,9 @@ async function runPaced(batch: BatchRow, channel: ChannelRow, body: string) {
 				}
 				allowance = granted;
 			}
+			const t0 = TRACE ? performance.now() : 0;
 			const r = await runOne(batch.id, channel, body, 1, paced);
+			if (TRACE) console.error(`[send] paced step ${(performance.now() - t0).toFixed(1)} ms, late ${dueMs === null ? '-' : (dbNowMs() - dueMs).toFixed(1)} ms`);
 			if (r.early) {
 				// Our estimate of the database clock ran ahead: measure it again.
 				await syncDbClock(true);
