@@ -1,5 +1,9 @@
 import { runImport } from '../../src/lib/server/imports/run';
 import { transitionBatch } from '../../src/lib/server/batches/repository';
+import { enqueue } from '../../src/lib/server/jobs/enqueue';
+
+/** How often a paused import checks whether it was resumed (resume does not enqueue imports). */
+const PAUSED_RECHECK_MS = 3_000;
 import type { TaskHandler } from '../task';
 
 /**
@@ -11,6 +15,13 @@ export const importRun: TaskHandler<'import:run'> = async ({ batchId, contacts }
 	try {
 		const outcome = await runImport(batchId, { contacts, signal: helpers.abortSignal });
 		helpers.logger.info(`import ${batchId}: ${outcome}`);
+		if (outcome === 'paused') {
+			await enqueue(
+				'import:run',
+				{ batchId, contacts },
+				{ runAt: new Date(Date.now() + PAUSED_RECHECK_MS), jobKey: `import:${batchId}`, maxAttempts: 5 }
+			);
+		}
 	} catch (e) {
 		if (helpers.job.attempts >= helpers.job.max_attempts) {
 			const message = e instanceof Error ? e.message : String(e);

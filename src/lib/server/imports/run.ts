@@ -15,7 +15,7 @@ import { csvRecords } from './csv-source';
  * Rows per chunk (one transaction each). Large enough that per-statement costs
  * vanish, small enough that a cancel takes effect within a fraction of a second.
  */
-const CHUNK_ROWS = Number(process.env.IMPORT_CHUNK_ROWS ?? 10_000);
+const chunkRows = () => Number(process.env.IMPORT_CHUNK_ROWS ?? 10_000);
 /** Rows normalised between yields to the event loop, so the previous chunk's statement is sent and answered meanwhile. */
 const YIELD_EVERY = 2_500;
 
@@ -23,7 +23,7 @@ const tick = () => new Promise<void>((r) => setImmediate(r));
 const DEBUG = process.env.IMPORT_DEBUG === '1';
 const stats = { waitDb: 0, encode: 0, read: 0, tick: 0, parse: 0, total: 0 };
 
-export type RunOutcome = 'completed' | 'cancelled' | 'failed' | 'skipped';
+export type RunOutcome = 'completed' | 'cancelled' | 'paused' | 'failed' | 'skipped';
 
 /**
  * Runs (or resumes) an IMPORT batch. Rows are parsed and normalised in Node while
@@ -41,6 +41,8 @@ export async function runImport(
 	if (batch.status === 'PENDING') {
 		batch = await transitionBatch(batchId, 'PROCESSING', { from: ['PENDING'] });
 		if (!batch) return 'skipped';
+	} else if (batch.status === 'PAUSED') {
+		return 'paused';
 	} else if (batch.status !== 'PROCESSING') {
 		await removeUpload(batchId);
 		return 'skipped';
@@ -68,6 +70,10 @@ export async function runImport(
 			await transitionBatch(batchId, 'COMPLETED', { from: ['PROCESSING'], tx });
 		});
 	}
+	if (outcome === 'cancelled' && (await findBatch(batchId))?.status === 'PAUSED') {
+		// Paused, not cancelled: keep the file; the task checks back and resumes after lastRow.
+		return 'paused';
+	}
 	await removeUpload(batchId);
 	return outcome;
 }
@@ -81,6 +87,7 @@ async function pump(
 ): Promise<RunOutcome> {
 	const rowOpts = { defaultCountry: input.defaultCountry, batchTags: input.tags };
 	const dups = new FileDuplicates(input.skipDuplicates);
+	const CHUNK_ROWS = chunkRows();
 	let chunk: StagedRow[] = [];
 	let inflight: Promise<ChunkCounts | null> | null = null;
 	let cancelled = false;
