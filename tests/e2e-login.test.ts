@@ -32,6 +32,9 @@ afterAll(async () => {
 	await app?.stop();
 });
 
+// Under a loaded CI machine a page can take a few seconds to react.
+const poll = <T>(fn: () => T) => expect.poll(fn, { timeout: 15_000, interval: 100 });
+
 const me = (token: string) =>
 	fetch(`${app.url}/api/trpc/auth.me`, { headers: { authorization: `Bearer ${token}` } });
 
@@ -39,14 +42,14 @@ describe('sign in and API tokens in the browser', () => {
 	it('sends an anonymous visitor to the login page', async () => {
 		await page.goto(`${app.url}/settings`);
 		await page.waitForURL(/\/login\?next=%2Fsettings$/);
-		await expect.poll(() => page.locator('h1').textContent()).toContain('Sign in');
+		await poll(() => page.locator('h1').textContent()).toContain('Sign in');
 	});
 
 	it('shows a clear error for a wrong password', async () => {
 		await page.fill('input[name=email]', ADMIN.email);
 		await page.fill('input[name=password]', 'wrong password');
 		await page.click('button[type=submit]');
-		await expect.poll(() => page.locator('[role=alert]').textContent()).toMatch(/wrong email or password/i);
+		await poll(() => page.locator('[role=alert]').textContent()).toMatch(/wrong email or password/i);
 		expect(page.url()).toContain('/login');
 	});
 
@@ -55,8 +58,8 @@ describe('sign in and API tokens in the browser', () => {
 		await page.click('button[type=submit]');
 		await page.waitForURL(`${app.url}/settings`);
 		const nav = page.locator('header nav a');
-		await expect.poll(() => nav.allTextContents()).toEqual(expect.arrayContaining(['Contacts', 'Batches', 'Templates', 'Settings']));
-		await expect.poll(() => page.locator('header .me').textContent()).toContain(`${ADMIN.email} · admin`);
+		await poll(() => nav.allTextContents()).toEqual(expect.arrayContaining(['Contacts', 'Batches', 'Templates', 'Settings']));
+		await poll(() => page.locator('header .me').textContent()).toContain(`${ADMIN.email} · admin`);
 		// The session cookie is not readable from scripts.
 		const cookies = await context.cookies(app.url);
 		const session = cookies.find((c) => c.name === 'bd_session')!;
@@ -94,9 +97,9 @@ describe('sign in and API tokens in the browser', () => {
 		await page.fill('input[placeholder^="Token name"]', 'e2e-script');
 		await page.click('button:has-text("Create token")');
 		const shown = page.locator('[data-testid=new-token]');
-		await expect.poll(() => shown.textContent()).toMatch(/^bd_tok_/);
+		await poll(() => shown.textContent()).toMatch(/^bd_tok_/);
 		const token = (await shown.textContent())!.trim();
-		await expect.poll(() => page.locator('table tbody').textContent()).toContain('e2e-script');
+		await poll(() => page.locator('table tbody').textContent()).toContain('e2e-script');
 
 		const ok = await me(token);
 		expect(ok.status).toBe(200);
@@ -113,14 +116,14 @@ describe('sign in and API tokens in the browser', () => {
 
 		// Shown once: after a reload only the prefix is left.
 		await page.reload();
-		await expect.poll(() => page.locator('table tbody').textContent()).toContain('e2e-script');
+		await poll(() => page.locator('table tbody').textContent()).toContain('e2e-script');
 		expect(await page.locator('[data-testid=new-token]').count()).toBe(0);
 		expect(await page.content()).not.toContain(token);
 
 		// Revoked from the page: the script is refused at once.
 		page.once('dialog', (d) => d.accept());
 		await page.click('table tbody button:has-text("Revoke")');
-		await expect.poll(() => page.locator('table tbody .badge').textContent()).toBe('revoked');
+		await poll(() => page.locator('table tbody .badge').textContent()).toBe('revoked');
 		expect((await me(token)).status).toBe(401);
 	});
 
@@ -132,11 +135,11 @@ describe('sign in and API tokens in the browser', () => {
 		await page.selectOption('select[name=role]', 'viewer');
 		await page.click('button:has-text("Create user")');
 		const row = page.locator('tr[data-email="viewer@e2e.test"]');
-		await expect.poll(() => row.count()).toBe(1);
+		await poll(() => row.count()).toBe(1);
 		await row.locator('select').selectOption('operator');
-		await expect.poll(() => page.locator('[role=status]').textContent()).toContain('viewer@e2e.test is now operator');
+		await poll(() => page.locator('[role=status]').textContent()).toContain('viewer@e2e.test is now operator');
 		await page.reload();
-		await expect.poll(() => page.locator('tr[data-email="viewer@e2e.test"] select').inputValue()).toBe('operator');
+		await poll(() => page.locator('tr[data-email="viewer@e2e.test"] select').inputValue()).toBe('operator');
 	});
 
 	it('signs out: the shell is gone and pages need signing in again', async () => {
