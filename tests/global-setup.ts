@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import net from 'node:net';
 import postgres from 'postgres';
-import { startEmbedded } from '../src/lib/server/db/embedded';
+import { disableEmbeddedExitHook, startEmbedded } from '../src/lib/server/db/embedded';
 import { migrateDatabase } from '../src/lib/server/db/migrate';
 import { EMBEDDED_PASSWORD, EMBEDDED_USER } from '../src/lib/server/db/url';
 
@@ -43,6 +43,8 @@ export default async function setup(project: TestProject) {
 	let stop = async () => {};
 	let serverUrl = process.env.TEST_DATABASE_URL;
 	if (!serverUrl) {
+		// Its beforeExit hook calls process.exit(0), which would turn a failed run green.
+		disableEmbeddedExitHook();
 		// os.tmpdir() is reachable by the `postgres` OS user that runs the server under root.
 		const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'batchdesk-test-pg-'));
 		fs.chmodSync(dir, 0o755);
