@@ -87,6 +87,8 @@ describe('batch.onUpdate over ws', () => {
 			const processed = one.events.map((e) => e.data.processedCount);
 			expect([...processed].sort((a, b) => a - b)).toEqual(processed);
 			expect(one.events.at(-1)!.data).toMatchObject({ status: 'COMPLETED', processedCount: 5, progress: 100 });
+			// Timestamps arrive as Dates (superjson), as batch.status gives them.
+			expect((one.events.at(-1)!.data as unknown as { completedAt: unknown }).completedAt).toBeInstanceOf(Date);
 			expect(one.errors).toEqual([]);
 		} finally {
 			one.stop();

@@ -1,14 +1,15 @@
 import type postgres from 'postgres';
 import { sql } from '../db/client';
-import { findBatch, toStatusDto, type BatchStatusDto } from '../batches/repository';
+import { findBatch, progressOf, toStatusDto, type BatchRow, type BatchStatusDto } from '../batches/repository';
 import { BATCH_CHANNEL } from './publish';
 
 /**
  * The progress bus of one web process: ONE `LISTEN batch_update` connection, fanned out
- * in memory to every live subscription. A notification carries only a batch id; the bus
- * reads that row once (however many subscribers want it) and hands the same snapshot to
- * all of them. Reads of one batch never overlap: notifications that arrive during a read
- * mark it dirty and cause one more read, so bursts collapse and order is kept.
+ * in memory to every live subscription. A notification from publishBatchUpdate carries
+ * the status row as committed: it is fanned out as is, with no read (notifications come
+ * in commit order). A bare batch id (any other publisher) makes the bus read that row
+ * once, however many subscribers want it; reads of one batch never overlap:
+ * notifications that arrive during a read mark it dirty and cause one more read.
  */
 export type BatchUpdateEvent = { type: 'batch_update'; data: BatchStatusDto; timestamp: number };
 
@@ -79,6 +80,49 @@ async function readAndFanOut(s: BusState, batchId: string): Promise<void> {
 	}
 }
 
+type Payload = Omit<BatchStatusDto, 'progress' | 'createdAt' | 'scheduledAt' | 'startedAt' | 'completedAt'> & {
+	createdAt: string;
+	scheduledAt: string | null;
+	startedAt: string | null;
+	completedAt: string | null;
+};
+
+/** The seed's status shape from a notification payload (the same fields toStatusDto gives). */
+function dtoFromPayload(p: Payload): BatchStatusDto {
+	const date = (v: string | null) => (v ? new Date(v) : null);
+	return {
+		id: p.id,
+		type: p.type,
+		status: p.status,
+		totalCount: p.totalCount,
+		processedCount: p.processedCount,
+		successCount: p.successCount,
+		failedCount: p.failedCount,
+		skippedCount: p.skippedCount,
+		progress: progressOf(p as Pick<BatchRow, 'status' | 'processedCount' | 'totalCount'>),
+		createdAt: new Date(p.createdAt),
+		scheduledAt: date(p.scheduledAt),
+		startedAt: date(p.startedAt),
+		completedAt: date(p.completedAt),
+		error: p.error
+	};
+}
+
+function onNotification(s: BusState, payload: string) {
+	if (!payload.startsWith('{')) return void readAndFanOut(s, payload);
+	let data: BatchStatusDto;
+	try {
+		data = dtoFromPayload(JSON.parse(payload) as Payload);
+	} catch {
+		return;
+	}
+	if (!wanted(s, data.id)) return;
+	// A read of this batch in flight (bare-id path) would be older: let it re-read after.
+	if (s.inFlight.has(data.id)) s.inFlight.set(data.id, true);
+	const msg: BusMessage = { event: { type: 'batch_update', data, timestamp: Date.now() }, readSeq: ++s.readSeq };
+	for (const sub of s.subscribers) if (sub.batchId === null || sub.batchId === data.id) sub.push(msg);
+}
+
 function startListening(s: BusState): Promise<void> {
 	if (s.listening) return s.listening;
 	let first = true;
@@ -86,7 +130,7 @@ function startListening(s: BusState): Promise<void> {
 		.listen(
 			BATCH_CHANNEL,
 			(payload) => {
-				if (payload) void readAndFanOut(s, payload);
+				if (payload) onNotification(s, payload);
 			},
 			() => {
 				// Called on every (re)connect of the LISTEN connection. After a reconnect,

@@ -5,14 +5,25 @@ import type { Executor } from '../jobs/enqueue';
 export const BATCH_CHANNEL = 'batch_update';
 
 /**
- * Tells every web process that a batch changed. The payload is only the id: listeners
- * read the row, so a notification is never stale and never over the 8000-byte limit.
- * Inside a transaction, pg_notify is delivered at commit (and dropped on rollback).
+ * Tells every web process that a batch changed. The payload is the batch's status row
+ * as this statement sees it (JSON, well under the 8000-byte limit: the error is cut at
+ * 2000 characters). Inside a transaction that is exactly the state being committed, and
+ * pg_notify is delivered at commit (dropped on rollback), in commit order, so a listener
+ * can fan it out without reading the row again (events/bus.ts).
  *
  * Progress updates are coalesced per batch in this process (at most one per
  * COALESCE_MS); a status change is always sent at once.
  */
 const COALESCE_MS = 200;
+
+function notifySql(batchId: string) {
+	return dsql`select pg_notify(${BATCH_CHANNEL}, json_build_object(
+		'id', id, 'type', type, 'status', status, 'totalCount', total_count, 'processedCount', processed_count,
+		'successCount', success_count, 'failedCount', failed_count, 'skippedCount', skipped_count,
+		'createdAt', created_at, 'scheduledAt', scheduled_at, 'startedAt', started_at, 'completedAt', completed_at,
+		'error', left(error, 2000))::text)
+		from batch_operations where id = ${batchId}`;
+}
 const lastSent = new Map<string, number>();
 const pending = new Map<string, ReturnType<typeof setTimeout>>();
 
@@ -28,7 +39,7 @@ export async function publishBatchUpdate(
 			clearTimeout(t);
 			pending.delete(batchId);
 		}
-		await (opts.tx ?? db()).execute(dsql`select pg_notify(${BATCH_CHANNEL}, ${batchId})`);
+		await (opts.tx ?? db()).execute(notifySql(batchId));
 		return;
 	}
 	// Too soon: make sure a trailing event carries the latest counts.
@@ -39,7 +50,7 @@ export async function publishBatchUpdate(
 				pending.delete(batchId);
 				lastSent.set(batchId, Date.now());
 				db()
-					.execute(dsql`select pg_notify(${BATCH_CHANNEL}, ${batchId})`)
+					.execute(notifySql(batchId))
 					.catch(() => {});
 			}, COALESCE_MS - (now - (lastSent.get(batchId) ?? 0)))
 		);
