@@ -9,6 +9,7 @@ import { dbNowMs, sleep, sleepUntilDb, syncDbClock } from './send-clock';
 import { baseIntervalMs } from './pacing';
 import { sandboxSlice, type PacedStep, type SliceResult } from './send-sandbox';
 import { httpSlice } from './send-http';
+import { fastPathApplies, prepareNext, sendPrepared, type Prepared } from './send-paced';
 
 /** A wait longer than this goes back to the queue (run_at) instead of a sleeping worker. */
 export const PARK_MS = 1_000;
@@ -112,6 +113,8 @@ async function runPaced(batch: BatchRow, channel: ChannelRow, body: string) {
 		select status, (extract(epoch from next_send_at) * 1000)::float8 as due_ms from batch_operations where id = ${batch.id}`;
 	if (b0?.status !== 'PROCESSING') return;
 	let dueMs = b0.due_ms;
+	const fast = fastPathApplies(channel);
+	let prepared: Prepared | null = fast ? await prepareNext(batch.id, body) : null;
 	try {
 		for (;;) {
 			if (dueMs !== null) {
@@ -134,7 +137,13 @@ async function runPaced(batch: BatchRow, channel: ChannelRow, body: string) {
 				allowance = granted;
 			}
 			const t0 = TRACE ? performance.now() : 0;
-			const r = await runOne(batch.id, channel, body, 1, paced);
+			let r: SliceResult | undefined;
+			if (prepared) {
+				const quick = await sendPrepared(batch.id, channel, prepared, paced);
+				if (!quick.early) prepared = null;
+				if (quick.sent || quick.stopped || quick.early) r = quick;
+			}
+			r ??= await runOne(batch.id, channel, body, 1, paced);
 			if (TRACE) console.error(`[send] paced step ${(performance.now() - t0).toFixed(1)} ms, late ${dueMs === null ? '-' : (dbNowMs() - dueMs).toFixed(1)} ms`);
 			if (r.early) {
 				// Our estimate of the database clock ran ahead: measure it again.
@@ -149,6 +158,8 @@ async function runPaced(batch: BatchRow, channel: ChannelRow, body: string) {
 			if (r.stopped) return isStopping() ? await enqueueSlice(batch) : undefined;
 			if (r.claimed === 0) return await finishOrPark(batch, 0);
 			dueMs = r.nextDueMs ?? null;
+			// Read and render the next recipient now, while waiting for its time.
+			if (fast) prepared = await prepareNext(batch.id, body);
 		}
 	} finally {
 		if (allowance > 0) await giveBack(channel.id, allowance);

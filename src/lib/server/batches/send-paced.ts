@@ -1,0 +1,65 @@
+import { sql } from '../db/client';
+import { render } from '../templates/render';
+import { sandboxConfig } from '../channels/sandbox';
+import type { ChannelRow } from '../channels/types';
+import type { PacedStep, SliceResult } from './send-sandbox';
+
+/**
+ * The fast path of a paced sandbox batch. Pacing accuracy depends on how long one
+ * send takes once it is due, so the next recipient is read and rendered while the
+ * step waits for its time, and the send itself is ONE statement: lock the batch row,
+ * check it is still PROCESSING and due (database clock), mark the item sent, insert
+ * the outbox row, move the counters and next_send_at. Anything unusual (a contact
+ * gone or opted out, simulated latency or failures) takes the general path instead.
+ */
+export type Prepared = { itemId: number; phone: string; text: string };
+
+export function fastPathApplies(channel: ChannelRow): boolean {
+	const cfg = sandboxConfig(channel);
+	return channel.kind === 'sandbox' && cfg.latencyMs === 0 && cfg.failureRate === 0;
+}
+
+/** The next recipient, rendered; null when the general path should handle it (or none is left). */
+export async function prepareNext(batchId: string, body: string): Promise<Prepared | null> {
+	const [it] = await sql()<{ id: number; phone: string | null; name: string | null; attributes: Record<string, unknown> | null; ok: boolean }[]>`
+		select i.id::int as id, c.phone_e164 as phone, c.name, c.attributes, (c.id is not null and c.opted_out_at is null) as ok
+		from batch_items i left join contacts c on c.id = i.contact_id
+		where i.batch_id = ${batchId} and i.status = 'pending' and (i.not_before is null or i.not_before <= now())
+		order by i.id limit 1`;
+	if (!it || !it.ok) return null;
+	return { itemId: it.id, phone: it.phone!, text: render(body, { name: it.name, phone: it.phone, attributes: it.attributes }).text };
+}
+
+export async function sendPrepared(batchId: string, channel: ChannelRow, p: Prepared, paced: PacedStep): Promise<SliceResult & { sent: boolean }> {
+	const gap = paced.baseMs + (paced.jitterMs > 0 ? Math.random() * paced.jitterMs : 0);
+	const [r] = await sql()<{ sent: number; next_ms: number | null; status: string; due: boolean }[]>`
+		with b as (
+			select id from batch_operations
+			where id = ${batchId} and status = 'PROCESSING' and (next_send_at is null or next_send_at <= clock_timestamp())
+			for no key update),
+		it as (
+			update batch_items set status = 'sent', attempts = attempts + 1, provider_message_id = 'sbx:' || batch_id || ':' || id,
+				error_class = null, error_code = null, error_message = null, not_before = null, updated_at = now()
+			where id = ${p.itemId} and status = 'pending' and exists (select 1 from b)
+			returning id),
+		ins as (
+			insert into outbox (channel_id, batch_id, item_id, to_phone, body, idempotency_key, created_at)
+			select ${channel.id}, ${batchId}::uuid, it.id, ${p.phone}, ${p.text}, ${batchId} || ':' || it.id, clock_timestamp() from it
+			on conflict (idempotency_key) do nothing
+			returning 1),
+		upd as (
+			update batch_operations set processed_count = processed_count + 1, success_count = success_count + 1, updated_at = now(),
+				next_send_at = greatest(
+					coalesce(next_send_at, clock_timestamp()) + make_interval(secs => ${gap / 1000}::float8),
+					clock_timestamp() + make_interval(secs => ${paced.baseMs / 1000}::float8))
+			where id = ${batchId} and exists (select 1 from it)
+			returning (extract(epoch from next_send_at) * 1000)::float8 as next_ms)
+		select (select count(*) from it)::int as sent, (select next_ms from upd) as next_ms, o.status,
+			(o.next_send_at is null or o.next_send_at <= clock_timestamp()) as due
+		from batch_operations o where o.id = ${batchId}`;
+	if (!r || r.status !== 'PROCESSING') return { claimed: 0, stopped: true, sent: false };
+	if (r.sent === 1) return { claimed: 1, stopped: false, sent: true, delta: { processed: 1, success: 1, failed: 0, skipped: 0 }, nextDueMs: r.next_ms };
+	if (!r.due) return { claimed: 0, stopped: false, early: true, sent: false };
+	// The item changed meanwhile (cancelled, retried elsewhere): the general path sorts it out.
+	return { claimed: 0, stopped: false, sent: false };
+}
