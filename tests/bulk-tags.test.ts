@@ -8,6 +8,7 @@ import { sql } from '../src/lib/server/db/client';
 import { startWorker, type WorkerHandle } from '../worker/index';
 import { runBulkBatch } from '../src/lib/server/bulk/run';
 import { transitionBatch } from '../src/lib/server/batches/repository';
+import { enqueue } from '../src/lib/server/jobs/enqueue';
 import { userCaller, waitFor } from './helpers';
 
 let worker: WorkerHandle;
@@ -106,6 +107,22 @@ describe('batch.tags', () => {
 		const [{ n }] = await sql()<{ n: number }[]>`select count(*)::int as n from contacts where 'cancelled-run' = any(tags)`;
 		// Exactly the chunks counted before the cancel were applied, nothing after.
 		expect(n).toBe(b.success_count);
+	});
+
+	it('waits while paused and continues once resumed', async () => {
+		const { user } = await userCaller('operator');
+		const ids = [await contact(['p']), await contact(['p'])];
+		const input = { operation: 'add', tags: ['resumed'], contactIds: ids };
+		const [batch] = await sql()<{ id: string }[]>`insert into batch_operations (type, status, input, total_count, created_by)
+			values ('TAG', 'PAUSED', ${JSON.stringify(input)}::jsonb, 2, ${user.id}) returning id`;
+		await enqueue('bulk:run', { batchId: batch.id });
+		// The worker looked, found it paused, and left a job to look again later.
+		await waitFor(async () => (await sql()`select 1 from graphile_worker.jobs where key = ${`bulk:${batch.id}`}`).length > 0);
+		expect(await tagsOf(ids[0])).toEqual(['p']);
+		await transitionBatch(batch.id, 'PROCESSING', { from: ['PAUSED'] });
+		const { call } = await userCaller('viewer');
+		expect(await finished(call, batch.id)).toMatchObject({ status: 'COMPLETED', successCount: 2 });
+		expect(await tagsOf(ids[1])).toEqual(['p', 'resumed']);
 	});
 
 	it('refuses bad input with typed errors and writes nothing', async () => {

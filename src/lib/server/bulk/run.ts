@@ -4,6 +4,7 @@ import { findBatch, transitionBatch, type BatchRow } from '../batches/repository
 import { isTerminal } from '../batches/transitions';
 import { contactFilterSql } from '../contacts/filter';
 import { publishBatchUpdate } from '../events/publish';
+import { enqueue } from '../jobs/enqueue';
 import type { BulkBatchInput } from './create';
 import { deleteChunkSql, filterTarget, idsTarget, tagChunkSql } from './statements';
 
@@ -63,10 +64,11 @@ async function plan(batch: BatchRow, input: BulkBatchInput): Promise<Plan> {
 export async function runBulkBatch(
 	batchId: string,
 	opts: { chunkSize?: number } = {}
-): Promise<'completed' | 'stopped' | 'skipped'> {
+): Promise<'completed' | 'stopped' | 'paused' | 'skipped'> {
 	const chunkSize = opts.chunkSize ?? BULK_CHUNK_SIZE;
 	const found = await findBatch(batchId);
-	if (!found || isTerminal(found.status) || found.status === 'PAUSED') return 'skipped';
+	if (!found || isTerminal(found.status)) return 'skipped';
+	if (found.status === 'PAUSED') return 'paused';
 	if (found.type !== 'TAG' && found.type !== 'DELETE') throw new Error(`Batch ${batchId} is ${found.type}`);
 	const batch = found.status === 'PENDING' ? await transitionBatch(batchId, 'PROCESSING', { from: ['PENDING'] }) : found;
 	if (!batch) return 'skipped'; // cancelled meanwhile
@@ -82,6 +84,7 @@ export async function runBulkBatch(
 			const [b] = await tx.execute<{ status: string; jit: string }>(
 				dsql`select status, set_config('jit', 'off', true) as jit from batch_operations where id = ${batchId} for update`
 			);
+			if (b?.status === 'PAUSED') return 'paused' as const;
 			if (b?.status !== 'PROCESSING') return 'stopped' as const;
 			let target;
 			let chunk: number[] | null = null;
@@ -108,7 +111,7 @@ export async function runBulkBatch(
 			await publishBatchUpdate(batchId, { tx });
 			return 'more' as const;
 		});
-		if (outcome === 'stopped') return 'stopped';
+		if (outcome === 'stopped' || outcome === 'paused') return outcome;
 		if (outcome === 'done') break;
 	}
 	// A filter's count was taken at the start; the end shows what was really processed.
@@ -116,6 +119,16 @@ export async function runBulkBatch(
 	await transitionBatch(batchId, 'COMPLETED', { from: ['PROCESSING'] });
 	return 'completed';
 }
+
+/**
+ * A paused TAG/DELETE batch keeps a job that looks again a little later (in run_at, not
+ * in a sleeping worker): resume only flips the status, and the next look continues
+ * from the cursor; a cancel ends it. job_key keeps it to one waiting job per batch.
+ */
+export async function recheckPausedLater(batchId: string) {
+	await enqueue('bulk:run', { batchId }, { runAt: new Date(Date.now() + PAUSED_RECHECK_MS), jobKey: `bulk:${batchId}`, maxAttempts: 5 });
+}
+const PAUSED_RECHECK_MS = 2_000;
 
 /** The job gave up for good: the batch could not run. */
 export async function failBulkBatch(batchId: string, error: string) {
