@@ -100,7 +100,9 @@ function newPhone(i: number): [string, string] {
 			return [`+49 151 ${n}`, `+49151${n}`];
 		}
 		default: {
-			const n = String(i).padStart(6, '0');
+			// UK mobiles valid in the GB plan: 7911 followed by 0, 2 or 8, then five digits.
+			const j = Math.floor(i / 4);
+			const n = `${'028'[j % 3]}${String(Math.floor(j / 3)).padStart(5, '0')}`;
 			return [`+44 7911 ${n}`, `+447911${n}`];
 		}
 	}

@@ -1,5 +1,5 @@
 import fs from 'node:fs/promises';
-import { eq, sql as dsql } from 'drizzle-orm';
+import { and, eq, sql as dsql } from 'drizzle-orm';
 import { db } from '../db/client';
 import { batchOperations, importUploads } from '../db/schema';
 import { DomainError } from '../errors';
@@ -66,7 +66,7 @@ export async function runImport(
 			await tx
 				.update(batchOperations)
 				.set({ totalCount: dsql`${batchOperations.processedCount}` })
-				.where(eq(batchOperations.id, batchId));
+				.where(and(eq(batchOperations.id, batchId), eq(batchOperations.status, 'PROCESSING')));
 			await transitionBatch(batchId, 'COMPLETED', { from: ['PROCESSING'], tx });
 		});
 	}
