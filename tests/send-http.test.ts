@@ -173,3 +173,18 @@ describe('channel throughput cap', () => {
 		}
 	});
 });
+
+describe('a batch that cannot run', () => {
+	it('ends FAILED with the reason when its channel is disabled after the batch was accepted', async () => {
+		await createChannel('hookoff', 'webhook', { url: 'http://127.0.0.1:9/' });
+		const { call } = await userCaller('operator');
+		const ids = await seedContacts(3, { prefix: '+1808' });
+		const res = await call.batch.send({ contactIds: ids, content: 'x', channelId: 'hookoff', scheduleAt: new Date(Date.now() + 1500) });
+		await sql()`update channels set enabled = false where id = 'hookoff'`;
+		await done(res.id);
+		const [b] = await sql()<{ status: string; error: string }[]>`select status, error from batch_operations where id = ${res.id}`;
+		expect(b.status).toBe('FAILED');
+		expect(b.error).toMatch(/disabled/);
+		expect(await itemCounts(res.id)).toEqual({ cancelled: 3 });
+	});
+});

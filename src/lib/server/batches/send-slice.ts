@@ -1,5 +1,7 @@
 import { sql } from '../db/client';
-import { loadChannelRow } from '../channels/registry';
+import { channelFor, loadChannelRow } from '../channels/registry';
+import { ChannelError } from '../channels/types';
+import { DomainError } from '../errors';
 import type { ChannelRow } from '../channels/types';
 import { takeTokens } from '../channels/limiter';
 import { publishBatchUpdate } from '../events/publish';
@@ -46,7 +48,20 @@ export async function runSendSlice(batchId: string, lane: number, spawn: boolean
 		batch = started ?? (await findBatch(batchId))!;
 	}
 	if (batch.status !== 'PROCESSING') return;
-	const channel = await loadChannelRow(batch.channelId ?? 'sandbox');
+	// A channel that is gone, disabled or misconfigured cannot run this batch: that is
+	// what FAILED means (a batch with some failed recipients still COMPLETES).
+	let channel: ChannelRow;
+	try {
+		channel = await loadChannelRow(batch.channelId ?? 'sandbox', true);
+		if (!channel.enabled) throw new Error(`Channel "${channel.id}" is disabled.`);
+		channelFor(channel);
+	} catch (e) {
+		if (e instanceof DomainError || e instanceof ChannelError || (e instanceof Error && /disabled/.test(e.message))) {
+			await cancelPendingAsFailed(batch.id, (e as Error).message);
+			return;
+		}
+		throw e;
+	}
 	const body = String((batch.input as { body?: unknown }).body ?? '');
 	if (batch.ratePerMinute) return runPaced(batch, channel, body);
 	return runUnpaced(batch, channel, body, lane, spawn && lane === 0);
@@ -194,4 +209,12 @@ export async function finishOrPark(batch: Pick<BatchRow, 'id' | 'ratePerMinute'>
 	if (s.pending > 0) return enqueueSlice(batch, { lane, runAt: s.next_at ? new Date(s.next_at) : undefined });
 	if (s.sending > 0) return;
 	await transitionBatch(batch.id, 'COMPLETED', { from: ['PROCESSING'] });
+}
+
+/** The batch cannot run: FAILED with the reason; its unsent items are cancelled. */
+async function cancelPendingAsFailed(batchId: string, reason: string) {
+	await sql().begin(async (tx) => {
+		await tx`update batch_items set status = 'cancelled', updated_at = now() where batch_id = ${batchId} and status = 'pending'`;
+	});
+	await transitionBatch(batchId, 'FAILED', { from: ['PROCESSING'], error: reason });
 }
