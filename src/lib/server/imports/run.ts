@@ -10,6 +10,7 @@ import { storedImportInput, type StoredImportInput } from './create';
 import { csvRowReader, FileDuplicates, jsonRow, type StagedRow } from './records';
 import { ChunkWriter, encodeChunk, type ChunkCounts } from './writer';
 import { csvRecords } from './csv-source';
+import { NormalisePool } from './normalise-pool';
 
 /**
  * Rows per chunk (one transaction each). Large enough that per-statement costs
@@ -18,6 +19,8 @@ import { csvRecords } from './csv-source';
 const chunkRows = () => Number(process.env.IMPORT_CHUNK_ROWS ?? 10_000);
 /** Rows normalised between yields to the event loop, so the previous chunk's statement is sent and answered meanwhile. */
 const YIELD_EVERY = 2_500;
+/** Slices handed to the normalise threads ahead of the one being taken. */
+const POOL_AHEAD = 4;
 
 const tick = () => new Promise<void>((r) => setImmediate(r));
 const DEBUG = process.env.IMPORT_DEBUG === '1';
@@ -160,24 +163,55 @@ async function pump(
 		if (!input.mapping || !input.delimiter) throw new DomainError('BAD_INPUT', 'The upload has no column mapping.');
 		const path = await uploadPath(batchId);
 		const read = csvRowReader(input.mapping, rowOpts);
-		// Spreadsheet numbering: the header is row 1, the first data record row 2.
-		let record = 0;
-		let tp = performance.now();
-		outer: for await (const records of csvRecords(path, { delimiter: input.delimiter, newline: input.newline ?? '\n' })) {
-			if (DEBUG) stats.parse += performance.now() - tp;
-			for (const cells of records) {
-				record++;
-				if (record === 1) continue;
-				const tr = DEBUG ? performance.now() : 0;
-				const row = read(cells, record);
-				if (DEBUG) stats.read += performance.now() - tr;
-				const next = take(row);
-				if (next) {
-					await after(next);
-					if (cancelled) break outer;
+		const pool = await NormalisePool.start(input.mapping, rowOpts);
+		// Normalised slices waiting to be taken in file order; a few ahead keep the threads busy.
+		const queue: Promise<(StagedRow | null)[]>[] = [];
+		const drain = async (keep: number) => {
+			while (queue.length > keep && !cancelled) {
+				const rows = await queue.shift()!;
+				for (const r of rows) {
+					const next = take(r);
+					if (next) {
+						await after(next);
+						if (cancelled) return;
+					}
 				}
 			}
-			tp = performance.now();
+		};
+		try {
+			// Spreadsheet numbering: the header is row 1, the first data record row 2.
+			let record = 0;
+			let tp = performance.now();
+			for await (const slice of csvRecords(path, { delimiter: input.delimiter, newline: input.newline ?? '\n' })) {
+				if (DEBUG) stats.parse += performance.now() - tp;
+				let records = slice;
+				let first = record + 1;
+				record += slice.length;
+				if (first === 1) {
+					records = slice.slice(1);
+					first = 2;
+				}
+				if (pool) {
+					const normalised = pool.normalise(records, first);
+					normalised.catch(() => {}); // awaited in drain(); never an unhandled rejection meanwhile
+					queue.push(normalised);
+					await drain(POOL_AHEAD);
+				} else {
+					for (let i = 0; i < records.length && !cancelled; i++) {
+						const tr = DEBUG ? performance.now() : 0;
+						const row = read(records[i], first + i);
+						if (DEBUG) stats.read += performance.now() - tr;
+						const next = take(row);
+						if (next) await after(next);
+					}
+				}
+				if (cancelled) break;
+				tp = performance.now();
+			}
+			await drain(0);
+		} finally {
+			queue.length = 0;
+			await pool?.stop();
 		}
 	}
 	await flush();
