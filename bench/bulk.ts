@@ -47,12 +47,18 @@ async function main() {
 			await settle();
 			const t0 = performance.now();
 			const { id } = await create();
+			const createMs = performance.now() - t0;
 			for (;;) {
 				const [b] = await sql<{ status: string; processed_count: number; success_count: number }[]>`
 					select status, processed_count, success_count from batch_operations where id = ${id}`;
 				if (b.status === 'COMPLETED') {
 					const ms = performance.now() - t0;
-					log(`  batchdesk ${ms.toFixed(0)} ms (changed ${b.success_count} of ${b.processed_count})`);
+					const [t] = await sql<{ pickup: number; run: number }[]>`
+						select extract(epoch from started_at - created_at) * 1000 as pickup,
+							extract(epoch from completed_at - started_at) * 1000 as run
+						from batch_operations where id = ${id}`;
+					log(`  batchdesk ${ms.toFixed(0)} ms (create ${createMs.toFixed(0)}, to started ${Number(t.pickup).toFixed(0)}, ` +
+						`started→completed ${Number(t.run).toFixed(0)}; changed ${b.success_count} of ${b.processed_count})`);
 					return { ms, id, changed: b.success_count };
 				}
 				if (b.status === 'FAILED' || b.status === 'CANCELLED') throw new Error(`batch ${id} ${b.status}`);

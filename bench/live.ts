@@ -11,6 +11,7 @@
  *   BENCH_SUBSCRIBERS=50 BENCH_MESSAGES=20000 npm run bench:live   (a smaller run)
  */
 import postgres from 'postgres';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { benchDatabase, log } from './bench-db';
 
@@ -71,10 +72,14 @@ async function main() {
 			stdio: ['ignore', 'pipe', 'inherit']
 		});
 		children.push(web);
+		let webLag = { p50: 0, p99: 0 };
 		const port = await new Promise<number>((resolve, reject) => {
 			web.stdout!.on('data', (d: Buffer) => {
 				const m = /ready (\d+)/.exec(d.toString());
 				if (m) resolve(Number(m[1]));
+				for (const l of d.toString().matchAll(/lag ([\d.]+) ([\d.]+)/g)) {
+					webLag = { p50: Math.max(webLag.p50, Number(l[1])), p99: Math.max(webLag.p99, Number(l[2])) };
+				}
 			});
 			web.once('exit', () => reject(new Error('web process exited')));
 		});
@@ -133,6 +138,9 @@ async function main() {
 			await new Promise((r) => setTimeout(r, 100));
 		}
 		const allReadyAt = performance.now();
+		webLag = { p50: 0, p99: 0 }; // from here on: the send, not start-up
+		const benchLag = monitorEventLoopDelay({ resolution: 5 });
+		benchLag.enable();
 		log(`${SUBSCRIBERS} subscribers have their snapshot`);
 
 		let lastLog = 0;
@@ -181,6 +189,9 @@ async function main() {
 				// Of which: the web process's fan-out to the client's receipt (ws + both event loops).
 				wsHopP50Ms: pct(wsHop.sort((a, b) => a - b), 50),
 				wsHopP95Ms: pct(wsHop, 95),
+				// Event-loop delay (CPU starvation): worst per-second p50/p99 of the web process, p50/p99 of this one.
+				webLoopDelayMs: webLag,
+				clientLoopDelayMs: { p50: Math.round(benchLag.percentile(50) / 1e5) / 10, p99: Math.round(benchLag.percentile(99) / 1e5) / 10 },
 				rawNotifyP50Ms: pct(raw, 50),
 				rawNotifyP95Ms: pct(raw, 95)
 			})

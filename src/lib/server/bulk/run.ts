@@ -15,7 +15,7 @@ export const BULK_CHUNK_SIZE = Number(process.env.BULK_CHUNK_SIZE ?? 10_000);
  * each chunk, so a retried job resumes exactly after the last committed chunk. */
 type Plan = { cursor: number; maxId: number };
 
-type ChunkResult = { matched: number; last: string | number | null; changed: number };
+type ChunkResult = { status: string; matched: number; last: string | number | null; changed: number };
 
 /** The ids after `cursor` in a sorted list, at most `n` of them. */
 function nextIds(sorted: number[], cursor: number, n: number): number[] {
@@ -56,10 +56,11 @@ async function plan(batch: BatchRow, input: BulkBatchInput): Promise<Plan> {
 }
 
 /**
- * Runs a TAG or DELETE batch to its end, one set-based statement per chunk. Each chunk
- * commits with its counts and cursor, and first re-reads the batch status under a row
- * lock: a cancel (or pause) that committed stops the batch before the next chunk.
- * Safe to re-run after a crash: it resumes from the last committed cursor.
+ * Runs a TAG or DELETE batch to its end, one set-based statement per chunk
+ * (statements.ts: status check under a row lock, the change, counters, cursor and
+ * publish, all in that one statement). A cancel (or pause) that committed stops the
+ * batch before the next chunk. Safe to re-run after a crash: it resumes from the
+ * last committed cursor.
  */
 export async function runBulkBatch(
 	batchId: string,
@@ -78,41 +79,22 @@ export async function runBulkBatch(
 	let { cursor, maxId } = await plan(batch, input);
 
 	for (;;) {
-		const outcome = await db().transaction(async (tx) => {
-			// jit off for this transaction: a 10k-row chunk can cross jit_above_cost, and
-			// compiling the same statement again on every chunk costs more than it saves.
-			const [b] = await tx.execute<{ status: string; jit: string }>(
-				dsql`select status, set_config('jit', 'off', true) as jit from batch_operations where id = ${batchId} for update`
-			);
-			if (b?.status === 'PAUSED') return 'paused' as const;
-			if (b?.status !== 'PROCESSING') return 'stopped' as const;
-			let target;
-			let chunk: number[] | null = null;
-			if (ids) {
-				chunk = nextIds(ids, cursor, chunkSize);
-				if (chunk.length === 0) return 'done' as const;
-				target = idsTarget(chunk);
-			} else {
-				target = filterTarget(where!, cursor, maxId, chunkSize);
-			}
-			const stmt =
-				batch.type === 'TAG' ? tagChunkSql(batchId, target, input.operation!, input.tags!) : deleteChunkSql(batchId, target);
-			const [r] = await tx.execute<ChunkResult>(stmt);
-			const matched = chunk ? chunk.length : r.matched;
-			if (matched === 0) return 'done' as const;
-			cursor = chunk ? chunk[chunk.length - 1] : Number(r.last);
-			await tx.execute(dsql`update batch_operations set
-				processed_count = processed_count + ${matched},
-				success_count = success_count + ${r.changed},
-				skipped_count = skipped_count + ${matched - r.changed},
-				result = result || jsonb_build_object('cursor', ${cursor}::bigint),
-				updated_at = now()
-				where id = ${batchId}`);
-			await publishBatchUpdate(batchId, { tx });
-			return 'more' as const;
-		});
-		if (outcome === 'stopped' || outcome === 'paused') return outcome;
-		if (outcome === 'done') break;
+		let chunk: number[] | null = null;
+		let target;
+		if (ids) {
+			chunk = nextIds(ids, cursor, chunkSize);
+			if (chunk.length === 0) break;
+			target = idsTarget(chunk);
+		} else {
+			target = filterTarget(where!, cursor, maxId, chunkSize);
+		}
+		const stmt =
+			batch.type === 'TAG' ? tagChunkSql(batchId, target, input.operation!, input.tags!) : deleteChunkSql(batchId, target);
+		const [r] = await db().execute<ChunkResult>(stmt);
+		if (r.status === 'PAUSED') return 'paused';
+		if (r.status !== 'PROCESSING') return 'stopped';
+		if (r.matched === 0) break;
+		cursor = Number(r.last);
 	}
 	// A filter's count was taken at the start; the end shows what was really processed.
 	if (where) await db().execute(dsql`update batch_operations set total_count = processed_count where id = ${batchId}`);

@@ -16,13 +16,15 @@ export const BATCH_CHANNEL = 'batch_update';
  */
 const COALESCE_MS = 200;
 
-function notifySql(batchId: string) {
-	return dsql`select pg_notify(${BATCH_CHANNEL}, json_build_object(
+/** The notification payload built from a batch_operations row (columns unqualified). */
+export const statusPayloadSql = dsql`json_build_object(
 		'id', id, 'type', type, 'status', status, 'totalCount', total_count, 'processedCount', processed_count,
 		'successCount', success_count, 'failedCount', failed_count, 'skippedCount', skipped_count,
 		'createdAt', created_at, 'scheduledAt', scheduled_at, 'startedAt', started_at, 'completedAt', completed_at,
-		'error', left(error, 2000))::text)
-		from batch_operations where id = ${batchId}`;
+		'error', left(error, 2000))::text`;
+
+function notifySql(batchId: string) {
+	return dsql`select pg_notify(${BATCH_CHANNEL}, ${statusPayloadSql}) from batch_operations where id = ${batchId}`;
 }
 const lastSent = new Map<string, number>();
 const pending = new Map<string, ReturnType<typeof setTimeout>>();
