@@ -85,10 +85,18 @@ export async function httpSlice(
 			})
 		);
 	}
-	const delta = await sql().begin(async (tx) => {
-		if (released.length) await releaseClaimed(tx, batchId, released);
-		return recordOutcomes(tx, batchId, outcomes, false);
-	});
+	let delta;
+	try {
+		delta = await sql().begin(async (tx) => {
+			if (released.length) await releaseClaimed(tx, batchId, released);
+			return recordOutcomes(tx, batchId, outcomes, false);
+		});
+	} catch (e) {
+		// Outcomes could not be written (database trouble): settle the claims as a dead
+		// worker's would be, so they are neither stuck in `sending` nor re-sent blindly.
+		await resolveUnrecorded(batchId, claim.map((c) => c.id), channel.idempotent).catch(() => {});
+		throw e;
+	}
 	return { claimed: claim.length - released.length, stopped: released.length > 0, delta, nextDueMs: claim.nextDueMs };
 }
 
@@ -103,4 +111,17 @@ export async function releaseClaimed(tx: import('./send-outcomes').Tx, batchId: 
 			status = case when (select status from batch_operations where id = ${batchId}) = 'CANCELLED' then 'cancelled' else 'pending' end,
 			attempts = greatest(attempts - 1, 0), claimed_by = null, claimed_at = null, updated_at = now()
 		where id = any(${ids}::bigint[]) and status = 'sending'`;
+}
+
+async function resolveUnrecorded(batchId: string, ids: number[], idempotent: boolean) {
+	await sql()`update batch_items set
+			status = ${idempotent ? 'pending' : 'unknown'}, claimed_by = null, claimed_at = null, updated_at = now(),
+			error_class = case when ${idempotent} then error_class else 'unknown' end,
+			error_code = case when ${idempotent} then error_code else 'outcome_not_recorded' end
+		where id = any(${ids}::bigint[]) and status = 'sending'`;
+	if (!idempotent) {
+		await sql()`update batch_operations b set processed_count = processed_count + n.n, failed_count = failed_count + n.n
+			from (select count(*)::int as n from batch_items where id = any(${ids}::bigint[]) and status = 'unknown') n
+			where b.id = ${batchId}`;
+	}
 }

@@ -9,7 +9,9 @@ import type { PacedStep, SliceResult } from './send-sandbox';
  * send takes once it is due, so the next recipient is read and rendered while the
  * step waits for its time, and the send itself is ONE statement: lock the batch row,
  * check it is still PROCESSING and due (database clock), mark the item sent, insert
- * the outbox row, move the counters and next_send_at. Anything unusual (a contact
+ * the outbox row, move the counters and next_send_at. One clock reading serves the
+ * due check, the recorded send time and the next due time, so two sends are never
+ * closer than the interval, whichever order the statement's parts run in. Anything unusual (a contact
  * gone or opted out, simulated latency or failures) takes the general path instead.
  */
 export type Prepared = { itemId: number; phone: string; text: string };
@@ -33,9 +35,10 @@ export async function prepareNext(batchId: string, body: string): Promise<Prepar
 export async function sendPrepared(batchId: string, channel: ChannelRow, p: Prepared, paced: PacedStep): Promise<SliceResult & { sent: boolean }> {
 	const gap = paced.baseMs + (paced.jitterMs > 0 ? Math.random() * paced.jitterMs : 0);
 	const [r] = await sql()<{ sent: number; next_ms: number | null; status: string; due: boolean }[]>`
-		with b as (
+		with t as materialized (select clock_timestamp() as ts),
+		b as (
 			select id from batch_operations
-			where id = ${batchId} and status = 'PROCESSING' and (next_send_at is null or next_send_at <= clock_timestamp())
+			where id = ${batchId} and status = 'PROCESSING' and (next_send_at is null or next_send_at <= (select ts from t))
 			for no key update),
 		it as (
 			update batch_items set status = 'sent', attempts = attempts + 1, provider_message_id = 'sbx:' || batch_id || ':' || id,
@@ -44,18 +47,18 @@ export async function sendPrepared(batchId: string, channel: ChannelRow, p: Prep
 			returning id),
 		ins as (
 			insert into outbox (channel_id, batch_id, item_id, to_phone, body, idempotency_key, created_at)
-			select ${channel.id}, ${batchId}::uuid, it.id, ${p.phone}, ${p.text}, ${batchId} || ':' || it.id, clock_timestamp() from it
+			select ${channel.id}, ${batchId}::uuid, it.id, ${p.phone}, ${p.text}, ${batchId} || ':' || it.id, (select ts from t) from it
 			on conflict (idempotency_key) do nothing
 			returning 1),
 		upd as (
 			update batch_operations set processed_count = processed_count + 1, success_count = success_count + 1, updated_at = now(),
 				next_send_at = greatest(
-					coalesce(next_send_at, clock_timestamp()) + make_interval(secs => ${gap / 1000}::float8),
-					clock_timestamp() + make_interval(secs => ${paced.baseMs / 1000}::float8))
+					coalesce(next_send_at, (select ts from t)) + make_interval(secs => ${gap / 1000}::float8),
+					(select ts from t) + make_interval(secs => ${paced.baseMs / 1000}::float8))
 			where id = ${batchId} and exists (select 1 from it)
 			returning (extract(epoch from next_send_at) * 1000)::float8 as next_ms)
 		select (select count(*) from it)::int as sent, (select next_ms from upd) as next_ms, o.status,
-			(o.next_send_at is null or o.next_send_at <= clock_timestamp()) as due
+			(o.next_send_at is null or o.next_send_at <= (select ts from t)) as due
 		from batch_operations o where o.id = ${batchId}`;
 	if (!r || r.status !== 'PROCESSING') return { claimed: 0, stopped: true, sent: false };
 	if (r.sent === 1) return { claimed: 1, stopped: false, sent: true, delta: { processed: 1, success: 1, failed: 0, skipped: 0 }, nextDueMs: r.next_ms };

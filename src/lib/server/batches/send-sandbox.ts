@@ -94,9 +94,10 @@ export async function sandboxSlice(
 		if (ids.length === items.length) {
 			// Everyone sent (the common case): outbox rows, ledger and counters in one statement.
 			const [r] = await tx<{ next_ms: number | null }[]>`
-				with ins as (
+				with t as materialized (select clock_timestamp() as ts),
+				ins as (
 					insert into outbox (channel_id, batch_id, item_id, to_phone, body, idempotency_key, created_at)
-					select ${channel.id}, ${batchId}::uuid, u.item_id, u.phone, coalesce(u.body, ${body}), ${batchId} || ':' || u.item_id, clock_timestamp()
+					select ${channel.id}, ${batchId}::uuid, u.item_id, u.phone, coalesce(u.body, ${body}), ${batchId} || ':' || u.item_id, (select ts from t)
 					from unnest(${ids}::bigint[], ${phones}::text[], ${staticBody ? null : bodies}::text[]) as u(item_id, phone, body)
 					on conflict (idempotency_key) do nothing
 					returning 1),
@@ -106,7 +107,7 @@ export async function sandboxSlice(
 					where id = any(${ids}::bigint[])
 					returning 1)
 				update batch_operations set processed_count = processed_count + ${ids.length}, success_count = success_count + ${ids.length},
-					updated_at = now(), next_send_at = ${nextSendAtSql(tx, paced)}
+					updated_at = now(), next_send_at = ${nextSendAtSql(tx, paced, true)}
 				where id = ${batchId}
 				returning (extract(epoch from next_send_at) * 1000)::float8 as next_ms`;
 			return { claimed: items.length, stopped: false, delta: { processed: ids.length, success: ids.length, failed: 0, skipped: 0 }, nextDueMs: r?.next_ms ?? null };
@@ -128,12 +129,14 @@ export async function sandboxSlice(
  * draw) keeps the mean exact, and never less than the base interval after this
  * send, so two sends are never closer than 60000 / ratePerMinute ms.
  */
-function nextSendAtSql(tx: Tx, paced?: PacedStep) {
+function nextSendAtSql(tx: Tx, paced?: PacedStep, sentAtFromT = false) {
 	if (!paced) return tx`next_send_at`;
 	const gap = paced.baseMs + (paced.jitterMs > 0 ? Math.random() * paced.jitterMs : 0);
+	// `t` (one clock reading per statement) when the send time was recorded from it.
+	const at = () => (sentAtFromT ? tx`(select ts from t)` : tx`clock_timestamp()`);
 	return tx`greatest(
-			coalesce(next_send_at, clock_timestamp()) + make_interval(secs => ${gap / 1000}::float8),
-			clock_timestamp() + make_interval(secs => ${paced.baseMs / 1000}::float8))`;
+			coalesce(next_send_at, ${at()}) + make_interval(secs => ${gap / 1000}::float8),
+			${at()} + make_interval(secs => ${paced.baseMs / 1000}::float8))`;
 }
 
 export async function moveNextSendAt(tx: Tx, batchId: string, paced: PacedStep): Promise<number | null> {
