@@ -13,6 +13,15 @@ function heartbeatMs(deadAfterSeconds: number) {
 	return Math.max(250, Math.min(5_000, Math.floor((deadAfterSeconds * 1000) / 3)));
 }
 
+/** Read at each start (tests change them), and checked: a typo must not become NaN timers. */
+function positiveSetting(name: string, fallback: number): number {
+	const raw = process.env[name];
+	if (raw === undefined || raw === '') return fallback;
+	const n = Number(raw);
+	if (!Number.isFinite(n) || n <= 0) throw new Error(`Invalid environment: ${name} must be a positive number, got "${raw}"`);
+	return n;
+}
+
 export type WorkerHandle = { stop(): Promise<void>; runner: Runner };
 
 /**
@@ -20,7 +29,7 @@ export type WorkerHandle = { stop(): Promise<void>; runner: Runner };
  * one dying, and the recovery of workers that did die. Returns a handle to stop it.
  */
 export async function startWorker(opts: { concurrency?: number } = {}): Promise<WorkerHandle> {
-	const deadAfter = Number(process.env.WORKER_DEAD_AFTER_SECONDS ?? 30);
+	const deadAfter = positiveSetting('WORKER_DEAD_AFTER_SECONDS', 30);
 	const workerIds = new Set<string>();
 	// Subscribe BEFORE run(): the pool (whose id locks jobs when localQueue is on) and its
 	// workers are created, and their events emitted, before run() resolves.
@@ -30,7 +39,7 @@ export async function startWorker(opts: { concurrency?: number } = {}): Promise<
 	const runner = await run({
 		events,
 		connectionString: databaseUrl(),
-		concurrency: opts.concurrency ?? Number(process.env.WORKER_CONCURRENCY ?? 8),
+		concurrency: opts.concurrency ?? Math.floor(positiveSetting('WORKER_CONCURRENCY', 8)),
 		noHandleSignals: true,
 		pollInterval: 1000,
 		taskList,
