@@ -273,7 +273,9 @@ async function main() {
 			stdio: ['ignore', 'inherit', 'inherit', 'ipc']
 		});
 		children.push(web);
-		const worker = spawn(process.execPath, ['--import', 'tsx', 'worker/index.ts'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+		// BENCH_WORKER_ARGS: extra node flags for the worker (e.g. a heap cap), printed in the result.
+		const workerArgs = (process.env.BENCH_WORKER_ARGS ?? '').split(' ').filter(Boolean);
+		const worker = spawn(process.execPath, [...workerArgs, '--import', 'tsx', 'worker/index.ts'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
 		children.push(worker);
 		await new Promise<void>((resolve) => web.once('message', () => resolve()));
 		await new Promise((r) => setTimeout(r, 1500)); // the worker connects and listens

@@ -10,6 +10,8 @@ import type { WorkerHandle } from '../worker/index';
 import { operatorToken, startRouteServer, startTestWorker, upload, useTempDataDir, waitDone, type TestServer } from './import-helpers';
 
 useTempDataDir();
+// These imports run through the normalise threads (off by default), so both paths stay tested.
+process.env.IMPORT_THREADS = '2';
 let server: TestServer;
 let worker: WorkerHandle;
 let token: string;

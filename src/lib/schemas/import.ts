@@ -1,16 +1,13 @@
 import { z } from 'zod';
 import { tagName } from './targets';
+import { ATTRIBUTE_KEY_MAX, ATTRIBUTE_VALUE_MAX, NAME_MAX, splitTags, type ColumnTarget } from './import-cells';
+
+export * from './import-cells';
 
 /**
  * Import inputs and the CSV column mapping, shared by the browser (preview, mapping
  * guesses), the upload route and the worker. Client-safe: no server imports.
  */
-
-export const NAME_MAX = 200;
-export const ATTRIBUTE_KEY_MAX = 64;
-export const ATTRIBUTE_VALUE_MAX = 1000;
-/** A CSV line longer than this is refused at upload (a runaway quote or a binary blob). */
-export const LINE_MAX_BYTES = 1024 * 1024;
 
 /** ISO 3166 alpha-2, used for numbers written without +country code. */
 export const countryCode = z
@@ -55,9 +52,6 @@ export const importJsonInput = importOptions.extend({
 	contacts: z.array(importContact).min(1, 'Give at least one contact').max(1_000_000)
 });
 export type ImportJsonInput = z.infer<typeof importJsonInput>;
-
-/** What a CSV column becomes. */
-export type ColumnTarget = 'phone' | 'name' | 'tags' | 'ignore' | `attribute.${string}`;
 
 export const columnTarget = z.union([
 	z.enum(['phone', 'name', 'tags', 'ignore']),
@@ -122,29 +116,6 @@ export function guessMapping(header: string[]): ColumnTarget[] {
 		used.add(key);
 		return `attribute.${key}`;
 	});
-}
-
-/** Splits a tags cell: "vip, beijing" or "vip;beijing" or "vip|beijing". */
-export function splitTags(cell: string): string[] {
-	if (!cell) return [];
-	const out: string[] = [];
-	for (const t of cell.split(/[,;|]/)) {
-		const tag = t.trim();
-		if (tag && !out.includes(tag)) out.push(tag);
-	}
-	return out;
-}
-
-const FORMULA_START = /^[=+\-@\t\r]/;
-
-/** Spreadsheet formula injection: a cell starting with = + - @ tab or CR gets a leading quote. */
-export function escapeCell(value: string): string {
-	return FORMULA_START.test(value) ? `'${value}` : value;
-}
-
-/** The importer takes escaped cells back: "'+86 138…" is "+86 138…". */
-export function unescapeCell(value: string): string {
-	return value.length > 1 && value.charCodeAt(0) === 39 && FORMULA_START.test(value.slice(1)) ? value.slice(1) : value;
 }
 
 /**

@@ -5,8 +5,10 @@ import type { RowOptions, StagedRow } from './records';
 type Pending = { resolve: (rows: (StagedRow | null)[]) => void; reject: (e: unknown) => void; records: string[][] };
 
 /**
- * Normalises CSV records on worker threads (IMPORT_THREADS, default 2; 0 = off),
- * answering in submission order. Where threads cannot start, `start` returns null and
+ * Normalises CSV records on worker threads (IMPORT_THREADS, default 0 = off),
+ * answering in submission order. Off by default: on the 2-core machines measured
+ * here, with Postgres on the other core, threads cost more in message copies and
+ * memory (+~90 MB each) than they gained; a machine with spare cores may differ. Where threads cannot start, `start` returns null and
  * the caller normalises in its own thread — same code, same results.
  */
 export class NormalisePool {
@@ -35,7 +37,7 @@ export class NormalisePool {
 	}
 
 	static async start(mapping: ColumnTarget[], opts: RowOptions): Promise<NormalisePool | null> {
-		const size = Number(process.env.IMPORT_THREADS ?? 2);
+		const size = Number(process.env.IMPORT_THREADS ?? 0);
 		if (!(size > 0)) return null;
 		const url = new URL('./normalise-thread.ts', import.meta.url).href;
 		// The thread registers tsx itself: loader hooks given with --import do not reach worker threads on Node 20.

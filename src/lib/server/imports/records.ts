@@ -3,9 +3,10 @@ import {
 	NAME_MAX,
 	splitTags,
 	unescapeCell,
-	type ColumnTarget,
-	type ImportContact
-} from '../../schemas/import';
+	type ColumnTarget
+} from '../../schemas/import-cells';
+// Type-only: erased at runtime, so the normalise threads still load no zod.
+import type { ImportContact } from '../../schemas/import';
 import { e164Key, normalisePhone } from '../contacts/phone';
 
 /** Outcomes decided in Node before Postgres sees a row (the rest are decided by the upsert). */
