@@ -32,10 +32,30 @@ export async function prepareNext(batchId: string, body: string): Promise<Prepar
 	return { itemId: it.id, phone: it.phone!, text: render(body, { name: it.name, phone: it.phone, attributes: it.attributes }).text };
 }
 
-export async function sendPrepared(batchId: string, channel: ChannelRow, p: Prepared, paced: PacedStep): Promise<SliceResult & { sent: boolean }> {
+/**
+ * Pacing keeps an ideal schedule (each due time = the previous ideal one + base +
+ * jitter draw) and sends at the later of it and "this send + base interval". A send
+ * that was late does not push every later one back: the schedule catches up at the
+ * base interval (never faster), so the mean gap stays 60000/rate + jitter/2. The
+ * catch-up is bounded to one second of debt, so a long stall does not become a burst.
+ */
+export type Schedule = { idealMs: number | null };
+
+export async function sendPrepared(
+	batchId: string,
+	channel: ChannelRow,
+	p: Prepared,
+	paced: PacedStep,
+	schedule: Schedule
+): Promise<SliceResult & { sent: boolean }> {
 	const gap = paced.baseMs + (paced.jitterMs > 0 ? Math.random() * paced.jitterMs : 0);
-	const [r] = await sql()<{ sent: number; next_ms: number | null; status: string; due: boolean }[]>`
+	const ideal = schedule.idealMs;
+	const [r] = await sql()<{ sent: number; next_ms: number | null; ideal_ms: number | null; status: string; due: boolean }[]>`
 		with t as materialized (select clock_timestamp() as ts),
+		sched as materialized (
+			select greatest(coalesce(to_timestamp(${ideal === null ? null : ideal / 1000}::float8), o.next_send_at, t.ts), t.ts - interval '1 second')
+				+ make_interval(secs => ${gap / 1000}::float8) as ideal
+			from batch_operations o, t where o.id = ${batchId}),
 		b as (
 			select id from batch_operations
 			where id = ${batchId} and status = 'PROCESSING' and (next_send_at is null or next_send_at <= (select ts from t))
@@ -52,15 +72,15 @@ export async function sendPrepared(batchId: string, channel: ChannelRow, p: Prep
 			returning 1),
 		upd as (
 			update batch_operations set processed_count = processed_count + 1, success_count = success_count + 1, updated_at = now(),
-				next_send_at = greatest(
-					coalesce(next_send_at, (select ts from t)) + make_interval(secs => ${gap / 1000}::float8),
-					(select ts from t) + make_interval(secs => ${paced.baseMs / 1000}::float8))
+				next_send_at = greatest((select ideal from sched), (select ts from t) + make_interval(secs => ${paced.baseMs / 1000}::float8))
 			where id = ${batchId} and exists (select 1 from it)
 			returning (extract(epoch from next_send_at) * 1000)::float8 as next_ms)
-		select (select count(*) from it)::int as sent, (select next_ms from upd) as next_ms, o.status,
+		select (select count(*) from it)::int as sent, (select next_ms from upd) as next_ms,
+			(select (extract(epoch from ideal) * 1000)::float8 from sched) as ideal_ms, o.status,
 			(o.next_send_at is null or o.next_send_at <= (select ts from t)) as due
 		from batch_operations o where o.id = ${batchId}`;
 	if (!r || r.status !== 'PROCESSING') return { claimed: 0, stopped: true, sent: false };
+	if (r.sent === 1) schedule.idealMs = r.ideal_ms;
 	if (r.sent === 1) return { claimed: 1, stopped: false, sent: true, delta: { processed: 1, success: 1, failed: 0, skipped: 0 }, nextDueMs: r.next_ms };
 	if (!r.due) return { claimed: 0, stopped: false, early: true, sent: false };
 	// The item changed meanwhile (cancelled, retried elsewhere): the general path sorts it out.

@@ -11,7 +11,7 @@ import { dbNowMs, sleep, sleepUntilDb, syncDbClock } from './send-clock';
 import { baseIntervalMs } from './pacing';
 import { sandboxSlice, type PacedStep, type SliceResult } from './send-sandbox';
 import { httpSlice } from './send-http';
-import { fastPathApplies, prepareNext, sendPrepared, type Prepared } from './send-paced';
+import { fastPathApplies, prepareNext, sendPrepared, type Prepared, type Schedule } from './send-paced';
 
 /** A wait longer than this goes back to the queue (run_at) instead of a sleeping worker. */
 export const PARK_MS = 1_000;
@@ -130,6 +130,7 @@ async function runPaced(batch: BatchRow, channel: ChannelRow, body: string) {
 	let dueMs = b0.due_ms;
 	const fast = fastPathApplies(channel);
 	let prepared: Prepared | null = fast ? await prepareNext(batch.id, body) : null;
+	const schedule: Schedule = { idealMs: null };
 	try {
 		for (;;) {
 			if (dueMs !== null) {
@@ -154,7 +155,7 @@ async function runPaced(batch: BatchRow, channel: ChannelRow, body: string) {
 			const t0 = TRACE ? performance.now() : 0;
 			let r: SliceResult | undefined;
 			if (prepared) {
-				const quick = await sendPrepared(batch.id, channel, prepared, paced);
+				const quick = await sendPrepared(batch.id, channel, prepared, paced, schedule);
 				if (!quick.early) prepared = null;
 				if (quick.sent || quick.stopped || quick.early) r = quick;
 			}
