@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { env } from '../src/lib/server/env';
-import { ensureDatabase, startEmbedded, type EmbeddedServer } from '../src/lib/server/db/embedded';
+import { disableEmbeddedExitHook, ensureDatabase, startEmbedded, type EmbeddedServer } from '../src/lib/server/db/embedded';
 import { EMBEDDED_DB, embeddedUrl } from '../src/lib/server/db/url';
 import { migrateDatabase } from '../src/lib/server/db/migrate';
 
@@ -12,6 +12,9 @@ import { migrateDatabase } from '../src/lib/server/db/migrate';
 export async function prepareDatabase(log: (line: string) => void): Promise<EmbeddedServer | null> {
 	let server: EmbeddedServer | null = null;
 	if (!process.env.DATABASE_URL) {
+		// Its exit hooks would call process.exit(0) when the event loop empties, turning a
+		// failed script (exitCode 1) into a success; our scripts stop the server themselves.
+		disableEmbeddedExitHook();
 		const { BATCHDESK_DATA_DIR, EMBEDDED_PG_PORT } = env();
 		const dir = path.resolve(BATCHDESK_DATA_DIR, 'pg');
 		server = await startEmbedded({
