@@ -62,7 +62,7 @@ describe('crash safety with real worker processes', () => {
 	}, 120_000);
 
 	it('kill -9 mid-send on the sandbox: every recipient exactly once in the outbox', async () => {
-		await createChannel('slowbox2', 'sandbox', { latencyMs: 300 }, 100_000);
+		await createChannel('slowbox2', 'sandbox', { latencyMs: 1000 }, 100_000);
 		const { call } = await userCaller('operator');
 		const ids = await seedContacts(40_000, { prefix: '+1912' });
 		await survivor?.stop();

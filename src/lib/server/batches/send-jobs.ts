@@ -4,7 +4,7 @@ import { enqueue, type Executor } from '../jobs/enqueue';
 export const SEND_TASK = 'send:slice' as const;
 
 /** Parallel slice chains of an unpaced batch (each claims its own items with SKIP LOCKED). */
-export const SEND_LANES = Math.max(1, Number(process.env.SEND_LANES ?? 4));
+export const SEND_LANES = Math.max(1, Number(process.env.SEND_LANES ?? 3));
 
 export type SliceBatch = { id: string; ratePerMinute: number | null };
 

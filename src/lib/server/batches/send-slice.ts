@@ -17,7 +17,7 @@ import { fastPathApplies, prepareNext, sendPrepared, type Prepared, type Schedul
 export const PARK_MS = 1_000;
 /** How long one job keeps working before handing over to a fresh job (fairness, shutdown). */
 const BUDGET_MS = Number(process.env.SEND_SLICE_BUDGET_MS ?? 2_000);
-const SANDBOX_SLICE = Number(process.env.SEND_SANDBOX_SLICE ?? 2_000);
+const SANDBOX_SLICE = Number(process.env.SEND_SANDBOX_SLICE ?? 5_000);
 const HTTP_SLICE = Number(process.env.SEND_HTTP_SLICE ?? 100);
 
 /** SEND_TRACE=1 logs each slice's size and duration to stderr (benchmarks). */
