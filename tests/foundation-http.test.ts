@@ -173,4 +173,22 @@ describe('HTTP API', () => {
 		expect(thrown?.status).toBe(303);
 		expect(thrown?.location).toBe(`/login?next=${encodeURIComponent('/settings?x=1')}`);
 	});
+	it('refuses a JSON body over the cap with 413 and points to the CSV upload, writing nothing', async () => {
+		const { user } = await userCaller('operator');
+		const { token } = await createApiToken(user.id, 'big');
+		const contacts = Array.from({ length: 200_000 }, (_, i) => ({ phoneE164: `+1415555${String(i).padStart(4, '0')}`, name: 'x'.repeat(60) }));
+		const body = JSON.stringify(superjson.serialize({ contacts }));
+		expect(body.length).toBeGreaterThan(16 * 1024 * 1024);
+		const before = await sql()`select count(*)::int as n from batch_operations`;
+		const res = await request(`${BASE}/api/trpc/batch.import`, {
+			method: 'POST',
+			headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+			body
+		});
+		expect(res.res.status).toBe(413);
+		expect(res.body.error.json.data.code).toBe('PAYLOAD_TOO_LARGE');
+		expect(res.body.error.json.message).toMatch(/\/api\/imports/);
+		const after = await sql()`select count(*)::int as n from batch_operations`;
+		expect(after[0].n).toBe(before[0].n);
+	});
 });
