@@ -82,6 +82,14 @@ describe('batch.send input', () => {
 		await expect(call.templates.create({ name: 'greet-prev', body: 'x' })).rejects.toMatchObject({ code: 'CONFLICT' });
 	});
 
+	it('previews a body for picked contact ids', async () => {
+		const { call } = await userCaller('operator');
+		const ids = await seedContacts(3, { prefix: '+1778' });
+		const preview = await call.templates.preview({ body: 'Hello {{name}}', contactIds: ids.slice(0, 2), sample: 5 });
+		expect(preview.recipients).toBe(2);
+		expect(preview.samples.map((s: { text: string }) => s.text)).toEqual(['Hello Name 1', 'Hello Name 2']);
+	});
+
 	it('channels: admins manage them, nobody gets a secret back', async () => {
 		const admin = await userCaller('admin');
 		const op = await userCaller('operator');

@@ -68,7 +68,7 @@ export async function previewTemplate(input: PreviewInput) {
 	const body = input.body ?? (await getTemplate(input.templateId!)).body;
 	const vars = variablesOf(body);
 	let where: SQL;
-	if (input.contactIds) where = dsql`c.id = any(${input.contactIds}::bigint[])`;
+	if (input.contactIds) where = dsql`c.id = any(${dsql.param(input.contactIds)}::bigint[])`;
 	else if (input.filter) where = contactFilterSql(input.filter);
 	else where = dsql`true`;
 	const base = dsql`from contacts c where ${where} and c.opted_out_at is null`;
