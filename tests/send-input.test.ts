@@ -84,7 +84,7 @@ describe('batch.send input', () => {
 
 	it('previews a body for picked contact ids', async () => {
 		const { call } = await userCaller('operator');
-		const ids = await seedContacts(3, { prefix: '+1778' });
+		const ids = await seedContacts(3, { prefix: '+1776' });
 		const preview = await call.templates.preview({ body: 'Hello {{name}}', contactIds: ids.slice(0, 2), sample: 5 });
 		expect(preview.recipients).toBe(2);
 		expect(preview.samples.map((s: { text: string }) => s.text)).toEqual(['Hello Name 1', 'Hello Name 2']);
