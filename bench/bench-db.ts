@@ -5,23 +5,13 @@
  */
 import fs from 'node:fs';
 import os from 'node:os';
-import net from 'node:net';
+import { freePort } from '../scripts/lib/free-port';
 import path from 'node:path';
 import postgres from 'postgres';
 import { randomBytes } from 'node:crypto';
 
 export const log = (...a: unknown[]) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}]`, ...a);
 
-function freePort(): Promise<number> {
-	return new Promise((resolve, reject) => {
-		const srv = net.createServer();
-		srv.listen(0, '127.0.0.1', () => {
-			const { port } = srv.address() as net.AddressInfo;
-			srv.close(() => resolve(port));
-		});
-		srv.on('error', reject);
-	});
-}
 
 export async function benchDatabase(name: string): Promise<{ url: string; cleanup(): Promise<void> }> {
 	const tmp = fs.mkdtempSync(path.join(os.tmpdir(), `batchdesk-bench-${name}-`));

@@ -4,9 +4,8 @@
  * runs the web server and a worker as child processes. Ctrl-C or SIGTERM stops all.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
-import path from 'node:path';
 import { prepareDatabase } from './database';
+import { buildIsStale } from './lib/build-freshness';
 import { disableEmbeddedExitHook, type EmbeddedServer } from '../src/lib/server/db/embedded';
 import { ensureFirstAdmin } from '../src/lib/server/auth/users';
 import { closeDb } from '../src/lib/server/db/client';
@@ -15,21 +14,7 @@ const dev = process.argv.includes('--dev');
 const log = (line: string) => console.log(line);
 const port = Number(process.env.PORT ?? (dev ? 5173 : 3000));
 
-function newestMtime(p: string): number {
-	const st = fs.statSync(p);
-	if (!st.isDirectory()) return st.mtimeMs;
-	let newest = st.mtimeMs;
-	for (const e of fs.readdirSync(p)) newest = Math.max(newest, newestMtime(path.join(p, e)));
-	return newest;
-}
 
-function buildIsStale(): boolean {
-	const stamp = 'build/handler.js';
-	if (!fs.existsSync(stamp)) return true;
-	const built = fs.statSync(stamp).mtimeMs;
-	const inputs = ['src', 'static', 'package.json', 'svelte.config.js', 'vite.config.ts'];
-	return inputs.some((p) => fs.existsSync(p) && newestMtime(p) > built);
-}
 
 function run(cmd: string, args: string[], name: string, extraEnv: Record<string, string> = {}): ChildProcess {
 	const child = spawn(cmd, args, { stdio: 'inherit', env: { ...process.env, ...extraEnv } });

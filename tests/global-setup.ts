@@ -7,7 +7,7 @@ import type { TestProject } from 'vitest/node';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import net from 'node:net';
+import { freePort } from '../scripts/lib/free-port';
 import postgres from 'postgres';
 import { disableEmbeddedExitHook, startEmbedded } from '../src/lib/server/db/embedded';
 import { migrateDatabase } from '../src/lib/server/db/migrate';
@@ -22,16 +22,6 @@ declare module 'vitest' {
 
 const TEMPLATE = 'batchdesk_test_template';
 
-function freePort(): Promise<number> {
-	return new Promise((resolve, reject) => {
-		const srv = net.createServer();
-		srv.listen(0, '127.0.0.1', () => {
-			const { port } = srv.address() as net.AddressInfo;
-			srv.close(() => resolve(port));
-		});
-		srv.on('error', reject);
-	});
-}
 
 function withDatabase(url: string, name: string) {
 	const u = new URL(url);

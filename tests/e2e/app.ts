@@ -5,33 +5,20 @@
  */
 import { execFile as execFileCb, spawn, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
-import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+
+import { buildIsStale } from '../../scripts/lib/build-freshness';
+import { freePort } from '../../scripts/lib/free-port';
+export { freePort };
 
 const execFile = promisify(execFileCb);
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
-function newestMtime(p: string): number {
-	const st = fs.statSync(p);
-	if (!st.isDirectory()) return st.mtimeMs;
-	let newest = st.mtimeMs;
-	for (const e of fs.readdirSync(p)) newest = Math.max(newest, newestMtime(path.join(p, e)));
-	return newest;
-}
 
-function buildIsStale(): boolean {
-	const stamp = path.join(ROOT, 'build/handler.js');
-	if (!fs.existsSync(stamp)) return true;
-	const built = fs.statSync(stamp).mtimeMs;
-	return ['src', 'static', 'package.json', 'svelte.config.js', 'vite.config.ts']
-		.map((p) => path.join(ROOT, p))
-		.some((p) => fs.existsSync(p) && newestMtime(p) > built);
-}
 
 export async function ensureBuild() {
-	if (!buildIsStale()) return;
+	if (!buildIsStale(ROOT)) return;
 	// A lock, so parallel test runs sharing the checkout do not build over each other.
 	const vite = path.join(ROOT, 'node_modules/vite/bin/vite.js');
 	const lock = path.join(os.tmpdir(), 'batchdesk-vite-build.lock');
@@ -44,16 +31,6 @@ export async function ensureBuild() {
 	});
 }
 
-export function freePort(): Promise<number> {
-	return new Promise((resolve, reject) => {
-		const srv = net.createServer();
-		srv.listen(0, '127.0.0.1', () => {
-			const { port } = srv.address() as net.AddressInfo;
-			srv.close(() => resolve(port));
-		});
-		srv.on('error', reject);
-	});
-}
 
 export type RunningApp = { url: string; output(): string; stop(): Promise<void>; child: ChildProcess };
 
