@@ -41,6 +41,15 @@ function withBatchTags(tags: string[], batchTags: string[]): string[] {
 }
 
 /**
+ * A cell, trimmed and unescaped ('' past the end). Top-level on purpose: a closure
+ * made per row cost a function object and, under tsx's keepNames, a defineProperty
+ * call per row.
+ */
+function cellAt(cells: string[], i: number): string {
+	return i >= 0 && i < cells.length ? unescapeCell(cells[i].trim()) : '';
+}
+
+/**
  * Builds the function that turns one CSV record into a staged row under a column
  * mapping. Returns null for blank rows (skipped without counting, as spreadsheets
  * leave them). Cells escaped by our own failed-rows download are taken back.
@@ -68,19 +77,18 @@ export function csvRowReader(mapping: ColumnTarget[], opts: RowOptions) {
 				if (cells[i].trim() !== '') return invalid(row, raw, `row has ${cells.length} cells but the header has ${width}`);
 			}
 		}
-		const cell = (i: number) => (i < cells.length ? unescapeCell(cells[i].trim()) : '');
-		const phone = normalisePhone(cell(phoneCol), opts.defaultCountry);
+		const phone = normalisePhone(cellAt(cells, phoneCol), opts.defaultCountry);
 		if (!phone.ok) return invalid(row, raw, phone.reason);
-		const name = nameCol >= 0 ? cell(nameCol) : '';
+		const name = nameCol >= 0 ? cellAt(cells, nameCol) : '';
 		if (name.length > NAME_MAX) return invalid(row, raw, `name is longer than ${NAME_MAX} characters`);
 		let tags: string[] = [];
-		for (const c of tagCols) for (const t of splitTags(cell(c))) if (!tags.includes(t)) tags.push(t);
+		for (const c of tagCols) for (const t of splitTags(cellAt(cells, c))) if (!tags.includes(t)) tags.push(t);
 		const longTag = tags.find((t) => t.length > TAG_MAX);
 		if (longTag) return invalid(row, raw, `tag "${longTag.slice(0, 20)}…" is longer than ${TAG_MAX} characters`);
 		tags = withBatchTags(tags, opts.batchTags);
 		let attributes: Record<string, string> | null = null;
 		for (const [i, key] of attrCols) {
-			const v = cell(i);
+			const v = cellAt(cells, i);
 			if (!v) continue;
 			if (v.length > ATTRIBUTE_VALUE_MAX) return invalid(row, raw, `${key} is longer than ${ATTRIBUTE_VALUE_MAX} characters`);
 			(attributes ??= {})[key] = v;
