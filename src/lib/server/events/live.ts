@@ -3,18 +3,20 @@ import { db } from '../db/client';
 import { batchOperations } from '../db/schema';
 import { findBatch, toStatusDto, type BatchRow, type BatchStatusDto } from '../batches/repository';
 import { isTerminal } from '../batches/transitions';
+import { tracked, type TrackedEnvelope } from '@trpc/server';
 import { nextReadSeq, subscribe, type BatchUpdateEvent } from './bus';
 
 /**
- * The stream behind `batch.onUpdate`: a snapshot first, then live events from the bus.
- * Each event has an id (for tRPC `tracked()`) of the form `<ms>:<fingerprint>`; a client
+ * The stream behind `batch.onUpdate`: a snapshot first, then live events from the bus,
+ * yielded as tRPC `tracked()` envelopes (so the procedure returns this generator as is,
+ * with no extra async layer per subscriber per event). Each id of the form `<ms>:<fingerprint>`; a client
  * that reconnects sends its last id back and gets, before anything live:
  *  - one batch: the current snapshot unless it is the very state it last saw (a
  *    terminal state is always re-sent, so it can never be missed);
  *  - all batches: every active batch plus every batch changed since the last event
  *    (with a margin for clock skew between web processes).
  */
-export type LiveEvent = { id: string; event: BatchUpdateEvent };
+export type LiveEvent = TrackedEnvelope<BatchUpdateEvent>;
 
 const RESUME_MARGIN_MS = 10_000;
 const SNAPSHOT_LIMIT = 500;
@@ -23,8 +25,26 @@ function fingerprint(d: BatchStatusDto): string {
 	return [d.status, d.totalCount, d.processedCount, d.successCount, d.failedCount, d.skippedCount].join('/');
 }
 
-function toLive(event: BatchUpdateEvent): LiveEvent {
-	return { id: `${event.timestamp}:${fingerprint(event.data)}`, event };
+// One bus event is shared by every subscriber: build its id once, not once per subscriber.
+const liveOf = new WeakMap<BatchUpdateEvent, { fp: string; live: LiveEvent }>();
+
+function toLive(event: BatchUpdateEvent, fp = fingerprint(event.data)): LiveEvent {
+	return tracked(`${event.timestamp}:${fp}`, event);
+}
+
+/** True for a bus event shared by all subscribers (never mutated): ws.ts serialises it once. */
+export function isSharedEvent(x: unknown): boolean {
+	return typeof x === 'object' && x !== null && liveOf.has(x as BatchUpdateEvent);
+}
+
+function sharedLive(event: BatchUpdateEvent): { fp: string; live: LiveEvent } {
+	let v = liveOf.get(event);
+	if (!v) {
+		const fp = fingerprint(event.data);
+		v = { fp, live: toLive(event, fp) };
+		liveOf.set(event, v);
+	}
+	return v;
 }
 
 function parseLastEventId(id: string | null | undefined): { ms: number; fp: string } | null {
@@ -85,9 +105,9 @@ export async function* batchUpdates(opts: {
 				seen.set(row.id, { seq, fp });
 				// On resume, an unchanged non-terminal state is not worth re-sending.
 				if (resuming && prev === fp && !isTerminal(data.status)) continue;
-				const ev = toLive({ type: 'batch_update', data, timestamp: Date.now() });
-				lastMs = ev.event.timestamp;
-				yield ev;
+				const ev: BatchUpdateEvent = { type: 'batch_update', data, timestamp: Date.now() };
+				lastMs = ev.timestamp;
+				yield toLive(ev, fp);
 			}
 		};
 
@@ -103,12 +123,11 @@ export async function* batchUpdates(opts: {
 				const { data } = msg.event;
 				const prev = seen.get(data.id);
 				if (prev && msg.readSeq < prev.seq) continue; // older than what we already sent
-				const fp = fingerprint(data);
+				const { fp, live } = sharedLive(msg.event);
 				if (prev && prev.fp === fp) continue;
 				seen.set(data.id, { seq: msg.readSeq, fp });
-				const ev = toLive(msg.event);
-				lastMs = ev.event.timestamp;
-				yield ev;
+				lastMs = msg.event.timestamp;
+				yield live;
 			}
 		}
 	} finally {

@@ -1,9 +1,11 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
-import { applyWSSHandler } from '@trpc/server/adapters/ws';
-import type { CreateWSSContextFnOptions } from '@trpc/server/adapters/ws';
+import { applyWSSHandler, jsonEncoder } from '@trpc/server/adapters/ws';
+import type { CreateWSSContextFnOptions, Encoder } from '@trpc/server/adapters/ws';
+import type { AnyRouter } from '@trpc/server';
 import { appRouter } from './router';
+import { isSharedEvent } from '../events/live';
 import type { Context } from './context';
 import { bearerFrom, cookieValue, resolveAuth } from '../auth/resolve';
 import { SESSION_COOKIE } from '../auth/sessions';
@@ -33,12 +35,61 @@ export function clientAddress(req: IncomingMessage): string {
 	return req.socket.remoteAddress ?? 'unknown';
 }
 
+/**
+ * The router as the ws handler sees it, with one change: a live event is shared by every
+ * subscriber (same tracked id, same data object, never mutated), yet tRPC would
+ * superjson-serialise it once per subscriber, the largest CPU cost of a fan-out. Its
+ * serialised form is kept per event and handed to each subscriber (the same output),
+ * and so is its JSON text (sharedJson, used by fanOutEncoder).
+ */
+const sharedJson = new WeakMap<object, string>();
+
+function fanOutRouter(router: AnyRouter): AnyRouter {
+	const config = router._def._config;
+	const { input, output } = config.transformer;
+	const done = new WeakMap<object, { id: unknown; out: object }>();
+	const serialize = (value: unknown) => {
+		// tRPC passes a tracked event as { id, data }: anything else is serialised as usual.
+		const v = value as { id?: unknown; data?: unknown } | null;
+		if (!v || typeof v !== 'object' || Object.keys(v).length !== 2 || !isSharedEvent(v.data)) return output.serialize(value);
+		const hit = done.get(v.data as object);
+		if (hit && hit.id === v.id) return hit.out;
+		const out = output.serialize(value);
+		done.set(v.data as object, { id: v.id, out });
+		sharedJson.set(out, JSON.stringify(out));
+		return out;
+	};
+	const _config = { ...config, transformer: { input, output: { serialize, deserialize: output.deserialize } } };
+	return { ...router, _def: { ...router._def, _config } } as AnyRouter;
+}
+
+/** JSON.stringify, except that a shared event's text is spliced in rather than rebuilt. */
+const fanOutEncoder: Encoder = {
+	encode(msg) {
+		const { id, jsonrpc, result, ...rest } = msg as { id?: unknown; jsonrpc?: unknown; result?: Record<string, unknown> };
+		const text = result?.data && typeof result.data === 'object' ? sharedJson.get(result.data) : undefined;
+		const plain =
+			text === undefined ||
+			Object.keys(rest).length > 0 ||
+			(typeof id !== 'string' && typeof id !== 'number') ||
+			result!.type !== 'data' ||
+			typeof result!.id !== 'string' ||
+			Object.keys(result!).length !== 3;
+		if (plain) return JSON.stringify(msg);
+		const rpc = jsonrpc === undefined ? '' : `"jsonrpc":${JSON.stringify(jsonrpc)},`;
+		// The bytes JSON.stringify would give (tRPC's key order: type, data, id).
+		return `{"id":${JSON.stringify(id)},${rpc}"result":{"type":"data","data":${text},"id":${JSON.stringify(result!.id)}}}`;
+	},
+	decode: jsonEncoder.decode
+};
+
 export function wsServer(): WsHandle {
 	if (g.__batchdeskWs) return g.__batchdeskWs;
 	const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
 	const handler = applyWSSHandler({
 		wss,
-		router: appRouter,
+		router: fanOutRouter(appRouter),
+		experimental_encoder: fanOutEncoder,
 		createContext: createWsContext,
 		keepAlive: { enabled: true, pingMs: 30_000, pongWaitMs: 5_000 }
 	});

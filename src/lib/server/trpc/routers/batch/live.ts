@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { tracked } from '@trpc/server';
 import { authedProcedure } from '../../init';
 import { getBatchOrThrow } from '../../../batches/repository';
 import { batchUpdates } from '../../../events/live';
@@ -21,10 +20,7 @@ export const batchLiveProcedures = {
 		// Nothing is lost by checking first: the stream subscribes to the bus before it
 		// reads its snapshot, and the snapshot carries any change made meanwhile.
 		if (input.batchId) await getBatchOrThrow(input.batchId);
-		return (async function* () {
-			for await (const ev of batchUpdates({ batchId: input.batchId, lastEventId: input.lastEventId, signal })) {
-				yield tracked(ev.id, ev.event);
-			}
-		})();
+		// Already tracked() envelopes: returned as is (no re-wrapping layer per event).
+		return batchUpdates({ batchId: input.batchId, lastEventId: input.lastEventId, signal });
 	})
 };
