@@ -14,10 +14,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import net from 'node:net';
 import http from 'node:http';
 import { spawn, type ChildProcess } from 'node:child_process';
 import postgres from 'postgres';
+import { benchDatabase } from './bench-db';
+import { freePort } from '../scripts/lib/free-port';
 
 const arg = (name: string, dflt: number) => {
 	const i = process.argv.indexOf(`--${name}`);
@@ -54,15 +55,6 @@ async function webRole() {
 		res.end(Buffer.from(await response.arrayBuffer()));
 	});
 	server.listen(Number(process.env.BENCH_WEB_PORT), '127.0.0.1', () => process.send?.('ready'));
-}
-
-function freePort(): Promise<number> {
-	return new Promise((resolve) => {
-		const s = net.createServer().listen(0, '127.0.0.1', () => {
-			const { port } = s.address() as net.AddressInfo;
-			s.close(() => resolve(port));
-		});
-	});
 }
 
 /** Peak resident set of a process (VmHWM), in MB. */
@@ -223,24 +215,12 @@ async function main() {
 	const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'batchdesk-bench-import-'));
 	fs.chmodSync(tmp, 0o755);
 	const children: ChildProcess[] = [];
-	let stopPg = async () => {};
+	// A fresh database (beside DATABASE_URL's, or on a throwaway embedded server): the
+	// bench never touches the contacts of a database you point it at.
+	const database = await benchDatabase('import');
 	try {
-		let url = process.env.DATABASE_URL;
-		const { migrateDatabase } = await import('../src/lib/server/db/migrate');
-		if (!url) {
-			const { startEmbedded } = await import('../src/lib/server/db/embedded');
-			const { EMBEDDED_PASSWORD, EMBEDDED_USER } = await import('../src/lib/server/db/url');
-			const port = await freePort();
-			log(`starting embedded PostgreSQL on ${port}`);
-			const pg = await startEmbedded({ dir: path.join(tmp, 'pg'), port, persistent: false });
-			stopPg = () => pg.stop();
-			url = `postgres://${EMBEDDED_USER}:${EMBEDDED_PASSWORD}@127.0.0.1:${port}/postgres`;
-		}
-		process.env.DATABASE_URL = url;
-		await migrateDatabase(url);
+		const url = database.url;
 		const sql = postgres(url, { max: 2, onnotice: () => {} });
-		// A run against a given DATABASE_URL starts from an empty contacts table too.
-		await sql`truncate contacts, import_rows, import_uploads restart identity cascade`;
 		await sql`drop table if exists contacts_baseline`;
 		await sql`create table contacts_baseline (like contacts including all)`;
 
@@ -320,7 +300,7 @@ async function main() {
 	} finally {
 		for (const c of children) c.kill('SIGTERM');
 		await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : null)));
-		await stopPg().catch(() => {});
+		await database.cleanup().catch(() => {});
 		fs.rmSync(tmp, { recursive: true, force: true });
 	}
 }
