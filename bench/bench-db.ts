@@ -4,6 +4,7 @@
  * started in a temp folder. Migrated. Sets process.env.DATABASE_URL for the app code.
  */
 import fs from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import { freePort } from '../scripts/lib/free-port';
 import path from 'node:path';
@@ -45,4 +46,10 @@ export async function benchDatabase(name: string): Promise<{ url: string; cleanu
 			fs.rmSync(tmp, { recursive: true, force: true });
 		}
 	};
+}
+
+/** SIGTERMs a bench's child processes (web, workers) and waits until each has exited. */
+export async function stopChildren(children: ChildProcess[]) {
+	for (const c of children) c.kill('SIGTERM');
+	await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r)))));
 }

@@ -17,7 +17,7 @@ import path from 'node:path';
 import http from 'node:http';
 import { spawn, type ChildProcess } from 'node:child_process';
 import postgres from 'postgres';
-import { benchDatabase } from './bench-db';
+import { benchDatabase, stopChildren } from './bench-db';
 import { freePort } from '../scripts/lib/free-port';
 
 const arg = (name: string, dflt: number) => {
@@ -298,8 +298,7 @@ async function main() {
 			await new Promise((r) => setTimeout(r, 500));
 		}
 	} finally {
-		for (const c of children) c.kill('SIGTERM');
-		await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : null)));
+		await stopChildren(children);
 		await database.cleanup().catch(() => {});
 		fs.rmSync(tmp, { recursive: true, force: true });
 	}

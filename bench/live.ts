@@ -13,7 +13,7 @@
 import postgres from 'postgres';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { benchDatabase, log } from './bench-db';
+import { benchDatabase, log, stopChildren } from './bench-db';
 
 const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? 200);
 const N = Number(process.env.BENCH_MESSAGES ?? 100_000);
@@ -197,8 +197,7 @@ async function main() {
 			})
 		);
 	} finally {
-		for (const c of children) c.kill('SIGTERM');
-		await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r)))));
+		await stopChildren(children);
 		await sql.end({ timeout: 2 });
 		await bench.cleanup();
 	}

@@ -11,7 +11,7 @@
  */
 import postgres from 'postgres';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { benchDatabase, log } from './bench-db';
+import { benchDatabase, log, stopChildren } from './bench-db';
 
 const SENDS = Number(process.env.BENCH_SENDS ?? 3000);
 const RATE = 6000;
@@ -94,8 +94,7 @@ async function main() {
 			})
 		);
 	} finally {
-		for (const c of children) c.kill('SIGTERM');
-		await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r)))));
+		await stopChildren(children);
 		await sql.end({ timeout: 2 });
 		await bench.cleanup();
 	}

@@ -10,7 +10,7 @@
  */
 import postgres from 'postgres';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { benchDatabase, log } from './bench-db';
+import { benchDatabase, log, stopChildren } from './bench-db';
 
 const N = Number(process.env.BENCH_MESSAGES ?? 100_000);
 const WORKERS = Number(process.env.BENCH_WORKERS ?? 2);
@@ -113,8 +113,7 @@ async function main() {
 		};
 		console.log(JSON.stringify(out));
 	} finally {
-		for (const c of children) c.kill('SIGTERM');
-		await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r)))));
+		await stopChildren(children);
 		await sql.end({ timeout: 2 });
 		await bench.cleanup();
 	}
