@@ -2,7 +2,7 @@
  * Reads a request body up to `max` bytes; null when it is larger. A declared
  * Content-Length over the cap is refused before reading anything.
  */
-export async function readCapped(req: Request, max: number): Promise<Uint8Array | null> {
+export async function readCapped(req: Request, max: number): Promise<Uint8Array<ArrayBuffer> | null> {
 	const declared = Number(req.headers.get('content-length') ?? NaN);
 	if (Number.isFinite(declared) && declared > max) return null;
 	if (!req.body) return new Uint8Array();
