@@ -255,7 +255,7 @@ async function main() {
 		children.push(web);
 		// BENCH_WORKER_ARGS: extra node flags for the worker (e.g. a heap cap), printed in the result.
 		// The worker runs with production's heap cap (package.json "worker", scripts/start.ts).
-		const workerArgs = ['--max-old-space-size=192', ...(process.env.BENCH_WORKER_ARGS ?? '').split(' ').filter(Boolean)];
+		const workerArgs = ['--max-old-space-size=192', '--max-semi-space-size=32', ...(process.env.BENCH_WORKER_ARGS ?? '').split(' ').filter(Boolean)];
 		const worker = spawn(process.execPath, [...workerArgs, '--import', 'tsx', 'worker/index.ts'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
 		children.push(worker);
 		await new Promise<void>((resolve) => web.once('message', () => resolve()));

@@ -98,8 +98,10 @@ async function main() {
 		? run(process.execPath, ['node_modules/vite/bin/vite.js', 'dev', '--port', String(port), '--strictPort'], 'web')
 		: run(process.execPath, ['server.js'], 'web', { PORT: String(port) });
 	track(web, 'the web server', { fatal: true });
-	// A capped heap keeps a 1M-row import's worker near 200 MB RSS (V8 otherwise lets it grow).
-	const workerArgs = ['--max-old-space-size=192', '--import', 'tsx', 'worker/index.ts'];
+	// A capped heap keeps a 1M-row import's worker near 250 MB RSS (V8 otherwise lets it grow);
+	// a 32 MB young generation lets an import's short-lived rows die young instead of being
+	// promoted (measured: GC fell from a third of the importer's CPU).
+	const workerArgs = ['--max-old-space-size=192', '--max-semi-space-size=32', '--import', 'tsx', 'worker/index.ts'];
 	track(run(process.execPath, workerArgs, 'worker'), 'the worker', { fatal: true });
 
 	const up = await waitForWeb(`http://localhost:${port}`);

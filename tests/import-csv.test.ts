@@ -65,6 +65,21 @@ describe('CSV formats', () => {
 		expect(await contactByPhone('+8613700137000')).toMatchObject({ name: '王芳', tags: ['fair'] });
 	});
 
+	it('keeps backslashes, quotes, braces and NULL-looking words in names and tags; a line break in a name becomes a space', async () => {
+		const csv =
+			'phone,name,tags,note\n' +
+			'+14155550180,"C:\\dir \\t \\0 {x} ""q""","a\\b;{c};""d"";NULL;e f","tab\there\\n"\n' +
+			'+14155550181,"Ann\r\nLee\tJr","x\ty",\n';
+		const done = await importCsv(csv, { tags: 'batch' });
+		expect(done.result).toMatchObject({ created: 2, invalid: 0 });
+		expect(await contactByPhone('+14155550180')).toMatchObject({
+			name: 'C:\\dir \\t \\0 {x} "q"',
+			tags: ['a\\b', '{c}', '"d"', 'NULL', 'e f', 'batch'],
+			attributes: { note: 'tab\there\\n' }
+		});
+		expect(await contactByPhone('+14155550181')).toMatchObject({ name: 'Ann Lee Jr', tags: ['x y', 'batch'] });
+	});
+
 	it('reads tab-delimited files with LF endings and mixed phone formats', async () => {
 		const csv = 'name\tphone\nAnn\t(415) 555-0132\nBob\t+1 415-555-0133\nCid\t011 1 415 555 0134\n';
 		const done = await importCsv(csv, { defaultCountry: 'US' });

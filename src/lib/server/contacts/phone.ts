@@ -1,4 +1,4 @@
-import { Metadata, parsePhoneNumberFromString, PhoneNumber, validatePhoneNumberLength, type CountryCode } from 'libphonenumber-js/core';
+import { Metadata, parsePhoneNumberFromString, validatePhoneNumberLength, type CountryCode } from 'libphonenumber-js/core';
 // "min" metadata: validates by number length and leading digits per country, which
 // is what an importer needs, at a fraction of the "max" metadata's size and cost.
 import metadata from 'libphonenumber-js/min/metadata';
@@ -79,10 +79,9 @@ function fastE164(digits: string, defaultCountry?: string): string | null {
 		national = digits;
 	}
 	if (!national || prefixRegex(country, 'national')?.test(national)) return null;
-	// The runtime takes (country, national number, metadata); the typings only declare (e164, metadata).
-	const n = new (PhoneNumber as unknown as new (c: string, n: string, m: typeof metadata) => PhoneNumber)(country, national, metadata);
-	const plan = (n.country ?? n.countryCallingCode) as string;
-	return validatorFor(plan)(national) ? `+${cc}${national}` : null;
+	// The country's own plan: a number of a sibling country sharing the calling code
+	// (CA under +1, JE under +44) fails here and goes to the full parser.
+	return validatorFor(country)(national) ? `+${cc}${national}` : null;
 }
 
 /** The number types isValid() tries after FIXED_LINE (libphonenumber-js helpers/getNumberType.js). */

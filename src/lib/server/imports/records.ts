@@ -181,7 +181,8 @@ export class FileDuplicates {
 		const first = this.firstRow.get(key);
 		if (first === undefined) {
 			this.firstRow.set(key, r.row);
-			this.inChunk.set(key, r);
+			// Skip mode never merges: no need to remember the chunk's rows.
+			if (!this.skipDuplicates) this.inChunk.set(key, r);
 			return;
 		}
 		if (this.skipDuplicates) {

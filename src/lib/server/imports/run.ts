@@ -8,7 +8,8 @@ import { publishBatchUpdate } from '../events/publish';
 import type { ImportContact } from '../../schemas/import';
 import { storedImportInput, type StoredImportInput } from './create';
 import { csvRowReader, FileDuplicates, jsonRow, type StagedRow } from './records';
-import { ChunkWriter, encodeChunk, type ChunkCounts } from './writer';
+import { ChunkBuffer, ChunkWriter } from './writer';
+import { ChunkPipeline } from './pipeline';
 import { csvRecords } from './csv-source';
 import { NormalisePool } from './normalise-pool';
 
@@ -91,33 +92,21 @@ async function pump(
 	const rowOpts = { defaultCountry: input.defaultCountry, batchTags: input.tags };
 	const dups = new FileDuplicates(input.skipDuplicates);
 	const CHUNK_ROWS = chunkRows();
-	let chunk: StagedRow[] = [];
-	let inflight: Promise<ChunkCounts | null> | null = null;
+	const chunk = new ChunkBuffer(!input.skipDuplicates);
 	let cancelled = false;
+	const pipeline = await ChunkPipeline.open(writer, resumeAfter, () => publishBatchUpdate(batchId));
 
-	const settle = async () => {
-		if (!inflight) return;
-		const t0 = performance.now();
-		const counts = await inflight;
-		if (DEBUG) stats.waitDb += performance.now() - t0;
-		inflight = null;
-		if (counts === null) cancelled = true;
-		else await publishBatchUpdate(batchId);
-	};
 	const flush = async () => {
-		if (chunk.length === 0) return;
-		const rows = chunk;
-		chunk = [];
+		if (chunk.size === 0) return;
+		const lastRow = chunk.lastRow;
 		dups.endChunk();
 		const t1 = performance.now();
-		const text = encodeChunk(rows);
+		const text = chunk.take();
 		if (DEBUG) stats.encode += performance.now() - t1;
-		await settle();
-		if (cancelled) return;
 		if (opts.signal?.aborted) throw new Error('Worker is stopping; the import resumes from its last chunk.');
-		inflight = writer.write(text, rows[rows.length - 1].row);
-		// An unobserved rejection would crash the process before settle() sees it.
-		inflight.catch(() => {});
+		const t0 = performance.now();
+		if (!(await pipeline.push(text, lastRow))) cancelled = true;
+		if (DEBUG) stats.waitDb += performance.now() - t0;
 	};
 	let sinceYield = 0;
 	/**
@@ -135,8 +124,8 @@ async function pump(
 			}
 			return null;
 		}
-		chunk.push(r);
-		if (chunk.length >= CHUNK_ROWS) return 'flush';
+		chunk.add(r);
+		if (chunk.size >= CHUNK_ROWS) return 'flush';
 		if (++sinceYield >= YIELD_EVERY) {
 			sinceYield = 0;
 			return 'yield';
@@ -152,72 +141,83 @@ async function pump(
 		}
 	};
 	const started = performance.now();
-
-	if (input.format === 'json') {
-		const contacts = opts.contacts ?? [];
-		for (let i = 0; i < contacts.length && !cancelled; i++) {
-			const next = take(jsonRow(contacts[i], i + 1, rowOpts));
-			if (next) await after(next);
-		}
-	} else {
-		if (!input.mapping || !input.delimiter) throw new DomainError('BAD_INPUT', 'The upload has no column mapping.');
-		const path = await uploadPath(batchId);
-		const read = csvRowReader(input.mapping, rowOpts);
-		const pool = await NormalisePool.start(input.mapping, rowOpts);
-		// Normalised slices waiting to be taken in file order; a few ahead keep the threads busy.
-		const queue: Promise<(StagedRow | null)[]>[] = [];
-		const drain = async (keep: number) => {
-			while (queue.length > keep && !cancelled) {
-				const rows = await queue.shift()!;
-				for (const r of rows) {
-					const next = take(r);
-					if (next) {
-						await after(next);
-						if (cancelled) return;
-					}
-				}
-			}
-		};
-		try {
-			// Spreadsheet numbering: the header is row 1, the first data record row 2.
-			let record = 0;
-			let tp = performance.now();
-			for await (const slice of csvRecords(path, { delimiter: input.delimiter, newline: input.newline ?? '\n' })) {
-				if (DEBUG) stats.parse += performance.now() - tp;
-				let records = slice;
-				let first = record + 1;
-				record += slice.length;
-				if (first === 1) {
-					records = slice.slice(1);
-					first = 2;
-				}
-				if (pool) {
-					const normalised = pool.normalise(records, first);
-					normalised.catch(() => {}); // awaited in drain(); never an unhandled rejection meanwhile
-					queue.push(normalised);
-					await drain(POOL_AHEAD);
-				} else {
-					for (let i = 0; i < records.length && !cancelled; i++) {
-						const tr = DEBUG ? performance.now() : 0;
-						const row = read(records[i], first + i);
-						if (DEBUG) stats.read += performance.now() - tr;
-						const next = take(row);
-						if (next) await after(next);
-					}
-				}
-				if (cancelled) break;
-				tp = performance.now();
-			}
-			await drain(0);
-		} finally {
-			queue.length = 0;
-			await pool?.stop();
-		}
+	try {
+		await readRows();
+		await flush();
+		if (!cancelled && !(await pipeline.finish())) cancelled = true;
+	} finally {
+		await pipeline.close();
 	}
-	await flush();
-	await settle();
+	if (cancelled && (await findBatch(batchId))?.status === 'PROCESSING') {
+		// A chunk found the batch's lastRow moved: another run of this batch got ahead.
+		throw new Error('Import chunk out of order (another run of this batch moved ahead); retrying from the last committed row.');
+	}
 	if (DEBUG) console.error('[import debug]', JSON.stringify({ ...stats, total: performance.now() - started }));
 	return cancelled ? 'cancelled' : 'completed';
+
+	async function readRows() {
+		if (input.format === 'json') {
+			const contacts = opts.contacts ?? [];
+			for (let i = 0; i < contacts.length && !cancelled; i++) {
+				const next = take(jsonRow(contacts[i], i + 1, rowOpts));
+				if (next) await after(next);
+			}
+		} else {
+			if (!input.mapping || !input.delimiter) throw new DomainError('BAD_INPUT', 'The upload has no column mapping.');
+			const path = await uploadPath(batchId);
+			const read = csvRowReader(input.mapping, rowOpts);
+			const pool = await NormalisePool.start(input.mapping, rowOpts);
+			// Normalised slices waiting to be taken in file order; a few ahead keep the threads busy.
+			const queue: Promise<(StagedRow | null)[]>[] = [];
+			const drain = async (keep: number) => {
+				while (queue.length > keep && !cancelled) {
+					const rows = await queue.shift()!;
+					for (const r of rows) {
+						const next = take(r);
+						if (next) {
+							await after(next);
+							if (cancelled) return;
+						}
+					}
+				}
+			};
+			try {
+				// Spreadsheet numbering: the header is row 1, the first data record row 2.
+				let record = 0;
+				let tp = performance.now();
+				for await (const slice of csvRecords(path, { delimiter: input.delimiter, newline: input.newline ?? '\n' })) {
+					if (DEBUG) stats.parse += performance.now() - tp;
+					let records = slice;
+					let first = record + 1;
+					record += slice.length;
+					if (first === 1) {
+						records = slice.slice(1);
+						first = 2;
+					}
+					if (pool) {
+						const normalised = pool.normalise(records, first);
+						normalised.catch(() => {}); // awaited in drain(); never an unhandled rejection meanwhile
+						queue.push(normalised);
+						await drain(POOL_AHEAD);
+					} else {
+						for (let i = 0; i < records.length && !cancelled; i++) {
+							const tr = DEBUG ? performance.now() : 0;
+							const row = read(records[i], first + i);
+							if (DEBUG) stats.read += performance.now() - tr;
+							const next = take(row);
+							if (next) await after(next);
+						}
+					}
+					if (cancelled) break;
+					tp = performance.now();
+				}
+				await drain(0);
+			} finally {
+				queue.length = 0;
+				await pool?.stop();
+			}
+		}
+	}
 }
 
 async function uploadPath(batchId: string): Promise<string> {
