@@ -88,6 +88,20 @@ describe('batch.tags', () => {
 		expect(await finished(call, m.id)).toMatchObject({ status: 'COMPLETED', totalCount: 2, successCount: 1, skippedCount: 1 });
 	});
 
+	it('runs a long id list from batch_targets, keeping only its size in the input', async () => {
+		const { call } = await userCaller('operator');
+		const rows = await sql()<{ id: string }[]>`insert into contacts (phone_e164, name, tags)
+			select '+1666' || lpad(g::text, 7, '0'), 'many', '{}' from generate_series(1, 1500) g returning id`;
+		const ids = rows.map((r) => Number(r.id)).reverse(); // unsorted on purpose
+		const b = await call.batch.tags({ contactIds: [...ids, ids[0]], tags: ['many-done'], operation: 'add' });
+		expect(await finished(call, b.id)).toMatchObject({ status: 'COMPLETED', totalCount: 1500, processedCount: 1500, successCount: 1500 });
+		const got = await call.batch.get({ batchId: b.id });
+		expect(got.input).toMatchObject({ contactIdsCount: 1500 });
+		expect((got.input as { contactIds?: number[] }).contactIds).toBeUndefined();
+		const [{ n }] = await sql()<{ n: number }[]>`select count(*)::int as n from contacts where 'many-done' = any(tags)`;
+		expect(n).toBe(1500);
+	});
+
 	it('stops between chunks once a cancel has committed', async () => {
 		const { user } = await userCaller('operator');
 		const ids: number[] = [];

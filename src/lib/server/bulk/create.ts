@@ -1,6 +1,5 @@
-import { getTableColumns } from 'drizzle-orm';
 import { db } from '../db/client';
-import { batchOperations, type BatchType } from '../db/schema';
+import { batchOperations, batchTargets, type BatchType } from '../db/schema';
 import { enqueue } from '../jobs/enqueue';
 import { contactFilterSql, requireOneTarget } from '../contacts/filter';
 import { toBatchDto, type BatchRow } from '../batches/repository';
@@ -14,8 +13,23 @@ export type BulkBatchInput = {
 	operation?: BulkTagsInput['operation'];
 	tags?: string[];
 	filter?: BulkTagsInput['filter'];
+	/** Short id lists only (for display); the list the worker runs is in batch_targets. */
 	contactIds?: number[];
+	/** How many distinct ids were given (set whenever the batch targets explicit ids). */
+	contactIdsCount?: number;
 };
+
+/** Id lists up to this size are also kept in the batch's input, where batch.get shows them. */
+const INPUT_IDS_KEPT = 1000;
+
+/** Sorted distinct ids as bytes (batch_targets.ids) and back. */
+export function packIds(ids: Float64Array): Buffer {
+	return Buffer.from(ids.buffer, ids.byteOffset, ids.byteLength);
+}
+export function unpackIds(bytes: Uint8Array): Float64Array {
+	// Copied: a Buffer may sit at an offset that is not a multiple of 8 in a shared pool.
+	return new Float64Array(new Uint8Array(bytes).buffer);
+}
 
 /**
  * Creates a TAG or DELETE batch and its job in ONE transaction: a batch never exists
@@ -26,21 +40,22 @@ async function createBulkBatch(type: BatchType, input: BulkBatchInput, userId: n
 	requireOneTarget(input);
 	if (input.filter) contactFilterSql(input.filter); // throws BAD_INPUT for an empty filter
 	// A typed-array sort is numeric and ~10x faster than Array#sort with a comparator (1M ids).
-	const contactIds = input.contactIds ? Array.from(Float64Array.from(new Set(input.contactIds)).sort()) : undefined;
+	const ids = input.contactIds ? Float64Array.from(new Set(input.contactIds)).sort() : undefined;
 	const stored: BulkBatchInput = {
 		...(input.operation ? { operation: input.operation, tags: input.tags } : {}),
-		...(contactIds ? { contactIds } : { filter: input.filter })
+		...(ids
+			? { contactIdsCount: ids.length, ...(ids.length <= INPUT_IDS_KEPT ? { contactIds: Array.from(ids) } : {}) }
+			: { filter: input.filter })
 	};
 	const row = await db().transaction(async (tx) => {
-		// Everything but the input comes back: it can hold a million ids, and we have it.
-		const { input: _omit, ...columns } = getTableColumns(batchOperations);
 		const [batch] = await tx
 			.insert(batchOperations)
-			.values({ type, input: stored, totalCount: contactIds?.length ?? 0, createdBy: userId })
-			.returning(columns);
+			.values({ type, input: stored, totalCount: ids?.length ?? 0, createdBy: userId })
+			.returning();
+		if (ids) await tx.insert(batchTargets).values({ batchId: batch.id, ids: packIds(ids) });
 		await enqueue(BULK_TASK, { batchId: batch.id }, { maxAttempts: 5 }, tx);
 		await publishBatchUpdate(batch.id, { statusChange: true, tx });
-		return { ...batch, input: stored } as BatchRow;
+		return batch as BatchRow;
 	});
 	return toBatchDto(row);
 }

@@ -1,11 +1,11 @@
 import { sql as dsql } from 'drizzle-orm';
-import { db } from '../db/client';
+import { db, sql } from '../db/client';
 import { findBatch, transitionBatch, type BatchRow } from '../batches/repository';
 import { isTerminal } from '../batches/transitions';
 import { contactFilterSql } from '../contacts/filter';
 import { publishBatchUpdate } from '../events/publish';
 import { enqueue } from '../jobs/enqueue';
-import type { BulkBatchInput } from './create';
+import { unpackIds, type BulkBatchInput } from './create';
 import { deleteChunkSql, filterTarget, idsTarget, tagChunkSql } from './statements';
 
 /** ~10k ids per statement: measured fastest here (vs. one statement for 1M rows). */
@@ -18,7 +18,7 @@ type Plan = { cursor: number; maxId: number };
 type ChunkResult = { status: string; matched: number; last: string | number | null; changed: number };
 
 /** The ids after `cursor` in a sorted list, at most `n` of them. */
-function nextIds(sorted: number[], cursor: number, n: number): number[] {
+function nextIds(sorted: Float64Array, cursor: number, n: number): number[] {
 	let lo = 0;
 	let hi = sorted.length;
 	while (lo < hi) {
@@ -26,7 +26,13 @@ function nextIds(sorted: number[], cursor: number, n: number): number[] {
 		if (sorted[mid] <= cursor) lo = mid + 1;
 		else hi = mid;
 	}
-	return sorted.slice(lo, lo + n);
+	return Array.from(sorted.subarray(lo, lo + n));
+}
+
+/** The frozen id list of a batch created with explicit ids (null for a filter batch). */
+async function targetIds(batchId: string): Promise<Float64Array | null> {
+	const [row] = await sql()<{ ids: Buffer }[]>`select ids from batch_targets where batch_id = ${batchId}`;
+	return row ? unpackIds(row.ids) : null;
 }
 
 /**
@@ -34,13 +40,13 @@ function nextIds(sorted: number[], cursor: number, n: number): number[] {
  * match it with an id up to today's highest (contacts created later are not touched);
  * explicit ids were frozen at creation.
  */
-async function plan(batch: BatchRow, input: BulkBatchInput): Promise<Plan> {
+async function plan(batch: BatchRow, input: BulkBatchInput, ids: Float64Array | null): Promise<Plan> {
 	const existing = batch.result as Partial<Plan>;
 	if (typeof existing.cursor === 'number' && typeof existing.maxId === 'number') {
 		return { cursor: existing.cursor, maxId: existing.maxId };
 	}
-	let total = input.contactIds?.length ?? 0;
-	let maxId = input.contactIds?.at(-1) ?? 0;
+	let total = ids?.length ?? 0;
+	let maxId = ids?.at(-1) ?? 0;
 	if (input.filter) {
 		const [row] = await db().execute<{ n: number; max: string | null }>(
 			dsql`select count(*)::int as n, max(c.id) as max from contacts c where ${contactFilterSql(input.filter)}`
@@ -74,9 +80,11 @@ export async function runBulkBatch(
 	const batch = found.status === 'PENDING' ? await transitionBatch(batchId, 'PROCESSING', { from: ['PENDING'] }) : found;
 	if (!batch) return 'skipped'; // cancelled meanwhile
 	const input = batch.input as BulkBatchInput;
-	const ids = input.contactIds;
+	// Batches from before batch_targets kept their whole list in the input.
+	const ids = input.filter ? null : ((await targetIds(batchId)) ?? (input.contactIds ? Float64Array.from(input.contactIds) : null));
+	if (!input.filter && !ids) throw new Error(`Batch ${batchId} has neither a filter nor its id list`);
 	const where = input.filter ? contactFilterSql(input.filter) : null;
-	let { cursor, maxId } = await plan(batch, input);
+	let { cursor, maxId } = await plan(batch, input, ids);
 
 	for (;;) {
 		let chunk: number[] | null = null;
