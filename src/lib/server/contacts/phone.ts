@@ -137,7 +137,17 @@ export function normalisePhone(input: string, defaultCountry?: string): PhoneRes
 	const fast = fastE164(digits, defaultCountry);
 	if (fast) return { ok: true, e164: fast };
 	const country = international ? undefined : (defaultCountry as CountryCode);
-	const parsed = parsePhoneNumberFromString(digits, country ? { defaultCountry: country } : {}, metadata);
+	// The parser throws (and catches) a ParseError for every number it refuses; capturing
+	// each one's stack trace was most of the cost of a file's invalid rows. This call is
+	// synchronous, so the limit is restored before anything else runs.
+	const limit = Error.stackTraceLimit;
+	Error.stackTraceLimit = 0;
+	let parsed: ReturnType<typeof parsePhoneNumberFromString>;
+	try {
+		parsed = parsePhoneNumberFromString(digits, country ? { defaultCountry: country } : {}, metadata);
+	} finally {
+		Error.stackTraceLimit = limit;
+	}
 	if (parsed && parsed.isValid()) return { ok: true, e164: parsed.number };
 	const problem = validatePhoneNumberLength(digits, country ? { defaultCountry: country } : {}, metadata);
 	if (problem) return { ok: false, reason: LENGTH_REASON[problem] ?? 'not a valid phone number' };

@@ -262,6 +262,24 @@ export const batchTargets = pgTable('batch_targets', {
 	ids: bytea('ids').notNull()
 });
 
+/**
+ * The row ranges of an import already committed, one per chunk, written by the chunk's
+ * own statement. Chunks of one import run on two connections at once and may commit out
+ * of order, so a resumed import skips exactly these rows; the key refuses a chunk
+ * applied twice.
+ */
+export const importChunks = pgTable(
+	'import_chunks',
+	{
+		batchId: uuid('batch_id')
+			.notNull()
+			.references(() => batchOperations.id, { onDelete: 'cascade' }),
+		firstRow: integer('first_row').notNull(),
+		lastRow: integer('last_row').notNull()
+	},
+	(t) => [primaryKey({ columns: [t.batchId, t.firstRow] })]
+);
+
 /** Contacts removed by a DELETE batch, kept whole so the batch can be restored. */
 export const deletedContacts = pgTable(
 	'deleted_contacts',

@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import { and, eq, sql as dsql } from 'drizzle-orm';
-import { db } from '../db/client';
+import { db, sql } from '../db/client';
 import { batchOperations, importUploads } from '../db/schema';
 import { DomainError } from '../errors';
 import { findBatch, transitionBatch } from '../batches/repository';
@@ -30,11 +30,10 @@ const stats = { waitDb: 0, encode: 0, read: 0, tick: 0, parse: 0, total: 0 };
 export type RunOutcome = 'completed' | 'cancelled' | 'paused' | 'failed' | 'skipped';
 
 /**
- * Runs (or resumes) an IMPORT batch. Rows are parsed and normalised in Node while
- * Postgres upserts the previous chunk: normalisation is the CPU bottleneck, so the
- * two overlap instead of taking turns. A retried job resumes after the last
- * committed row (result.lastRow), replaying earlier rows only to rebuild the
- * in-file duplicate map.
+ * Runs (or resumes) an IMPORT batch. Rows are parsed, normalised and encoded in Node
+ * while Postgres upserts earlier chunks (ChunkPipeline), so the two overlap instead of
+ * taking turns. A retried or resumed job skips the chunks already committed
+ * (import_chunks), replaying their rows only to rebuild the in-file duplicate map.
  */
 export async function runImport(
 	batchId: string,
@@ -52,12 +51,12 @@ export async function runImport(
 		return 'skipped';
 	}
 	const input = storedImportInput.parse(batch.input);
-	const resumeAfter = Number((batch.result as { lastRow?: number }).lastRow ?? 0);
+	const committed = await CommittedRows.of(batchId);
 
 	const writer = new ChunkWriter({ batchId, skipDuplicates: input.skipDuplicates, source: input.source ?? null });
 	let outcome: RunOutcome;
 	try {
-		outcome = await pump(batchId, input, writer, resumeAfter, opts);
+		outcome = await pump(batchId, input, writer, committed, opts);
 	} catch (e) {
 		if (!(e instanceof DomainError)) throw e;
 		// Bad file content found late (a quote never closed): the batch fails with the reason.
@@ -75,7 +74,7 @@ export async function runImport(
 		});
 	}
 	if (outcome === 'cancelled' && (await findBatch(batchId))?.status === 'PAUSED') {
-		// Paused, not cancelled: keep the file; the task checks back and resumes after lastRow.
+		// Paused, not cancelled: keep the file; the task checks back and resumes after the committed chunks.
 		return 'paused';
 	}
 	await removeUpload(batchId);
@@ -86,7 +85,7 @@ async function pump(
 	batchId: string,
 	input: StoredImportInput,
 	writer: ChunkWriter,
-	resumeAfter: number,
+	committed: CommittedRows,
 	opts: { contacts?: ImportContact[]; signal?: AbortSignal }
 ): Promise<RunOutcome> {
 	const rowOpts = { defaultCountry: input.defaultCountry, batchTags: input.tags };
@@ -94,18 +93,20 @@ async function pump(
 	const CHUNK_ROWS = chunkRows();
 	const chunk = new ChunkBuffer(!input.skipDuplicates);
 	let cancelled = false;
-	const pipeline = await ChunkPipeline.open(writer, resumeAfter, () => publishBatchUpdate(batchId));
+	// Skip mode: two lanes (see ChunkPipeline). Update mode merges across chunks in file order: one.
+	const lanes = input.skipDuplicates ? Math.max(1, Number(process.env.IMPORT_LANES ?? 2)) : 1;
+	const pipeline = await ChunkPipeline.open(writer, lanes, () => publishBatchUpdate(batchId));
 
 	const flush = async () => {
 		if (chunk.size === 0) return;
-		const lastRow = chunk.lastRow;
+		const { firstRow, lastRow } = chunk;
 		dups.endChunk();
 		const t1 = performance.now();
 		const text = chunk.take();
 		if (DEBUG) stats.encode += performance.now() - t1;
 		if (opts.signal?.aborted) throw new Error('Worker is stopping; the import resumes from its last chunk.');
 		const t0 = performance.now();
-		if (!(await pipeline.push(text, lastRow))) cancelled = true;
+		if (!(await pipeline.push(text, firstRow, lastRow))) cancelled = true;
 		if (DEBUG) stats.waitDb += performance.now() - t0;
 	};
 	let sinceYield = 0;
@@ -117,7 +118,7 @@ async function pump(
 	const take = (r: StagedRow | null): 'flush' | 'yield' | null => {
 		if (!r) return null;
 		dups.check(r);
-		if (r.row <= resumeAfter) {
+		if (committed.has(r.row)) {
 			if (++sinceYield >= CHUNK_ROWS) {
 				sinceYield = 0;
 				dups.endChunk();
@@ -147,10 +148,6 @@ async function pump(
 		if (!cancelled && !(await pipeline.finish())) cancelled = true;
 	} finally {
 		await pipeline.close();
-	}
-	if (cancelled && (await findBatch(batchId))?.status === 'PROCESSING') {
-		// A chunk found the batch's lastRow moved: another run of this batch got ahead.
-		throw new Error('Import chunk out of order (another run of this batch moved ahead); retrying from the last committed row.');
 	}
 	if (DEBUG) console.error('[import debug]', JSON.stringify({ ...stats, total: performance.now() - started }));
 	return cancelled ? 'cancelled' : 'completed';
@@ -217,6 +214,27 @@ async function pump(
 				await pool?.stop();
 			}
 		}
+	}
+}
+
+/**
+ * The rows of chunks already committed by an earlier run of the batch (a resume after a
+ * pause, a crash or a retry). Asked in increasing row order, as the file is read.
+ */
+class CommittedRows {
+	private i = 0;
+	private constructor(private readonly ranges: { first_row: number; last_row: number }[]) {}
+
+	static async of(batchId: string): Promise<CommittedRows> {
+		return new CommittedRows(
+			await sql()<{ first_row: number; last_row: number }[]>`
+				select first_row, last_row from import_chunks where batch_id = ${batchId} order by first_row`
+		);
+	}
+
+	has(row: number): boolean {
+		while (this.i < this.ranges.length && this.ranges[this.i].last_row < row) this.i++;
+		return this.i < this.ranges.length && this.ranges[this.i].first_row <= row;
 	}
 }
 
