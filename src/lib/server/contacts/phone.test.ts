@@ -19,7 +19,12 @@ describe('normalisePhone', () => {
 		expect(normalisePhone('call me')).toMatchObject({ ok: false, reason: expect.stringMatching(/letters/) });
 		expect(normalisePhone('4155550100')).toMatchObject({ ok: false, reason: expect.stringMatching(/no default country/) });
 		expect(normalisePhone('+1 415 555 01')).toMatchObject({ ok: false });
-		expect(normalisePhone('+999 1234 5678')).toMatchObject({ ok: false });
+		expect(normalisePhone('+999 1234 5678')).toEqual({ ok: false, reason: 'phone number has an unknown country code' });
+		expect(normalisePhone('+0123 4567')).toEqual({ ok: false, reason: 'phone number has an unknown country code' });
+		// Calling codes of no country are known codes: valid or refused on their own plan.
+		expect(normalisePhone('+800 1234 5678')).toEqual({ ok: true, e164: '+80012345678' });
+		expect(normalisePhone('+979 123456789')).toEqual({ ok: true, e164: '+979123456789' });
+		expect(normalisePhone('+888 12345678')).toEqual({ ok: false, reason: 'phone number is too short' });
 	});
 
 	it('the fast path agrees with the full parser on 12 000 random numbers', () => {

@@ -31,6 +31,8 @@ function clean(raw: string): string | null {
 
 type RawMetadata = {
 	country_calling_codes: Record<string, string[]>;
+	/** Calling codes of no country (+800, +979…), each with its own numbering plan. */
+	nonGeographic?: Record<string, unknown>;
 	countries: Record<string, [string, string?, string?, number[]?, unknown?, string?, unknown?, (string | 0)?]>;
 };
 const raw = metadata as unknown as RawMetadata;
@@ -57,19 +59,30 @@ function prefixRegex(country: string, kind: 'national' | 'idd'): RegExp | null {
  * calling code's main country (or the default country); anything else goes to the
  * full parser, which stays the authority (phone.test.ts checks both agree).
  */
+/** The country calling code (1-3 digits) a +number starts with, if any. */
+function callingCodeOf(digits: string): string | undefined {
+	for (let l = 1; l <= 3; l++) {
+		const cc = digits.slice(1, 1 + l);
+		if (raw.country_calling_codes[cc]) return cc;
+	}
+	return undefined;
+}
+
+/** Whether a +number starts with any calling code at all, a country's or a non-geographic one. */
+function hasCallingCode(digits: string): boolean {
+	if (callingCodeOf(digits)) return true;
+	for (let l = 1; l <= 3; l++) if (raw.nonGeographic?.[digits.slice(1, 1 + l)]) return true;
+	return false;
+}
+
 function fastE164(digits: string, defaultCountry?: string): string | null {
 	let cc: string | undefined;
 	let country: string | undefined;
 	let national: string;
 	if (digits.charCodeAt(0) === 43) {
-		for (let l = 1; l <= 3 && !country; l++) {
-			const countries = raw.country_calling_codes[digits.slice(1, 1 + l)];
-			if (countries) {
-				cc = digits.slice(1, 1 + l);
-				country = countries[0];
-			}
-		}
-		if (!cc || !country) return null;
+		cc = callingCodeOf(digits);
+		if (!cc) return null;
+		country = raw.country_calling_codes[cc][0];
 		national = digits.slice(1 + cc.length);
 	} else {
 		if (!defaultCountry || !raw.countries[defaultCountry]) return null;
@@ -136,6 +149,9 @@ export function normalisePhone(input: string, defaultCountry?: string): PhoneRes
 	}
 	const fast = fastE164(digits, defaultCountry);
 	if (fast) return { ok: true, e164: fast };
+	// No calling code starts the number: what the parser would conclude, without its
+	// two passes and their thrown errors.
+	if (international && !hasCallingCode(digits)) return { ok: false, reason: LENGTH_REASON.INVALID_COUNTRY };
 	const country = international ? undefined : (defaultCountry as CountryCode);
 	// The parser throws (and catches) a ParseError for every number it refuses; capturing
 	// each one's stack trace was most of the cost of a file's invalid rows. This call is
