@@ -10,6 +10,7 @@ import { getBatchOrThrow } from '../src/lib/server/batches/repository';
 import type { WorkerHandle } from '../worker/index';
 import { operatorToken, startRouteServer, startTestWorker, upload, useTempDataDir, waitDone, type TestServer } from './import-helpers';
 import { sleep, waitFor } from './helpers';
+import { runImport } from '../src/lib/server/imports/run';
 
 const dataDir = useTempDataDir();
 // Small chunks, so an import of a few thousand rows is still running when we act on it.
@@ -54,6 +55,30 @@ describe('import control', () => {
 		// Every contact written is accounted for in the batch's counts.
 		expect(await countPrefix('212')).toBe((after.result as { created: number }).created);
 		await waitFor(() => fs.readdirSync(path.join(dataDir, 'uploads')).length === 0);
+	});
+
+	it('a resumed import skips exactly the chunks already committed, even when a later one committed first', async () => {
+		const contacts = Array.from({ length: 600 }, (_, i) => ({ phoneE164: `+1303555${String(i).padStart(4, '0')}`, name: `R${i}` }));
+		// A run that died after its second chunk (rows 201-400) committed but not its first:
+		// chunks run on two connections at once, so they can commit out of order.
+		const input = { format: 'json', contactCount: 600, skipDuplicates: true, tags: [] };
+		const [b] = await sql()<{ id: string }[]>`insert into batch_operations (type, status, input, total_count, processed_count, success_count, result)
+			values ('IMPORT', 'PROCESSING', ${JSON.stringify(input)}::jsonb, 600, 200, 200,
+				'{"created": 200, "updated": 0, "duplicate": 0, "invalid": 0, "lastRow": 400}'::jsonb) returning id`;
+		await sql()`insert into contacts (phone_e164, name)
+			select '+1303555' || lpad(g::text, 4, '0'), 'R' || g from generate_series(200, 399) g`;
+		await sql()`insert into import_chunks (batch_id, first_row, last_row) values (${b.id}, 201, 400)`;
+
+		expect(await runImport(b.id, { contacts })).toBe('completed');
+		const done = await getBatchOrThrow(b.id);
+		expect(done.status).toBe('COMPLETED');
+		expect(done.processedCount).toBe(600);
+		// Rows 201-400 were not sent again: no row is reported as a duplicate of itself.
+		expect(done.result).toMatchObject({ created: 600, duplicate: 0, invalid: 0 });
+		expect(await countPrefix('303555')).toBe(600);
+		const ranges = await sql()<{ first_row: number; last_row: number }[]>`
+			select first_row, last_row from import_chunks where batch_id = ${b.id} order by first_row`;
+		expect(ranges.map((r) => [r.first_row, r.last_row])).toEqual([[1, 200], [201, 400], [401, 600]]);
 	});
 
 	it('a paused import resumes after the last committed chunk, each row once', async () => {
