@@ -204,6 +204,16 @@ export class FileDuplicates {
 		this.inChunk.set(key, r);
 	}
 
+	/**
+	 * A row an earlier run already committed (a resume): later rows with its phone are
+	 * repeats of it, but nothing merges into it, as it is not sent again.
+	 */
+	remember(r: StagedRow): void {
+		if (r.outcome !== null || r.phone === null) return;
+		const key = e164Key(r.phone);
+		if (this.firstRow.get(key) === undefined) this.firstRow.set(key, r.row);
+	}
+
 	/** Called when a chunk has been handed to Postgres. */
 	endChunk() {
 		this.inChunk.clear();

@@ -117,14 +117,11 @@ async function pump(
 	 */
 	const take = (r: StagedRow | null): 'flush' | 'yield' | null => {
 		if (!r) return null;
-		dups.check(r);
 		if (committed.has(r.row)) {
-			if (++sinceYield >= CHUNK_ROWS) {
-				sinceYield = 0;
-				dups.endChunk();
-			}
+			dups.remember(r);
 			return null;
 		}
+		dups.check(r);
 		chunk.add(r);
 		if (chunk.size >= CHUNK_ROWS) return 'flush';
 		if (++sinceYield >= YIELD_EVERY) {
