@@ -117,6 +117,7 @@ export function oneLine(s: string): string {
 }
 
 const ARRAY_SPECIAL = /[",\\{}\s]/;
+const NULL_WORD = /^null$/i;
 
 /** A text[] literal: elements quoted only when they must be (NULL, specials, empty). */
 export function arrayLiteral(items: string[]): string {
@@ -125,7 +126,7 @@ export function arrayLiteral(items: string[]): string {
 	for (let i = 0; i < items.length; i++) {
 		const x = items[i];
 		if (i) s += ',';
-		s += x === '' || ARRAY_SPECIAL.test(x) || x.toLowerCase() === 'null' ? `"${x.replace(/["\\]/g, '\\$&')}"` : x;
+		s += x === '' || ARRAY_SPECIAL.test(x) || (x.length === 4 && NULL_WORD.test(x)) ? `"${x.replace(/["\\]/g, '\\$&')}"` : x;
 	}
 	return s + '}';
 }
