@@ -81,7 +81,9 @@ export class ChunkPipeline {
 			counts = await oldest.result;
 		} catch (e) {
 			if (!isRetryable(e) || ++this.retries > MAX_RETRIES) throw e;
-			// Rolled back whole (a deadlock with another import): send it again.
+			// Rolled back whole (a deadlock with another import): send it again. Chunks
+			// queued behind it may commit first; in skip mode chunks share no phone, and in
+			// update mode this rare case lets an earlier row's values win over a later one's.
 			this.queue[0] = this.send(oldest.text, oldest.firstRow, oldest.lastRow, oldest.lane);
 			return;
 		}
