@@ -65,6 +65,13 @@ describe('batch console', () => {
 		await expect.poll(() => page.locator('tbody').textContent()).toMatch(/No batch operations match/);
 	});
 
+	it("a tag batch's page says what it changed and on whom, without an empty recipients table", async () => {
+		const [b] = await sql()<{ id: string }[]>`select id from batch_operations where type = 'TAG' order by created_at desc limit 1`;
+		await page.goto(`${app.url}/batches/${b.id}`);
+		await expect.poll(() => page.locator('.panel').first().textContent()).toMatch(/Add tags ui-done to contacts tagged ui-vip\./);
+		expect(await page.locator('table').count()).toBe(0);
+	});
+
 	it('draws the stats cards and charts', async () => {
 		await page.goto(`${app.url}/batches/stats`);
 		await expect.poll(() => page.locator('.card').first().textContent()).toMatch(/Batches\s*1/);

@@ -1,0 +1,47 @@
+/**
+ * One line saying what a batch does, from its stored input, for the batch page:
+ * recipients and counts alone do not say which tags a TAG batch changed or which
+ * contacts a DELETE batch took. Works on the input as stored (unknown shape: batches
+ * from older versions included).
+ */
+type Input = Record<string, unknown>;
+
+const list = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+
+/** "1,500 selected contacts", "contacts tagged vip, 2024 matching "ann"", "all contacts". */
+export function describeTarget(input: Input): string {
+	const ids = typeof input.contactIdsCount === 'number' ? input.contactIdsCount : Array.isArray(input.contactIds) ? input.contactIds.length : null;
+	if (ids !== null) return `${ids.toLocaleString()} selected contact${ids === 1 ? '' : 's'}`;
+	const f = (input.filter ?? {}) as Input;
+	const tags = list(f.tags);
+	const search = typeof f.search === 'string' && f.search ? ` matching "${f.search}"` : '';
+	if (tags.length) return `contacts tagged ${tags.join(', ')}${search}`;
+	if (search) return `contacts${search}`;
+	return 'all contacts';
+}
+
+export function describeBatch(type: string, input: Input): string | null {
+	switch (type) {
+		case 'TAG': {
+			const tags = list(input.tags).join(', ');
+			const verb = input.operation === 'remove' ? `Remove tags ${tags} from` : input.operation === 'set' ? `Set tags to ${tags} on` : `Add tags ${tags} to`;
+			return `${verb} ${describeTarget(input)}.`;
+		}
+		case 'DELETE':
+			return `Delete ${describeTarget(input)} (each kept in deleted_contacts for a restore).`;
+		case 'IMPORT': {
+			const from = input.format === 'csv' ? `file ${typeof input.fileName === 'string' ? input.fileName : '(upload)'}` : `a list of ${Number(input.contactCount ?? 0).toLocaleString()} contacts`;
+			const tags = list(input.tags);
+			const parts = [
+				`Import ${from}`,
+				input.skipDuplicates === false ? 'existing contacts updated' : 'existing contacts left as they are',
+				tags.length ? `tags ${tags.join(', ')} added` : '',
+				typeof input.source === 'string' && input.source ? `source ${input.source}` : '',
+				typeof input.defaultCountry === 'string' ? `default country ${input.defaultCountry}` : ''
+			];
+			return `${parts.filter(Boolean).join(' · ')}.`;
+		}
+		default:
+			return null;
+	}
+}
