@@ -57,6 +57,19 @@ describe('import control', () => {
 		await waitFor(() => fs.readdirSync(path.join(dataDir, 'uploads')).length === 0);
 	});
 
+	it('imports running at once in one worker all finish, none waiting on connections held by another', async () => {
+		// Four at once (the test worker's concurrency), 10 chunks each: chunk statements run
+		// on the import connections, never holding the pool that live publishes need.
+		const prefixes = ['305', '310', '617', '702'];
+		const res = await Promise.all(prefixes.map((p) => upload(server, op.token, csv(p, 2_000))));
+		const done = await Promise.all(res.map((r) => waitDone(r.body.id as string)));
+		for (const [i, d] of done.entries()) {
+			expect(d.status).toBe('COMPLETED');
+			expect(d.result).toMatchObject({ created: 2_000 });
+			expect(await countPrefix(prefixes[i])).toBe(2_000);
+		}
+	});
+
 	it('a resumed import skips exactly the chunks already committed, even when a later one committed first', async () => {
 		const contacts = Array.from({ length: 600 }, (_, i) => ({ phoneE164: `+1303555${String(i).padStart(4, '0')}`, name: `R${i}` }));
 		// A run that died after its second chunk (rows 201-400) committed but not its first:

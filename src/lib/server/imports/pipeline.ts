@@ -1,58 +1,50 @@
-import type { ReservedSql } from 'postgres';
-import { sql } from '../db/client';
+import { importLanes, importSql } from '../db/client';
 import { isRetryable, type ChunkCounts, type ChunkWriter } from './writer';
 
 const MAX_RETRIES = 5;
 
-type Sent = { text: string; firstRow: number; lastRow: number; lane: number; result: Promise<ChunkCounts | null> };
+type Sent = { text: string; firstRow: number; lastRow: number; result: Promise<ChunkCounts | null> };
 
 /**
- * Sends an import's chunks to Postgres on `lanes` reserved connections, chunk i on lane
- * i % lanes, each lane pipelined (postgres.js writes a query while earlier ones still
- * run), and takes the answers back in file order.
+ * Sends an import's chunks to Postgres on the import connections of the process
+ * (importSql, IMPORT_LANES of them, 2 by default), and takes the answers back in file
+ * order.
  *
- * Why two lanes: Postgres's work per chunk (parse, upsert, index upkeep, ledger) is
+ * Why two at once: Postgres's work per chunk (parse, upsert, index upkeep, ledger) is
  * the import's bottleneck, and one backend uses one core; Node needs only part of the
- * other. Measured here (1M rows into 1M, 2 cores): ~13.5 s with one lane, ~10-12 s
- * with two. Chunks can run side by side because each holds the batch row FOR KEY SHARE
- * only (ChunkWriter), records its own row range (import_chunks, for a resume), and in
- * skip mode never shares a phone with another chunk (later repeats are marked in Node).
- * Update mode merges a phone across chunks in file order, so it uses one lane.
+ * other. Measured here (1M rows into 1M, 2 cores): ~13.5 s with one connection,
+ * ~11-12 s with two. Chunks can run side by side because each holds the batch row
+ * FOR KEY SHARE only (ChunkWriter), records its own row range (import_chunks, for a
+ * resume), and in skip mode never shares a phone with another chunk (later repeats are
+ * marked in Node). Update mode merges a phone across chunks in file order, so its
+ * chunks go one after the other (`ordered`), each sent when the one before committed
+ * (Node still prepares the next meanwhile).
  */
 export class ChunkPipeline {
 	private readonly queue: Sent[] = [];
 	private stopped = false;
 	private retries = 0;
-	private sent = 0;
+	private readonly maxInFlight: number;
 
-	private constructor(
+	constructor(
 		private readonly writer: ChunkWriter,
-		private readonly conns: ReservedSql[],
+		ordered: boolean,
 		private readonly onChunk: () => Promise<void>
-	) {}
-
-	/** A pipeline on `lanes` connections; onChunk runs after each committed chunk. */
-	static async open(writer: ChunkWriter, lanes: number, onChunk: () => Promise<void>): Promise<ChunkPipeline> {
-		const conns: ReservedSql[] = [];
-		try {
-			for (let i = 0; i < lanes; i++) conns.push(await sql().reserve());
-		} catch (e) {
-			for (const c of conns) c.release();
-			throw e;
-		}
-		return new ChunkPipeline(writer, conns, onChunk);
+	) {
+		// Unordered: each connection runs one and has the next one queued.
+		this.maxInFlight = ordered ? 1 : importLanes() * 2;
 	}
 
 	/**
-	 * Sends rows firstRow..lastRow; waits while every lane already has a chunk running
-	 * and one queued. False once the batch stopped being PROCESSING (cancel, pause):
-	 * nothing more is written then.
+	 * Sends rows firstRow..lastRow, once fewer than maxInFlight chunks are unanswered.
+	 * False once the batch stopped being PROCESSING (cancel, pause): nothing more is
+	 * written then.
 	 */
 	async push(text: string, firstRow: number, lastRow: number): Promise<boolean> {
+		while (this.queue.length >= this.maxInFlight && !this.stopped) await this.settleOldest();
 		if (this.stopped) return false;
-		this.queue.push(this.send(text, firstRow, lastRow, this.sent++ % this.conns.length));
-		while (this.queue.length > this.conns.length * 2 && !this.stopped) await this.settleOldest();
-		return !this.stopped;
+		this.queue.push(this.send(text, firstRow, lastRow));
+		return true;
 	}
 
 	/** Waits for every chunk sent. False when the batch stopped. */
@@ -61,17 +53,16 @@ export class ChunkPipeline {
 		return !this.stopped;
 	}
 
-	/** Gives the connections back (after finish, or after an error). */
+	/** After an error: lets the chunks still running end (their outcome is in the database). */
 	async close() {
 		await Promise.allSettled(this.queue.map((s) => s.result));
 		this.queue.length = 0;
-		for (const c of this.conns) c.release();
 	}
 
-	private send(text: string, firstRow: number, lastRow: number, lane: number): Sent {
-		const result = this.writer.write(text, firstRow, lastRow, this.conns[lane]);
+	private send(text: string, firstRow: number, lastRow: number): Sent {
+		const result = this.writer.write(text, firstRow, lastRow, importSql());
 		result.catch(() => {}); // observed in settleOldest; never an unhandled rejection meanwhile
-		return { text, firstRow, lastRow, lane, result };
+		return { text, firstRow, lastRow, result };
 	}
 
 	private async settleOldest() {
@@ -81,10 +72,9 @@ export class ChunkPipeline {
 			counts = await oldest.result;
 		} catch (e) {
 			if (!isRetryable(e) || ++this.retries > MAX_RETRIES) throw e;
-			// Rolled back whole (a deadlock with another import): send it again. Chunks
-			// queued behind it may commit first; in skip mode chunks share no phone, and in
-			// update mode this rare case lets an earlier row's values win over a later one's.
-			this.queue[0] = this.send(oldest.text, oldest.firstRow, oldest.lastRow, oldest.lane);
+			// Rolled back whole (a deadlock with another import): send it again. Chunks sent
+			// behind it (unordered mode only) may commit first: they share no phone with it.
+			this.queue[0] = this.send(oldest.text, oldest.firstRow, oldest.lastRow);
 			return;
 		}
 		this.queue.shift();

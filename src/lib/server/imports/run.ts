@@ -93,9 +93,8 @@ async function pump(
 	const CHUNK_ROWS = chunkRows();
 	const chunk = new ChunkBuffer(!input.skipDuplicates);
 	let cancelled = false;
-	// Skip mode: two lanes (see ChunkPipeline). Update mode merges across chunks in file order: one.
-	const lanes = input.skipDuplicates ? Math.max(1, Number(process.env.IMPORT_LANES ?? 2)) : 1;
-	const pipeline = await ChunkPipeline.open(writer, lanes, () => publishBatchUpdate(batchId));
+	// Update mode merges a phone across chunks in file order: its chunks go one at a time.
+	const pipeline = new ChunkPipeline(writer, !input.skipDuplicates, () => publishBatchUpdate(batchId));
 
 	const flush = async () => {
 		if (chunk.size === 0) return;
