@@ -52,29 +52,25 @@ function prefixRegex(country: string, kind: 'national' | 'idd'): RegExp | null {
 }
 
 /**
+ * The calling code (1-3 digits) a +number starts with: a country's, or with
+ * `nonGeographic` also one of no country (+800, +979…).
+ */
+function callingCodeOf(digits: string, nonGeographic = false): string | undefined {
+	for (let l = 1; l <= 3; l++) {
+		const cc = digits.slice(1, 1 + l);
+		if (raw.country_calling_codes[cc] || (nonGeographic && raw.nonGeographic?.[cc])) return cc;
+	}
+	return undefined;
+}
+
+/**
  * The fast path: split the cleaned digits into calling code and national number
- * ourselves and validate the number object directly, skipping parse()'s text
+ * ourselves and validate it against the numbering plan directly, skipping parse()'s text
  * extraction and country guessing (3-5x faster). Only taken when no prefix could
  * need stripping (IDD, national/trunk prefix) and the number is valid for the
  * calling code's main country (or the default country); anything else goes to the
  * full parser, which stays the authority (phone.test.ts checks both agree).
  */
-/** The country calling code (1-3 digits) a +number starts with, if any. */
-function callingCodeOf(digits: string): string | undefined {
-	for (let l = 1; l <= 3; l++) {
-		const cc = digits.slice(1, 1 + l);
-		if (raw.country_calling_codes[cc]) return cc;
-	}
-	return undefined;
-}
-
-/** Whether a +number starts with any calling code at all, a country's or a non-geographic one. */
-function hasCallingCode(digits: string): boolean {
-	if (callingCodeOf(digits)) return true;
-	for (let l = 1; l <= 3; l++) if (raw.nonGeographic?.[digits.slice(1, 1 + l)]) return true;
-	return false;
-}
-
 function fastE164(digits: string, defaultCountry?: string): string | null {
 	let cc: string | undefined;
 	let country: string | undefined;
@@ -151,7 +147,7 @@ export function normalisePhone(input: string, defaultCountry?: string): PhoneRes
 	if (fast) return { ok: true, e164: fast };
 	// No calling code starts the number: what the parser would conclude, without its
 	// two passes and their thrown errors.
-	if (international && !hasCallingCode(digits)) return { ok: false, reason: LENGTH_REASON.INVALID_COUNTRY };
+	if (international && !callingCodeOf(digits, true)) return { ok: false, reason: LENGTH_REASON.INVALID_COUNTRY };
 	const country = international ? undefined : (defaultCountry as CountryCode);
 	// The parser throws (and catches) a ParseError for every number it refuses; capturing
 	// each one's stack trace was most of the cost of a file's invalid rows. This call is
@@ -171,7 +167,6 @@ export function normalisePhone(input: string, defaultCountry?: string): PhoneRes
 	return { ok: false, reason: where ? `not a valid phone number for ${where}` : 'not a valid phone number' };
 }
 
-/** E.164 fits a double exactly (at most 15 digits), which keeps the importer's in-file duplicate map small. */
 /** The full parser alone (no fast path): the reference the fast path is tested against. */
 export function normaliseWithParserOnly(input: string, defaultCountry?: string): string | null {
 	const digits = clean(input.trim());
@@ -182,6 +177,7 @@ export function normaliseWithParserOnly(input: string, defaultCountry?: string):
 	return p && p.isValid() ? p.number : null;
 }
 
+/** E.164 fits a double exactly (at most 15 digits), which keeps the importer's in-file duplicate map small. */
 export function e164Key(e164: string): number | string {
 	if (e164.length > 16) return e164;
 	// Digits summed by hand: no substring and no number parsing per imported row.
