@@ -77,7 +77,7 @@ describe('import control', () => {
 		const input = { format: 'json', contactCount: 600, skipDuplicates: true, tags: [] };
 		const [b] = await sql()<{ id: string }[]>`insert into batch_operations (type, status, input, total_count, processed_count, success_count, result)
 			values ('IMPORT', 'PROCESSING', ${JSON.stringify(input)}::jsonb, 600, 200, 200,
-				'{"created": 200, "updated": 0, "duplicate": 0, "invalid": 0, "lastRow": 400}'::jsonb) returning id`;
+				'{"created": 200, "updated": 0, "duplicate": 0, "invalid": 0}'::jsonb) returning id`;
 		await sql()`insert into contacts (phone_e164, name)
 			select '+1303555' || lpad(g::text, 4, '0'), 'R' || g from generate_series(200, 399) g`;
 		await sql()`insert into import_chunks (batch_id, first_row, last_row) values (${b.id}, 201, 400)`;

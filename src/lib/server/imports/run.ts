@@ -25,7 +25,7 @@ const POOL_AHEAD = 4;
 
 const tick = () => new Promise<void>((r) => setImmediate(r));
 const DEBUG = process.env.IMPORT_DEBUG === '1';
-const stats = { waitDb: 0, encode: 0, read: 0, tick: 0, parse: 0, total: 0 };
+const stats = { waitDb: 0, encode: 0, read: 0, tick: 0, parse: 0 };
 
 export type RunOutcome = 'completed' | 'cancelled' | 'paused' | 'failed' | 'skipped';
 

@@ -1,5 +1,4 @@
 import type { Sql } from 'postgres';
-import { sql } from '../db/client';
 import type { StagedRow } from './records';
 
 export type ChunkCounts = { created: number; updated: number; duplicate: number; invalid: number };
@@ -218,8 +217,7 @@ export class ChunkWriter {
 						'created', coalesce((bo.result->>'created')::int, 0) + c.created,
 						'updated', coalesce((bo.result->>'updated')::int, 0) + c.updated,
 						'duplicate', coalesce((bo.result->>'duplicate')::int, 0) + c.duplicate,
-						'invalid', coalesce((bo.result->>'invalid')::int, 0) + c.invalid,
-						'lastRow', greatest(coalesce((bo.result->>'lastRow')::int, 0), $5::int)),
+						'invalid', coalesce((bo.result->>'invalid')::int, 0) + c.invalid),
 					total_count = greatest(bo.total_count, bo.processed_count + c.n),
 					updated_at = now()
 				from counts c, b
@@ -227,7 +225,7 @@ export class ChunkWriter {
 				returning bo.id
 			)
 			-- Asynchronous commit: a crash loses at most the last chunks whole (rows, counts
-			-- and lastRow commit together) and the retried job redoes them; waiting for a
+			-- and import_chunks commit together) and the retried job redoes them; waiting for a
 			-- WAL flush per chunk was ~1 s of a 1M-row import.
 			select c.created, c.updated, c.duplicate, c.invalid, (select count(*) from upd)::int as applied,
 				set_config('synchronous_commit', 'off', true) as async_commit
@@ -237,9 +235,9 @@ export class ChunkWriter {
 	/**
 	 * Writes one chunk: rows firstRow..lastRow. Returns its counts, or null when the batch
 	 * is no longer PROCESSING (cancelled, paused): then nothing of the chunk was written.
-	 * `on` is the connection to send on (a lane of ChunkPipeline).
+	 * `on` is the client to send on (ChunkPipeline: the import connections).
 	 */
-	async write(chunkText: string, firstRow: number, lastRow: number, on: Sql = sql()): Promise<ChunkCounts | null> {
+	async write(chunkText: string, firstRow: number, lastRow: number, on: Sql): Promise<ChunkCounts | null> {
 		const { opts } = this;
 		const unchanged = opts.skipDuplicates ? 'already in contacts' : 'already in contacts, nothing to update';
 		const [row] = await on.unsafe<(ChunkCounts & { applied: number })[]>(this.statement, [
