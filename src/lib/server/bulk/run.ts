@@ -87,10 +87,9 @@ export async function runBulkBatch(
 	let { cursor, maxId } = await plan(batch, input, ids);
 
 	for (;;) {
-		let chunk: number[] | null = null;
 		let target;
 		if (ids) {
-			chunk = nextIds(ids, cursor, chunkSize);
+			const chunk = nextIds(ids, cursor, chunkSize);
 			if (chunk.length === 0) break;
 			target = idsTarget(chunk);
 		} else {

@@ -118,8 +118,9 @@ export function tagChunkSql(batchId: string, target: SQL, op: TagOperation, tags
  * statement, so the batch can be restored. A plain insert, no ON CONFLICT: a contact is
  * deleted once per batch (ids are distinct, a filter page moves past it), and a chunk
  * redone after a crash was rolled back whole with its archive rows. Speculative
- * insertion made the archive cost markedly more than the baseline's plain insert. Past batch ledgers stay readable: batch_items
- * has no foreign key to contacts and keeps its own phone/name snapshot.
+ * insertion made the archive cost markedly more than the baseline's plain insert.
+ * Past batch ledgers stay readable: batch_items has no foreign key to contacts and
+ * keeps its own phone/name snapshot.
  */
 export function deleteChunkSql(batchId: string, target: SQL): SQL {
 	return chunkSql(
