@@ -8,7 +8,7 @@ import type { TaskHandler } from '../task';
 
 /**
  * Runs an IMPORT batch to its end. Each chunk commits on its own, so a retry (after
- * a crash or a worker shutdown) resumes after the last committed row. On the last
+ * a crash or a worker shutdown) skips the chunks already committed (import_chunks). On the last
  * attempt an error fails the batch instead of leaving it PROCESSING forever.
  */
 export const importRun: TaskHandler<'import:run'> = async ({ batchId, contacts }, helpers) => {
