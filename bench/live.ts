@@ -98,7 +98,7 @@ async function main() {
 		}
 
 		// Scheduled a few seconds ahead so per-batch subscribers are in place before it starts.
-		const { createSendBatch } = await import('../src/lib/server/batches/send-create');
+		const { createSendBatch } = await import('../src/lib/server/send/create');
 		const { batch } = await createSendBatch({ filter: { all: true }, content: 'Hello {{name}}', scheduleAt: new Date(Date.now() + START_IN_MS) }, user.id);
 		log(`batch ${batch.id}: ${batch.totalCount} recipients, starts in ~${START_IN_MS / 1000} s`);
 

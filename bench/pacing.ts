@@ -36,7 +36,7 @@ async function main() {
 			children.push(spawn(process.execPath, ['--import', 'tsx', 'worker/index.ts'], { env: { ...process.env, DATABASE_URL: bench.url }, stdio: ['ignore', 'ignore', 'inherit'] }));
 		}
 		while ((await sql<{ n: number }[]>`select count(*)::int as n from worker_processes`)[0].n < WORKERS) await new Promise((r) => setTimeout(r, 100));
-		const { createSendBatch } = await import('../src/lib/server/batches/send-create');
+		const { createSendBatch } = await import('../src/lib/server/send/create');
 		const { closeDb } = await import('../src/lib/server/db/client');
 
 		log(`paced batch: ${SENDS} sends at ${RATE}/min, jitter ${JITTER} ms`);

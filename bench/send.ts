@@ -78,7 +78,7 @@ async function main() {
 			if (n >= WORKERS) break;
 			await new Promise((r) => setTimeout(r, 100));
 		}
-		const { createSendBatch } = await import('../src/lib/server/batches/send-create');
+		const { createSendBatch } = await import('../src/lib/server/send/create');
 		const { closeDb } = await import('../src/lib/server/db/client');
 		const { batch } = await createSendBatch({ filter: { all: true }, content: 'Hello' }, userId);
 		const t0 = performance.now();

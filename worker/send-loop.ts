@@ -1,6 +1,6 @@
-import { startSendScheduler } from '../src/lib/server/batches/send-scheduler';
-import { startSending, stopSending } from '../src/lib/server/batches/send-slice';
-import { registerSendRecovery } from '../src/lib/server/batches/send-recovery';
+import { startSendScheduler } from '../src/lib/server/send/scheduler';
+import { startSending, stopSending } from '../src/lib/server/send/slice';
+import { registerSendRecovery } from '../src/lib/server/send/recovery';
 import type { Loop } from './loops';
 
 /**

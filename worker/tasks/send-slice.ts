@@ -1,4 +1,4 @@
-import { runSendSlice } from '../../src/lib/server/batches/send-slice';
+import { runSendSlice } from '../../src/lib/server/send/slice';
 import type { TaskHandler } from '../task';
 
 /** One bounded step of a SEND batch; it enqueues its own continuation. */

@@ -1,10 +1,9 @@
-import { sql as dsql } from 'drizzle-orm';
-import { db } from '../db/client';
+import { transaction, type Executor } from '../db/client';
 import { DomainError } from '../errors';
 import type { BatchStatus } from '../db/schema';
-import type { Executor } from '../jobs/enqueue';
 import { getBatchOrThrow, transitionBatch, type BatchRow } from './repository';
-import { enqueueSlice } from './send-jobs';
+import { bumpCounters } from './counters';
+import { enqueueSlice } from '../send/jobs';
 import { publishBatchUpdate } from '../events/publish';
 
 /**
@@ -12,9 +11,18 @@ import { publishBatchUpdate } from '../events/publish';
  * row FOR UPDATE first: a send slice holds the row FOR KEY SHARE while it sends, so
  * the action waits for it, and every slice that starts afterwards sees the new status.
  */
-async function lockedTransition(tx: Executor, batchId: string, to: BatchStatus): Promise<BatchRow> {
+async function lockBatch(tx: Executor, batchId: string): Promise<BatchRow> {
 	const current = await getBatchOrThrow(batchId, tx);
-	await tx.execute(dsql`select 1 from batch_operations where id = ${batchId} for update`);
+	await tx`
+		select 1
+		from batch_operations
+		where id = ${batchId}
+		for update`;
+	return current;
+}
+
+async function lockedTransition(tx: Executor, batchId: string, to: BatchStatus): Promise<BatchRow> {
+	const current = await lockBatch(tx, batchId);
 	const row = await transitionBatch(batchId, to, { tx });
 	if (row) return row;
 	const now = await getBatchOrThrow(batchId, tx);
@@ -23,22 +31,25 @@ async function lockedTransition(tx: Executor, batchId: string, to: BatchStatus):
 
 /** PENDING (scheduled too), PROCESSING or PAUSED → CANCELLED; pending ledger items become cancelled. */
 export async function cancelBatch(batchId: string): Promise<BatchRow> {
-	return db().transaction(async (tx) => {
+	return transaction(async (tx) => {
 		const row = await lockedTransition(tx, batchId, 'CANCELLED');
-		await tx.execute(dsql`update batch_items set status = 'cancelled', not_before = null, updated_at = now()
-			where batch_id = ${batchId} and status = 'pending'`);
+		await tx`
+			update batch_items
+			set status = 'cancelled', not_before = null, updated_at = now()
+			where batch_id = ${batchId}
+				and status = 'pending'`;
 		return row;
 	});
 }
 
 /** PROCESSING → PAUSED: slices stop before their next send; items stay pending. */
 export async function pauseBatch(batchId: string): Promise<BatchRow> {
-	return db().transaction((tx) => lockedTransition(tx, batchId, 'PAUSED'));
+	return transaction((tx) => lockedTransition(tx, batchId, 'PAUSED'));
 }
 
 /** PAUSED → PROCESSING: only pending items are sent, so nobody gets a message twice. */
 export async function resumeBatch(batchId: string): Promise<BatchRow> {
-	return db().transaction(async (tx) => {
+	return transaction(async (tx) => {
 		const row = await lockedTransition(tx, batchId, 'PROCESSING');
 		if (row.type === 'SEND') await enqueueSlice(row, { spawn: true }, tx);
 		return row;
@@ -54,21 +65,23 @@ const RETRYABLE = ['transient', 'rate_limited'];
  * Items whose outcome is `unknown` are never re-sent silently.
  */
 export async function retryFailed(batchId: string): Promise<{ batch: BatchRow; retried: number }> {
-	return db().transaction(async (tx) => {
-		const batch = await getBatchOrThrow(batchId, tx);
+	return transaction(async (tx) => {
+		const batch = await lockBatch(tx, batchId);
 		if (batch.type !== 'SEND') throw new DomainError('PRECONDITION_FAILED', 'Only send batches can retry failed items.', 'batchId');
-		await tx.execute(dsql`select 1 from batch_operations where id = ${batchId} for update`);
-		const [r] = (await tx.execute(dsql`
+		const [r] = await tx<{ n: number }[]>`
 			with upd as (
-				update batch_items set status = 'pending', attempts = 0, not_before = null, error_class = null, error_code = null,
+				update batch_items
+				set status = 'pending', attempts = 0, not_before = null, error_class = null, error_code = null,
 					error_message = null, updated_at = now()
-				where batch_id = ${batchId} and status = 'failed' and error_class = any(${dsql.param(RETRYABLE)}::text[])
-				returning id)
-			select count(*)::int as n from upd`)) as unknown as { n: number }[];
+				where batch_id = ${batchId}
+					and status = 'failed'
+					and error_class = any(${RETRYABLE}::text[])
+				returning id
+			)
+			select count(*)::int as n from upd`;
 		if (r.n === 0) throw new DomainError('PRECONDITION_FAILED', 'No failed items with a retryable error.', 'batchId');
-		await tx.execute(dsql`update batch_operations set processed_count = processed_count - ${r.n},
-			failed_count = failed_count - ${r.n}, updated_at = now() where id = ${batchId}`);
-		let row: BatchRow | null = (await getBatchOrThrow(batchId, tx));
+		await bumpCounters(tx, batchId, { processed: -r.n, failed: -r.n });
+		let row: BatchRow | null = await getBatchOrThrow(batchId, tx);
 		if (row.status === 'COMPLETED') row = await transitionBatch(batchId, 'PROCESSING', { from: ['COMPLETED'], tx });
 		if (!row || !['PROCESSING', 'PAUSED'].includes(row.status)) {
 			throw new DomainError('PRECONDITION_FAILED', `Batch ${batchId} is ${batch.status}; its failed items cannot be retried.`, 'batchId');

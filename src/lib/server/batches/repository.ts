@@ -1,7 +1,5 @@
-import { sql as dsql, eq } from 'drizzle-orm';
-import { db } from '../db/client';
-import { batchOperations, type BatchStatus } from '../db/schema';
-import type { Executor } from '../jobs/enqueue';
+import { sql, type Executor } from '../db/client';
+import type { batchOperations, BatchStatus, BatchType } from '../db/schema';
 import { DomainError, notFound } from '../errors';
 import { canTransition, isTerminal, sourcesOf } from './transitions';
 import { publishBatchUpdate } from '../events/publish';
@@ -50,22 +48,54 @@ export function toBatchDto(b: BatchRow) {
 }
 export type BatchDto = ReturnType<typeof toBatchDto>;
 
-export async function findBatch(id: string, tx: Executor = db()): Promise<BatchRow | undefined> {
-	const [row] = await tx.select().from(batchOperations).where(eq(batchOperations.id, id));
-	return row as BatchRow | undefined;
+/**
+ * A batch_operations row under the names of BatchRow (drizzle's inferred row type),
+ * so raw statements and the builder hand back the same shape.
+ */
+const batchColumns = (ex: Executor) => ex`
+	id, type, status, total_count as "totalCount", processed_count as "processedCount",
+	success_count as "successCount", failed_count as "failedCount", skipped_count as "skippedCount",
+	input, result, created_by::int as "createdBy", created_at as "createdAt",
+	scheduled_at as "scheduledAt", started_at as "startedAt", completed_at as "completedAt",
+	updated_at as "updatedAt", error, idempotency_key as "idempotencyKey",
+	idempotency_hash as "idempotencyHash", channel_id as "channelId",
+	rate_per_minute as "ratePerMinute", jitter_ms as "jitterMs", next_send_at as "nextSendAt"`;
+
+export async function findBatch(id: string, ex: Executor = sql()): Promise<BatchRow | undefined> {
+	const [row] = await ex<BatchRow[]>`
+		select ${batchColumns(ex)}
+		from batch_operations
+		where id = ${id}`;
+	return row;
 }
 
-export async function getBatchOrThrow(id: string, tx: Executor = db()): Promise<BatchRow> {
-	const row = await findBatch(id, tx);
+export async function getBatchOrThrow(id: string, ex: Executor = sql()): Promise<BatchRow> {
+	const row = await findBatch(id, ex);
 	if (!row) throw notFound(`No batch ${id}.`, 'batchId');
+	return row;
+}
+
+/**
+ * Inserts a PENDING batch in the caller's transaction; the caller adds its job there
+ * too (jobs/enqueue.ts), so a batch never exists without the job that runs it.
+ */
+export async function insertBatch(
+	tx: Executor,
+	b: { type: BatchType; input: Record<string, unknown>; totalCount: number; createdBy: number | null }
+): Promise<BatchRow> {
+	const [row] = await tx<BatchRow[]>`
+		insert into batch_operations (type, status, input, total_count, created_by)
+		values (${b.type}, 'PENDING', ${JSON.stringify(b.input)}::jsonb, ${b.totalCount}, ${b.createdBy})
+		returning ${batchColumns(tx)}`;
 	return row;
 }
 
 /**
  * Moves a batch to `to` if the transition table allows it from its current status.
  * Returns the updated row, or null when the batch was not in an allowed status (a
- * racing process changed it first). Sets started_at / completed_at, and publishes
- * a live update (always, since status changes are never coalesced away).
+ * racing process changed it first: the WHERE on status makes the check and the write
+ * one step). Sets started_at (first start only) and completed_at (cleared when a
+ * batch re-opens), and publishes a live update: status changes are never coalesced.
  */
 export async function transitionBatch(
 	id: string,
@@ -74,22 +104,20 @@ export async function transitionBatch(
 ): Promise<BatchRow | null> {
 	const from = (opts.from ?? sourcesOf(to)).filter((f) => canTransition(f, to));
 	if (from.length === 0) throw new Error(`No transition to ${to} from ${opts.from?.join(',')}`);
-	const tx = opts.tx ?? db();
-	const [row] = await tx
-		.update(batchOperations)
-		.set({
-			status: to,
-			updatedAt: dsql`now()`,
-			...(to === 'PROCESSING' ? { startedAt: dsql`coalesce(${batchOperations.startedAt}, now())` } : {}),
-			// A re-opened batch (retry-failed) is not complete any more.
-			...(isTerminal(to) ? { completedAt: dsql`now()` } : { completedAt: null }),
-			...(opts.error !== undefined ? { error: opts.error } : {})
-		})
-		.where(dsql`${batchOperations.id} = ${id} and ${batchOperations.status} = any(${dsql.param(from)}::text[])`)
-		.returning();
+	const ex = opts.tx ?? sql();
+	const [row] = await ex<BatchRow[]>`
+		update batch_operations set
+			status = ${to},
+			updated_at = now(),
+			started_at = case when ${to} = 'PROCESSING' then coalesce(started_at, now()) else started_at end,
+			completed_at = case when ${isTerminal(to)} then now() end,
+			error = case when ${opts.error !== undefined} then ${opts.error ?? null} else error end
+		where id = ${id}
+			and status = any(${from}::text[])
+		returning ${batchColumns(ex)}`;
 	if (!row) return null;
-	await publishBatchUpdate(row.id, { statusChange: true, tx });
-	return row as BatchRow;
+	await publishBatchUpdate(row.id, { statusChange: true, tx: ex });
+	return row;
 }
 
 /** Like transitionBatch, but a refused transition is the caller's error (API actions). */

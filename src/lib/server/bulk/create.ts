@@ -1,8 +1,8 @@
-import { db } from '../db/client';
-import { batchOperations, batchTargets, type BatchType } from '../db/schema';
+import { transaction } from '../db/client';
+import type { BatchType } from '../db/schema';
 import { enqueue } from '../jobs/enqueue';
 import { contactFilterSql, requireOneTarget } from '../contacts/filter';
-import { toBatchDto, type BatchRow } from '../batches/repository';
+import { insertBatch, toBatchDto } from '../batches/repository';
 import { publishBatchUpdate } from '../events/publish';
 import type { BulkDeleteInput, BulkTagsInput } from '../../schemas/bulk';
 
@@ -47,15 +47,12 @@ async function createBulkBatch(type: BatchType, input: BulkBatchInput, userId: n
 			? { contactIdsCount: ids.length, ...(ids.length <= INPUT_IDS_KEPT ? { contactIds: Array.from(ids) } : {}) }
 			: { filter: input.filter })
 	};
-	const row = await db().transaction(async (tx) => {
-		const [batch] = await tx
-			.insert(batchOperations)
-			.values({ type, input: stored, totalCount: ids?.length ?? 0, createdBy: userId })
-			.returning();
-		if (ids) await tx.insert(batchTargets).values({ batchId: batch.id, ids: packIds(ids) });
+	const row = await transaction(async (tx) => {
+		const batch = await insertBatch(tx, { type, input: stored, totalCount: ids?.length ?? 0, createdBy: userId });
+		if (ids) await tx`insert into batch_targets (batch_id, ids) values (${batch.id}, ${packIds(ids)})`;
 		await enqueue(BULK_TASK, { batchId: batch.id }, { maxAttempts: 5 }, tx);
 		await publishBatchUpdate(batch.id, { statusChange: true, tx });
-		return batch as BatchRow;
+		return batch;
 	});
 	return toBatchDto(row);
 }

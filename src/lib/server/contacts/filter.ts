@@ -1,12 +1,34 @@
 import { sql as dsql, type SQL } from 'drizzle-orm';
+import type { PendingQuery, Row } from 'postgres';
 import type { ContactFilter } from '../../schemas/targets';
+import { sql } from '../db/client';
 import { badInput } from '../errors';
 
+/** A piece of a postgres.js statement, to be embedded in another. */
+export type Fragment = PendingQuery<Row[]>;
+
 /**
- * The WHERE condition (over table alias `c`) that selects a contact filter's contacts.
- * Tags match contacts holding all of them (GIN index on tags); search matches name
- * or phone, case-insensitively.
+ * The WHERE condition (over table alias `c`) that selects a contact filter's contacts,
+ * as a postgres.js fragment. Tags match contacts holding all of them (GIN index on
+ * tags); search matches name or phone, case-insensitively.
  */
+export function contactWhere(filter: ContactFilter): Fragment {
+	const q = sql();
+	const parts: Fragment[] = [];
+	if (filter.tags?.length) parts.push(q`c.tags @> ${filter.tags}::text[]`);
+	if (filter.search) {
+		const like = `%${filter.search.replace(/[\\%_]/g, (m) => `\\${m}`)}%`;
+		const digits = filter.search.replace(/[^\d+]/g, '');
+		parts.push(digits.length >= 3 ? q`(c.name ilike ${like} or c.phone_e164 like ${`%${digits}%`})` : q`c.name ilike ${like}`);
+	}
+	if (parts.length === 0) {
+		if (!filter.all) throw badInput('A filter needs tags, a search, or all: true.', 'filter');
+		return q`true`;
+	}
+	return parts.reduce((a, p) => q`${a} and ${p}`);
+}
+
+/** contactWhere for drizzle's builder and sql template (bulk/, templates/, contacts/). */
 export function contactFilterSql(filter: ContactFilter): SQL {
 	const parts: SQL[] = [];
 	if (filter.tags?.length) parts.push(dsql`c.tags @> ${dsql.param(filter.tags)}::text[]`);

@@ -5,6 +5,15 @@ import { databaseUrl } from './url';
 
 export type Db = PostgresJsDatabase<typeof schema>;
 export type Sql = postgres.Sql;
+/**
+ * Where a statement runs: the shared pool or an open transaction. Every function that
+ * writes takes one, so a caller can put several writes (and the job they need, see
+ * jobs/enqueue.ts) into one transaction. Raw SQL is written one way: postgres.js
+ * tagged templates typed with the row they return, `ex<Row[]>\`…\``.
+ */
+export type Executor = postgres.Sql | postgres.TransactionSql;
+/** An open transaction (from `transaction()`). */
+export type Tx = postgres.TransactionSql;
 
 type Handles = { sql: Sql; db: Db };
 
@@ -17,7 +26,24 @@ function open(): Handles {
 		onnotice: () => {},
 		connection: { application_name: process.env.BATCHDESK_APP_NAME ?? 'batchdesk' }
 	});
-	return { sql, db: drizzle(sql, { schema }) };
+	const db = drizzle(sql, { schema });
+	datesAsDates(sql);
+	return { sql, db };
+}
+
+/**
+ * drizzle makes the client hand timestamps over as strings (it parses its own), which
+ * made a raw row's timestamp a string where a builder row's is a Date. Its timestamp
+ * columns accept a Date as well (pg-core's PgTimestamp.mapFromDriverValue passes a
+ * non-string through), so the client's own Date parsing goes back for timestamptz and
+ * timestamp: every path now returns Date, and a Date can be passed as a parameter.
+ * `date` columns stay 'YYYY-MM-DD' strings, as drizzle has them.
+ */
+function datesAsDates(sql: Sql) {
+	for (const oid of [1184, 1114]) {
+		sql.options.parsers[oid] = (x: string) => new Date(x);
+		sql.options.serializers[oid] = (x: Date | string) => (x instanceof Date ? x : new Date(x)).toISOString();
+	}
 }
 
 function handles(): Handles {
@@ -30,9 +56,17 @@ export function sql(): Sql {
 	return handles().sql;
 }
 
-/** The shared drizzle handle. */
+/** The shared drizzle handle, for the query builder outside transactions. */
 export function db(): Db {
 	return handles().db;
+}
+
+/**
+ * Runs `fn` in one transaction on the shared pool: committed when it resolves, rolled
+ * back when it throws. (postgres.js's own `begin` types its result loosely.)
+ */
+export function transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+	return sql().begin(fn) as Promise<T>;
 }
 
 /**

@@ -1,6 +1,4 @@
-import { sql as dsql } from 'drizzle-orm';
-import { db } from '../db/client';
-import type { Executor } from '../jobs/enqueue';
+import { sql, type Executor } from '../db/client';
 
 export const BATCH_CHANNEL = 'batch_update';
 
@@ -16,15 +14,35 @@ export const BATCH_CHANNEL = 'batch_update';
  */
 const COALESCE_MS = 200;
 
-/** The notification payload built from a batch_operations row (columns unqualified). */
-export const statusPayloadSql = dsql`json_build_object(
-		'id', id, 'type', type, 'status', status, 'totalCount', total_count, 'processedCount', processed_count,
-		'successCount', success_count, 'failedCount', failed_count, 'skippedCount', skipped_count,
-		'createdAt', created_at, 'scheduledAt', scheduled_at, 'startedAt', started_at, 'completedAt', completed_at,
-		'error', left(error, 2000))::text`;
+/**
+ * The notification payload, as text, built from a batch_operations row whose columns
+ * are reachable unqualified. Statements that change a batch and notify in one go
+ * (bulk chunks) embed it, so every batch_update carries the same fields.
+ */
+export function statusPayloadSql(ex: Executor) {
+	return ex`json_build_object(
+		'id', id,
+		'type', type,
+		'status', status,
+		'totalCount', total_count,
+		'processedCount', processed_count,
+		'successCount', success_count,
+		'failedCount', failed_count,
+		'skippedCount', skipped_count,
+		'createdAt', created_at,
+		'scheduledAt', scheduled_at,
+		'startedAt', started_at,
+		'completedAt', completed_at,
+		'error', left(error, 2000)
+	)::text`;
+}
 
-function notifySql(batchId: string) {
-	return dsql`select pg_notify(${BATCH_CHANNEL}, ${statusPayloadSql}) from batch_operations where id = ${batchId}`;
+/** Notifies the batch's row as this statement sees it (delivered at commit, if any). */
+async function notify(ex: Executor, batchId: string) {
+	await ex`
+		select pg_notify(${BATCH_CHANNEL}, ${statusPayloadSql(ex)})
+		from batch_operations
+		where id = ${batchId}`;
 }
 const lastSent = new Map<string, number>();
 const pending = new Map<string, ReturnType<typeof setTimeout>>();
@@ -41,7 +59,7 @@ export async function publishBatchUpdate(
 			clearTimeout(t);
 			pending.delete(batchId);
 		}
-		await (opts.tx ?? db()).execute(notifySql(batchId));
+		await notify(opts.tx ?? sql(), batchId);
 		return;
 	}
 	// Too soon: make sure a trailing event carries the latest counts.
@@ -51,9 +69,7 @@ export async function publishBatchUpdate(
 			setTimeout(() => {
 				pending.delete(batchId);
 				lastSent.set(batchId, Date.now());
-				db()
-					.execute(notifySql(batchId))
-					.catch(() => {});
+				notify(sql(), batchId).catch(() => {});
 			}, COALESCE_MS - (now - (lastSent.get(batchId) ?? 0)))
 		);
 	}

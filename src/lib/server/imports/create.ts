@@ -1,10 +1,9 @@
 import { z } from 'zod';
-import { db } from '../db/client';
-import { batchOperations, importUploads } from '../db/schema';
+import { transaction } from '../db/client';
 import { env } from '../env';
 import { DomainError } from '../errors';
 import { enqueue } from '../jobs/enqueue';
-import { toBatchDto, type BatchRow } from '../batches/repository';
+import { insertBatch, toBatchDto } from '../batches/repository';
 import { publishBatchUpdate } from '../events/publish';
 import { columnMapping, importOptions, type ColumnTarget, type ImportJsonInput, type ImportOptions } from '../../schemas/import';
 
@@ -40,13 +39,10 @@ export async function createJsonImport(userId: number, input: ImportJsonInput) {
 	}
 	const { contacts, ...options } = input;
 	const stored: StoredImportInput = { ...options, format: 'json', contactCount: contacts.length };
-	const row = await db().transaction(async (tx) => {
-		const [b] = await tx
-			.insert(batchOperations)
-			.values({ type: 'IMPORT', status: 'PENDING', totalCount: contacts.length, input: stored, createdBy: userId })
-			.returning();
+	const row = await transaction(async (tx) => {
+		const b = await insertBatch(tx, { type: 'IMPORT', input: stored, totalCount: contacts.length, createdBy: userId });
 		await enqueue('import:run', { batchId: b.id, contacts }, { maxAttempts: IMPORT_MAX_ATTEMPTS }, tx);
-		return b as BatchRow;
+		return b;
 	});
 	await publishBatchUpdate(row.id, { statusChange: true });
 	return toBatchDto(row);
@@ -76,16 +72,13 @@ export async function createUploadImport(userId: number, options: ImportOptions,
 		delimiter: upload.delimiter,
 		newline: upload.newline
 	};
-	const row = await db().transaction(async (tx) => {
-		const [b] = await tx
-			.insert(batchOperations)
-			.values({ type: 'IMPORT', status: 'PENDING', totalCount: upload.records, input: stored, createdBy: userId })
-			.returning();
-		await tx
-			.insert(importUploads)
-			.values({ batchId: b.id, path: upload.path, bytes: upload.bytes, header: upload.header });
+	const row = await transaction(async (tx) => {
+		const b = await insertBatch(tx, { type: 'IMPORT', input: stored, totalCount: upload.records, createdBy: userId });
+		await tx`
+			insert into import_uploads (batch_id, path, bytes, header)
+			values (${b.id}, ${upload.path}, ${upload.bytes}, ${JSON.stringify(upload.header)}::jsonb)`;
 		await enqueue('import:run', { batchId: b.id }, { maxAttempts: IMPORT_MAX_ATTEMPTS }, tx);
-		return b as BatchRow;
+		return b;
 	});
 	await publishBatchUpdate(row.id, { statusChange: true });
 	return toBatchDto(row);

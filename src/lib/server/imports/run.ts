@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
-import { and, eq, sql as dsql } from 'drizzle-orm';
-import { db, sql } from '../db/client';
-import { batchOperations, importUploads } from '../db/schema';
+import { eq } from 'drizzle-orm';
+import { db, sql, transaction } from '../db/client';
+import { importUploads } from '../db/schema';
 import { DomainError } from '../errors';
 import { findBatch, transitionBatch } from '../batches/repository';
 import { publishBatchUpdate } from '../events/publish';
@@ -64,12 +64,13 @@ export async function runImport(
 		outcome = 'failed';
 	}
 	if (outcome === 'completed') {
-		await db().transaction(async (tx) => {
+		await transaction(async (tx) => {
 			// The upload's record count included blank rows: the final total is what was processed.
-			await tx
-				.update(batchOperations)
-				.set({ totalCount: dsql`${batchOperations.processedCount}` })
-				.where(and(eq(batchOperations.id, batchId), eq(batchOperations.status, 'PROCESSING')));
+			await tx`
+				update batch_operations
+				set total_count = processed_count
+				where id = ${batchId}
+					and status = 'PROCESSING'`;
 			await transitionBatch(batchId, 'COMPLETED', { from: ['PROCESSING'], tx });
 		});
 	}

@@ -1,12 +1,5 @@
-import { sql as dsql } from 'drizzle-orm';
-import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
-import { db } from '../db/client';
+import { sql, type Executor } from '../db/client';
 import { taskPayloads, type TaskName, type TaskPayload } from './payloads';
-
-/** A drizzle database or transaction: enqueueing inside the caller's transaction
- * means a job exists exactly when the domain write that needs it commits. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type Executor = PgDatabase<PgQueryResultHKT, any, any>;
 
 export type EnqueueOptions = {
 	runAt?: Date;
@@ -17,20 +10,25 @@ export type EnqueueOptions = {
 	priority?: number;
 };
 
+/**
+ * Adds a job through graphile-worker's own SQL function, on `ex`: given the caller's
+ * transaction, the job exists exactly when the domain write that needs it commits.
+ */
 export async function enqueue<T extends TaskName>(
 	task: T,
 	payload: TaskPayload<T>,
 	opts: EnqueueOptions = {},
-	tx: Executor = db()
+	ex: Executor = sql()
 ): Promise<void> {
 	const parsed = taskPayloads[task].parse(payload);
-	await tx.execute(dsql`select graphile_worker.add_job(
-		${task}::text,
-		${JSON.stringify(parsed)}::json,
-		queue_name => ${opts.queueName ?? null}::text,
-		run_at => ${opts.runAt?.toISOString() ?? null}::timestamptz,
-		max_attempts => ${opts.maxAttempts ?? 25}::int,
-		job_key => ${opts.jobKey ?? null}::text,
-		priority => ${opts.priority ?? 0}::int
-	)`);
+	await ex`
+		select graphile_worker.add_job(
+			${task}::text,
+			${JSON.stringify(parsed)}::json,
+			queue_name => ${opts.queueName ?? null}::text,
+			run_at => ${opts.runAt ?? null}::timestamptz,
+			max_attempts => ${opts.maxAttempts ?? 25}::int,
+			job_key => ${opts.jobKey ?? null}::text,
+			priority => ${opts.priority ?? 0}::int
+		)`;
 }

@@ -1,7 +1,7 @@
 import { authedProcedure, operatorProcedure } from '../../init';
 import { batchIdInput, itemListInput, sendInput } from '../../../../schemas/send';
-import { createSendBatch } from '../../../batches/send-create';
-import { listItems, sendRate } from '../../../batches/send-items';
+import { createSendBatch } from '../../../send/create';
+import { listItems, sendRate } from '../../../send/items';
 import { toStatusDto, getBatchOrThrow } from '../../../batches/repository';
 
 export const batchSendProcedures = {

@@ -2,7 +2,7 @@ import { sql } from '../db/client';
 import { render } from '../templates/render';
 import { sandboxConfig } from '../channels/sandbox';
 import type { ChannelRow } from '../channels/types';
-import type { PacedStep, SliceResult } from './send-sandbox';
+import type { PacedStep, SliceResult } from './types';
 
 /**
  * The fast path of a paced sandbox batch. Pacing accuracy depends on how long one

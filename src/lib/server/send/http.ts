@@ -3,8 +3,10 @@ import { render } from '../templates/render';
 import { channelFor } from '../channels/registry';
 import type { ChannelRow } from '../channels/types';
 import { WORKER_PROCESS_ID } from '../jobs/recovery';
-import { errorOutcome, recordOutcomes, sentOutcome, skippedOutcome, type ItemOutcome } from './send-outcomes';
-import { moveNextSendAt, type PacedStep, type SliceResult } from './send-sandbox';
+import type { Tx } from '../db/client';
+import { errorOutcome, recordOutcomes, sentOutcome, skippedOutcome } from './outcomes';
+import { moveNextSendAt } from './sandbox';
+import type { ItemOutcome, PacedStep, SliceResult } from './types';
 
 /** Requests in flight at once per slice; the batch status is re-read before each group. */
 const GROUP = Math.max(1, Number(process.env.SEND_HTTP_CONCURRENCY ?? 10));
@@ -106,7 +108,7 @@ async function stillProcessing(batchId: string): Promise<boolean> {
 }
 
 /** Claimed but never sent: back to pending (or cancelled, if the batch was cancelled meanwhile). */
-export async function releaseClaimed(tx: import('./send-outcomes').Tx, batchId: string, ids: number[]) {
+export async function releaseClaimed(tx: Tx, batchId: string, ids: number[]) {
 	await tx`update batch_items set
 			status = case when (select status from batch_operations where id = ${batchId}) = 'CANCELLED' then 'cancelled' else 'pending' end,
 			attempts = greatest(attempts - 1, 0), claimed_by = null, claimed_at = null, updated_at = now()

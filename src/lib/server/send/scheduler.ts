@@ -1,6 +1,6 @@
 import { sql } from '../db/client';
-import { enqueueSlice, parseSliceJobKey, SEND_TASK } from './send-jobs';
-import { runSendSlice } from './send-slice';
+import { enqueueSlice, parseSliceJobKey, SEND_TASK } from './jobs';
+import { runSendSlice } from './slice';
 
 /**
  * Exact starts for delayed send jobs. graphile-worker finds a job whose run_at has

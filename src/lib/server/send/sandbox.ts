@@ -2,18 +2,9 @@ import { sql } from '../db/client';
 import { render, isStatic } from '../templates/render';
 import { sandboxConfig, simulatedFailure } from '../channels/sandbox';
 import type { ChannelRow } from '../channels/types';
-import { errorOutcome, recordOutcomes, sentOutcome, skippedOutcome, type CountDelta, type ItemOutcome, type Tx } from './send-outcomes';
-
-export type SliceResult = {
-	claimed: number;
-	stopped: boolean;
-	early?: boolean;
-	delta?: CountDelta;
-	/** Paced batches: when the next send may start (database clock, ms). */
-	nextDueMs?: number | null;
-};
-
-export type PacedStep = { baseMs: number; jitterMs: number };
+import type { Tx } from '../db/client';
+import { errorOutcome, recordOutcomes, sentOutcome, skippedOutcome } from './outcomes';
+import type { ItemOutcome, PacedStep, SliceResult } from './types';
 
 type Claimed = {
 	status: string;

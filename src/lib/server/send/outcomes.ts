@@ -1,22 +1,10 @@
-import type postgres from 'postgres';
+import type { Tx } from '../db/client';
+import type { CountDelta, ItemOutcome } from './types';
 import { ChannelError } from '../channels/types';
 import { MAX_ATTEMPTS, retryDelayMs } from './pacing';
 
 /** First retry back-off (doubles per attempt); SEND_RETRY_BASE_MS shortens it in tests. */
 const retryBaseMs = () => Number(process.env.SEND_RETRY_BASE_MS ?? 1000);
-
-export type ItemOutcome = {
-	id: number;
-	/** `pending` = try again after notBefore (a retryable error below the attempt limit). */
-	status: 'sent' | 'failed' | 'skipped' | 'pending' | 'unknown';
-	errorClass?: string | null;
-	code?: string | null;
-	message?: string | null;
-	providerMessageId?: string | null;
-	notBefore?: Date | null;
-};
-
-export type Tx = postgres.TransactionSql | postgres.Sql;
 
 export function sentOutcome(id: number, providerMessageId: string): ItemOutcome {
 	return { id, status: 'sent', providerMessageId };
@@ -42,8 +30,6 @@ export function errorOutcome(id: number, attempts: number, err: unknown): ItemOu
 	if (e.errorClass === 'permanent' || attempts >= MAX_ATTEMPTS) return { ...base, status: 'failed' };
 	return { ...base, status: 'pending', notBefore: new Date(Date.now() + retryDelayMs(attempts, e.retryAfterMs, Math.random, retryBaseMs())) };
 }
-
-export type CountDelta = { processed: number; success: number; failed: number; skipped: number };
 
 export function deltaOf(outcomes: ItemOutcome[]): CountDelta {
 	const d = { processed: 0, success: 0, failed: 0, skipped: 0 };

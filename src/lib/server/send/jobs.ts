@@ -1,5 +1,5 @@
-import { db } from '../db/client';
-import { enqueue, type Executor } from '../jobs/enqueue';
+import { sql, type Executor } from '../db/client';
+import { enqueue } from '../jobs/enqueue';
 
 export const SEND_TASK = 'send:slice' as const;
 
@@ -32,7 +32,7 @@ export function sliceQueue(batch: SliceBatch): string | undefined {
 export async function enqueueSlice(
 	batch: SliceBatch,
 	opts: { lane?: number; runAt?: Date; spawn?: boolean } = {},
-	tx: Executor = db()
+	tx: Executor = sql()
 ) {
 	const lane = opts.lane ?? 0;
 	await enqueue(

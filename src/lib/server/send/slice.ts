@@ -5,13 +5,14 @@ import { DomainError } from '../errors';
 import type { ChannelRow } from '../channels/types';
 import { takeTokens } from '../channels/limiter';
 import { publishBatchUpdate } from '../events/publish';
-import { findBatch, transitionBatch, type BatchRow } from './repository';
-import { enqueueSlice, SEND_LANES } from './send-jobs';
-import { dbNowMs, sleep, sleepUntilDb, syncDbClock } from './send-clock';
+import { findBatch, transitionBatch, type BatchRow } from '../batches/repository';
+import { enqueueSlice, SEND_LANES } from './jobs';
+import { dbNowMs, sleep, sleepUntilDb, syncDbClock } from './clock';
 import { baseIntervalMs } from './pacing';
-import { sandboxSlice, type PacedStep, type SliceResult } from './send-sandbox';
-import { httpSlice } from './send-http';
-import { fastPathApplies, prepareNext, sendPrepared, type Prepared, type Schedule } from './send-paced';
+import { sandboxSlice } from './sandbox';
+import type { PacedStep, SliceResult } from './types';
+import { httpSlice } from './http';
+import { fastPathApplies, prepareNext, sendPrepared, type Prepared, type Schedule } from './paced';
 
 /** A wait longer than this goes back to the queue (run_at) instead of a sleeping worker. */
 export const PARK_MS = 1_000;

@@ -1,7 +1,7 @@
 import { sql } from '../db/client';
 import { onDeadWorkers } from '../jobs/recovery';
 import { publishBatchUpdate } from '../events/publish';
-import { enqueueSlice } from './send-jobs';
+import { enqueueSlice } from './jobs';
 
 /**
  * Items a dead worker process had in flight (`sending`, claimed by it). With an

@@ -1,14 +1,12 @@
 import { createHash } from 'node:crypto';
-import { sql as dsql } from 'drizzle-orm';
-import { db } from '../db/client';
+import { transaction, type Executor, type Tx } from '../db/client';
 import { badInput, conflict, notFound } from '../errors';
-import { contactFilterSql } from '../contacts/filter';
+import { contactWhere } from '../contacts/filter';
 import type { SendInput } from '../../schemas/send';
 import { loadChannelRow } from '../channels/registry';
 import { getTemplate } from '../templates/service';
-import { enqueueSlice } from './send-jobs';
-import { findBatch, type BatchRow } from './repository';
-import type { Executor } from '../jobs/enqueue';
+import { enqueueSlice } from './jobs';
+import { findBatch, type BatchRow } from '../batches/repository';
 
 const IDEMPOTENCY_WINDOW_HOURS = 24;
 /** Inputs keep explicit ids up to this many; beyond, only their count (the ledger has them all). */
@@ -45,11 +43,10 @@ export async function createSendBatch(input: SendInput, userId: number | null): 
 	const body = input.templateId !== undefined ? (await getTemplate(input.templateId)).body : input.content!;
 	const hash = inputHash(input);
 
-	return db().transaction(async (tx) => {
+	return transaction(async (tx) => {
 		if (input.scheduleAt) {
-			const [row] = (await tx.execute(
-				dsql`select ${input.scheduleAt.toISOString()}::timestamptz <= clock_timestamp() as past`
-			)) as unknown as { past: boolean }[];
+			// On the database clock, the one every worker starts batches by.
+			const [row] = await tx<{ past: boolean }[]>`select ${input.scheduleAt}::timestamptz <= clock_timestamp() as past`;
 			if (row.past) throw badInput('scheduleAt must be in the future.', 'scheduleAt');
 		}
 		if (input.idempotencyKey) {
@@ -62,19 +59,21 @@ export async function createSendBatch(input: SendInput, userId: number | null): 
 			storedInput.contactIds = undefined;
 			storedInput.contactIdsCount = input.contactIds.length;
 		}
-		const [batch] = (await tx.execute(dsql`
+		const [batch] = await tx<{ id: string }[]>`
 			insert into batch_operations (type, status, input, created_by, scheduled_at, idempotency_key, idempotency_hash,
 				channel_id, rate_per_minute, jitter_ms, next_send_at)
-			values ('SEND', 'PENDING', ${JSON.stringify(storedInput)}::jsonb, ${userId}, ${input.scheduleAt?.toISOString() ?? null}::timestamptz,
+			values ('SEND', 'PENDING', ${JSON.stringify(storedInput)}::jsonb, ${userId}, ${input.scheduleAt ?? null}::timestamptz,
 				${input.idempotencyKey ?? null}, ${input.idempotencyKey ? hash : null}, ${channelId},
-				${input.ratePerMinute ?? null}::int, ${input.jitterMs ?? null}::int, ${input.scheduleAt?.toISOString() ?? null}::timestamptz)
-			returning id`)) as unknown as { id: string }[];
+				${input.ratePerMinute ?? null}::int, ${input.jitterMs ?? null}::int, ${input.scheduleAt ?? null}::timestamptz)
+			returning id`;
 		const counts = await insertItems(tx, batch.id, input);
 		if (counts.total === 0) {
 			throw badInput(input.filter ? 'No contacts match the filter.' : 'No recipients.', input.filter ? 'filter' : 'contactIds');
 		}
-		await tx.execute(dsql`update batch_operations set total_count = ${counts.total}, skipped_count = ${counts.skipped},
-			processed_count = ${counts.skipped} where id = ${batch.id}`);
+		await tx`
+			update batch_operations
+			set total_count = ${counts.total}, skipped_count = ${counts.skipped}, processed_count = ${counts.skipped}
+			where id = ${batch.id}`;
 		await enqueueSlice(
 			{ id: batch.id, ratePerMinute: input.ratePerMinute ?? null },
 			{ runAt: input.scheduleAt, spawn: true },
@@ -85,20 +84,18 @@ export async function createSendBatch(input: SendInput, userId: number | null): 
 }
 
 /** Same key within 24 h: the same input gets the same batch, another input a conflict. */
-async function reuseByKey(tx: Executor, userId: number | null, key: string, hash: string): Promise<BatchRow | null> {
+async function reuseByKey(tx: Tx, userId: number | null, key: string, hash: string): Promise<BatchRow | null> {
 	// Two requests with one key at once: the second waits here, then finds the first.
-	await tx.execute(dsql`select pg_advisory_xact_lock(hashtext(${`send-idem:${userId}:${key}`}))`);
-	const [prev] = (await tx.execute(dsql`
+	await tx`select pg_advisory_xact_lock(hashtext(${`send-idem:${userId}:${key}`}))`;
+	const [prev] = await tx<{ id: string; hash: string; fresh: boolean }[]>`
 		select id, idempotency_hash as hash, created_at > now() - make_interval(hours => ${IDEMPOTENCY_WINDOW_HOURS}) as fresh
-		from batch_operations where created_by is not distinct from ${userId} and idempotency_key = ${key}`)) as unknown as {
-		id: string;
-		hash: string;
-		fresh: boolean;
-	}[];
+		from batch_operations
+		where created_by is not distinct from ${userId}
+			and idempotency_key = ${key}`;
 	if (!prev) return null;
 	if (!prev.fresh) {
 		// Outside the window the key is free again; the old batch keeps its history.
-		await tx.execute(dsql`update batch_operations set idempotency_key = null where id = ${prev.id}`);
+		await tx`update batch_operations set idempotency_key = null where id = ${prev.id}`;
 		return null;
 	}
 	if (prev.hash !== hash) {
@@ -112,10 +109,11 @@ async function reuseByKey(tx: Executor, userId: number | null, key: string, hash
  * and opted-out contacts become skipped items, so the counts tell the operator why.
  */
 async function insertItems(tx: Executor, batchId: string, input: SendInput) {
-	let rows: { total: number; skipped: number }[];
+	type Counts = { total: number; skipped: number };
+	let rows: Counts[];
 	if (input.contactIds) {
-		const ids = dsql.param([...new Set(input.contactIds)]);
-		rows = (await tx.execute(dsql`
+		const ids = [...new Set(input.contactIds)];
+		rows = await tx<Counts[]>`
 			with ins as (
 				insert into batch_items (batch_id, contact_id, phone, name, status, error_class, error_code, error_message)
 				select ${batchId}::uuid, t.id, c.phone_e164, c.name,
@@ -126,9 +124,9 @@ async function insertItems(tx: Executor, batchId: string, input: SendInput) {
 				from unnest(${ids}::bigint[]) as t(id) left join contacts c on c.id = t.id
 				order by t.id
 				returning status)
-			select count(*)::int as total, count(*) filter (where status = 'skipped')::int as skipped from ins`)) as unknown as typeof rows;
+			select count(*)::int as total, count(*) filter (where status = 'skipped')::int as skipped from ins`;
 	} else {
-		rows = (await tx.execute(dsql`
+		rows = await tx<Counts[]>`
 			with ins as (
 				insert into batch_items (batch_id, contact_id, phone, name, status, error_class, error_code, error_message)
 				select ${batchId}::uuid, c.id, c.phone_e164, c.name,
@@ -136,10 +134,10 @@ async function insertItems(tx: Executor, batchId: string, input: SendInput) {
 					case when c.opted_out_at is not null then 'permanent' end,
 					case when c.opted_out_at is not null then 'opted_out' end,
 					case when c.opted_out_at is not null then 'Contact opted out' end
-				from contacts c where ${contactFilterSql(input.filter!)}
+				from contacts c where ${contactWhere(input.filter!)}
 				order by c.id
 				returning status)
-			select count(*)::int as total, count(*) filter (where status = 'skipped')::int as skipped from ins`)) as unknown as typeof rows;
+			select count(*)::int as total, count(*) filter (where status = 'skipped')::int as skipped from ins`;
 	}
 	return rows[0];
 }

@@ -1,0 +1,30 @@
+/**
+ * The send engine's shared shapes: what one step of a lane reports, how a paced step
+ * is spaced, and what became of each recipient of a step.
+ */
+
+/** One step's counter changes; `processed` = success + failed + skipped (unknown counts as failed). */
+export type CountDelta = { processed: number; success: number; failed: number; skipped: number };
+
+export type SliceResult = {
+	claimed: number;
+	stopped: boolean;
+	early?: boolean;
+	delta?: CountDelta;
+	/** Paced batches: when the next send may start (database clock, ms). */
+	nextDueMs?: number | null;
+};
+
+/** A paced batch's spacing: at least baseMs between sends plus a draw in [0, jitterMs]. */
+export type PacedStep = { baseMs: number; jitterMs: number };
+
+export type ItemOutcome = {
+	id: number;
+	/** `pending` = try again after notBefore (a retryable error below the attempt limit). */
+	status: 'sent' | 'failed' | 'skipped' | 'pending' | 'unknown';
+	errorClass?: string | null;
+	code?: string | null;
+	message?: string | null;
+	providerMessageId?: string | null;
+	notBefore?: Date | null;
+};
