@@ -120,7 +120,7 @@ export async function recheckPausedLater(batchId: string) {
 }
 const PAUSED_RECHECK_MS = 2_000;
 
-/** The job gave up for good: the batch could not run. */
+/** The job gave up for good (worker/task.ts): the batch could not run. */
 export async function failBulkBatch(batchId: string, error: string) {
 	await transitionBatch(batchId, 'FAILED', { error: error.slice(0, 1000) });
 }
