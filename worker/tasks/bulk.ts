@@ -1,21 +1,16 @@
 import { failBulkBatch, recheckPausedLater, runBulkBatch } from '../../src/lib/server/bulk/run';
-import type { TaskHandler } from '../task';
+import type { TaskSpec } from '../task';
 
 /**
  * Runs a TAG or DELETE batch (all its chunks; each chunk commits on its own, so a
- * retry resumes after the last one). On the last attempt an error fails the batch.
- * A paused batch is looked at again a little later until it is resumed or cancelled.
+ * retry resumes after the last one). A paused batch is looked at again a little
+ * later until it is resumed or cancelled. Giving up fails the batch (worker/task.ts).
  */
-export const bulkRun: TaskHandler<'bulk:run'> = async ({ batchId }, helpers) => {
-	try {
+export const bulkRun: TaskSpec<'bulk:run'> = {
+	async run({ batchId }, helpers) {
 		const outcome = await runBulkBatch(batchId);
 		if (outcome === 'paused') await recheckPausedLater(batchId);
 		helpers.logger.info(`bulk ${batchId}: ${outcome}`);
-	} catch (e) {
-		if (helpers.job.attempts >= helpers.job.max_attempts) {
-			await failBulkBatch(batchId, e instanceof Error ? e.message : String(e));
-			return;
-		}
-		throw e;
-	}
+	},
+	onFinalFailure: failBulkBatch
 };

@@ -1,4 +1,5 @@
-import type { TaskList } from 'graphile-worker';
+import type { Task } from 'graphile-worker';
+import { TASK, type TaskName } from '../../src/lib/server/jobs/payloads';
 import { defineTask } from '../task';
 import { echo } from './echo';
 import { cleanup } from './cleanup';
@@ -6,14 +7,14 @@ import { bulkRun } from './bulk';
 import { importRun } from './import';
 import { sendSlice } from './send-slice';
 
-/** Every task, by name. Feature tasks are added here, one line each. */
-export const taskList: TaskList = {
-	'system:echo': defineTask('system:echo', echo),
-	'maintenance:cleanup': defineTask('maintenance:cleanup', cleanup),
-	'bulk:run': defineTask('bulk:run', bulkRun),
-	'import:run': defineTask('import:run', importRun),
-	'send:slice': defineTask('send:slice', sendSlice)
+/** Every task, by name (a task named in jobs/payloads.ts with no entry here does not compile). */
+export const taskList: { [T in TaskName]: Task } = {
+	[TASK.echo]: defineTask(TASK.echo, echo),
+	[TASK.cleanup]: defineTask(TASK.cleanup, cleanup),
+	[TASK.bulkRun]: defineTask(TASK.bulkRun, bulkRun),
+	[TASK.importRun]: defineTask(TASK.importRun, importRun),
+	[TASK.sendSlice]: defineTask(TASK.sendSlice, sendSlice)
 };
 
 /** graphile-worker crontab: minute resolution, so nothing timing-sensitive lives here. */
-export const crontab = ['17 * * * * maintenance:cleanup'].join('\n');
+export const crontab = [`17 * * * * ${TASK.cleanup}`].join('\n');

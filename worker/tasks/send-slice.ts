@@ -1,7 +1,10 @@
-import { runSendSlice } from '../../src/lib/server/send/slice';
-import type { TaskHandler } from '../task';
+import { cancelPendingAsFailed, runSendSlice } from '../../src/lib/server/send/slice';
+import type { TaskSpec } from '../task';
 
 /** One bounded step of a SEND batch; it enqueues its own continuation. */
-export const sendSlice: TaskHandler<'send:slice'> = async (payload) => {
-	await runSendSlice(payload.batchId, payload.lane, payload.spawn ?? false);
+export const sendSlice: TaskSpec<'send:slice'> = {
+	async run(payload) {
+		await runSendSlice(payload.batchId, payload.lane, payload.spawn ?? false);
+	},
+	onFinalFailure: cancelPendingAsFailed
 };

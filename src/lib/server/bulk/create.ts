@@ -1,12 +1,11 @@
 import { transaction } from '../db/client';
 import type { BatchType } from '../db/schema';
 import { enqueue } from '../jobs/enqueue';
+import { TASK } from '../jobs/payloads';
 import { contactFilterSql, requireOneTarget } from '../contacts/filter';
 import { insertBatch, toBatchDto } from '../batches/repository';
 import { publishBatchUpdate } from '../events/publish';
 import type { BulkDeleteInput, BulkTagsInput } from '../../schemas/bulk';
-
-export const BULK_TASK = 'bulk:run' as const;
 
 /** What a TAG/DELETE batch keeps as its input: the caller's choice, normalised. */
 export type BulkBatchInput = {
@@ -50,7 +49,7 @@ async function createBulkBatch(type: BatchType, input: BulkBatchInput, userId: n
 	const row = await transaction(async (tx) => {
 		const batch = await insertBatch(tx, { type, input: stored, totalCount: ids?.length ?? 0, createdBy: userId });
 		if (ids) await tx`insert into batch_targets (batch_id, ids) values (${batch.id}, ${packIds(ids)})`;
-		await enqueue(BULK_TASK, { batchId: batch.id }, { maxAttempts: 5 }, tx);
+		await enqueue(TASK.bulkRun, { batchId: batch.id }, { maxAttempts: 5 }, tx);
 		await publishBatchUpdate(batch.id, { statusChange: true, tx });
 		return batch;
 	});

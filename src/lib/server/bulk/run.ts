@@ -5,6 +5,7 @@ import { isTerminal } from '../batches/transitions';
 import { contactFilterSql } from '../contacts/filter';
 import { publishBatchUpdate } from '../events/publish';
 import { enqueue } from '../jobs/enqueue';
+import { TASK } from '../jobs/payloads';
 import { unpackIds, type BulkBatchInput } from './create';
 import { deleteChunkSql, filterTarget, idsTarget, tagChunkSql } from './statements';
 
@@ -115,11 +116,11 @@ export async function runBulkBatch(
  * from the cursor; a cancel ends it. job_key keeps it to one waiting job per batch.
  */
 export async function recheckPausedLater(batchId: string) {
-	await enqueue('bulk:run', { batchId }, { runAt: new Date(Date.now() + PAUSED_RECHECK_MS), jobKey: `bulk:${batchId}`, maxAttempts: 5 });
+	await enqueue(TASK.bulkRun, { batchId }, { runAt: new Date(Date.now() + PAUSED_RECHECK_MS), jobKey: `bulk:${batchId}`, maxAttempts: 5 });
 }
 const PAUSED_RECHECK_MS = 2_000;
 
-/** The job gave up for good: the batch could not run. */
+/** The job gave up for good (worker/task.ts): the batch could not run. */
 export async function failBulkBatch(batchId: string, error: string) {
 	await transitionBatch(batchId, 'FAILED', { error: error.slice(0, 1000) });
 }

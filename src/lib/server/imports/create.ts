@@ -3,6 +3,7 @@ import { transaction } from '../db/client';
 import { env } from '../env';
 import { DomainError } from '../errors';
 import { enqueue } from '../jobs/enqueue';
+import { TASK } from '../jobs/payloads';
 import { insertBatch, toBatchDto } from '../batches/repository';
 import { publishBatchUpdate } from '../events/publish';
 import { columnMapping, importOptions, type ColumnTarget, type ImportJsonInput, type ImportOptions } from '../../schemas/import';
@@ -41,7 +42,7 @@ export async function createJsonImport(userId: number, input: ImportJsonInput) {
 	const stored: StoredImportInput = { ...options, format: 'json', contactCount: contacts.length };
 	const row = await transaction(async (tx) => {
 		const b = await insertBatch(tx, { type: 'IMPORT', input: stored, totalCount: contacts.length, createdBy: userId });
-		await enqueue('import:run', { batchId: b.id, contacts }, { maxAttempts: IMPORT_MAX_ATTEMPTS }, tx);
+		await enqueue(TASK.importRun, { batchId: b.id, contacts }, { maxAttempts: IMPORT_MAX_ATTEMPTS }, tx);
 		return b;
 	});
 	await publishBatchUpdate(row.id, { statusChange: true });
@@ -77,7 +78,7 @@ export async function createUploadImport(userId: number, options: ImportOptions,
 		await tx`
 			insert into import_uploads (batch_id, path, bytes, header)
 			values (${b.id}, ${upload.path}, ${upload.bytes}, ${JSON.stringify(upload.header)}::jsonb)`;
-		await enqueue('import:run', { batchId: b.id }, { maxAttempts: IMPORT_MAX_ATTEMPTS }, tx);
+		await enqueue(TASK.importRun, { batchId: b.id }, { maxAttempts: IMPORT_MAX_ATTEMPTS }, tx);
 		return b;
 	});
 	await publishBatchUpdate(row.id, { statusChange: true });

@@ -249,6 +249,11 @@ async function uploadPath(batchId: string): Promise<string> {
 	return u.path;
 }
 
+/** The job gave up for good (worker/task.ts): the import is FAILED, and its file is no longer needed. */
+export async function failImportBatch(batchId: string, reason: string) {
+	if (await transitionBatch(batchId, 'FAILED', { error: `Import failed: ${reason}` })) await removeUpload(batchId);
+}
+
 /** The file is not needed once the batch has ended: failed rows live in import_rows. */
 async function removeUpload(batchId: string) {
 	const [u] = await db().select().from(importUploads).where(eq(importUploads.batchId, batchId));

@@ -2,21 +2,35 @@ import { z } from 'zod';
 import { importContact } from '../../schemas/import';
 
 /**
+ * Every task's name, defined once: enqueue callers, the worker's task list, the
+ * crontab and queries on graphile_worker.jobs use these constants, never a literal.
+ */
+export const TASK = {
+	cleanup: 'maintenance:cleanup',
+	echo: 'system:echo',
+	bulkRun: 'bulk:run',
+	importRun: 'import:run',
+	sendSlice: 'send:slice'
+} as const;
+
+/**
  * Every task the worker runs and the payload it takes. Enqueueing is typed from this
- * map, and the worker parses each payload with it before running the task.
- * Feature code adds one entry per task.
+ * map, and the worker parses each payload with it before running the task
+ * (worker/task.ts). Feature code adds one entry per task, and its name to TASK.
+ * A task whose payload has a `batchId` runs that batch: when its job gives up for
+ * good, the batch is FAILED with the reason.
  */
 export const taskPayloads = {
 	/** Housekeeping: drop expired sessions and old login failures. */
-	'maintenance:cleanup': z.object({}).passthrough(),
+	[TASK.cleanup]: z.object({}).passthrough(),
 	/** A no-op used by tests and health checks of the queue. */
-	'system:echo': z.object({ message: z.string(), sleepMs: z.number().int().min(0).optional() }),
+	[TASK.echo]: z.object({ message: z.string(), sleepMs: z.number().int().min(0).optional() }),
 	/** Runs a TAG or DELETE batch (bulk/run.ts). */
-	'bulk:run': z.object({ batchId: z.string().uuid() }),
+	[TASK.bulkRun]: z.object({ batchId: z.string().uuid() }),
 	/** Runs an IMPORT batch (imports/run.ts); JSON imports carry their contacts here. */
-	'import:run': z.object({ batchId: z.string().uuid(), contacts: z.array(importContact).optional() }),
-	/** One lane of a SEND batch (batches/send-slice.ts); spawn opens the other lanes. */
-	'send:slice': z.object({ batchId: z.string().uuid(), lane: z.number().int().min(0).default(0), spawn: z.boolean().optional() })
+	[TASK.importRun]: z.object({ batchId: z.string().uuid(), contacts: z.array(importContact).optional() }),
+	/** One lane of a SEND batch (send/slice.ts); spawn opens the other lanes. */
+	[TASK.sendSlice]: z.object({ batchId: z.string().uuid(), lane: z.number().int().min(0).default(0), spawn: z.boolean().optional() })
 } satisfies Record<string, z.ZodType>;
 
 export type TaskName = keyof typeof taskPayloads;

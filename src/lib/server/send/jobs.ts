@@ -1,7 +1,6 @@
 import { sql, type Executor } from '../db/client';
 import { enqueue } from '../jobs/enqueue';
-
-export const SEND_TASK = 'send:slice' as const;
+import { TASK } from '../jobs/payloads';
 
 /** Parallel slice chains of an unpaced batch (each claims its own items with SKIP LOCKED). */
 export const SEND_LANES = Math.max(1, Number(process.env.SEND_LANES ?? 3));
@@ -36,7 +35,7 @@ export async function enqueueSlice(
 ) {
 	const lane = opts.lane ?? 0;
 	await enqueue(
-		SEND_TASK,
+		TASK.sendSlice,
 		{ batchId: batch.id, lane, spawn: opts.spawn ?? false },
 		{ jobKey: sliceJobKey(batch.id, lane), queueName: sliceQueue(batch), runAt: opts.runAt, maxAttempts: 25 },
 		tx

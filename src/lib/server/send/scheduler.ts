@@ -1,5 +1,6 @@
 import { sql } from '../db/client';
-import { enqueueSlice, parseSliceJobKey, SEND_TASK } from './jobs';
+import { TASK } from '../jobs/payloads';
+import { enqueueSlice, parseSliceJobKey } from './jobs';
 import { runSendSlice } from './slice';
 
 /**
@@ -46,7 +47,7 @@ export function startSendScheduler(): { stop(): Promise<void> } {
 		const rows = await sql()<{ key: string; in_ms: number }[]>`
 			select key, (extract(epoch from (run_at - clock_timestamp())) * 1000)::float8 as in_ms
 			from graphile_worker.jobs
-			where task_identifier = ${SEND_TASK} and locked_at is null and key is not null
+			where task_identifier = ${TASK.sendSlice} and locked_at is null and key is not null
 				and run_at > now() and run_at <= now() + make_interval(secs => ${LOOKAHEAD_MS / 1000}::float8)`;
 		const now = Date.now();
 		for (const r of rows) {

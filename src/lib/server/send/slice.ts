@@ -1,4 +1,4 @@
-import { sql } from '../db/client';
+import { sql, transaction } from '../db/client';
 import { channelFor, loadChannelRow } from '../channels/registry';
 import { ChannelError } from '../channels/types';
 import { DomainError } from '../errors';
@@ -213,10 +213,14 @@ export async function finishOrPark(batch: Pick<BatchRow, 'id' | 'ratePerMinute'>
 	await transitionBatch(batch.id, 'COMPLETED', { from: ['PROCESSING'] });
 }
 
-/** The batch cannot run: FAILED with the reason; its unsent items are cancelled. */
-async function cancelPendingAsFailed(batchId: string, reason: string) {
-	await sql().begin(async (tx) => {
+/**
+ * The batch cannot run (also its job's final failure, worker/task.ts): FAILED with the
+ * reason, and its unsent items cancelled, together; a batch that can no longer become
+ * FAILED (paused, finished) keeps its items.
+ */
+export async function cancelPendingAsFailed(batchId: string, reason: string) {
+	await transaction(async (tx) => {
+		if (!(await transitionBatch(batchId, 'FAILED', { error: reason, tx }))) return;
 		await tx`update batch_items set status = 'cancelled', updated_at = now() where batch_id = ${batchId} and status = 'pending'`;
 	});
-	await transitionBatch(batchId, 'FAILED', { from: ['PROCESSING'], error: reason });
 }
