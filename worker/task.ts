@@ -1,5 +1,6 @@
 import type { JobHelpers, Task } from 'graphile-worker';
 import { z } from 'zod';
+import { sql } from '../src/lib/server/db/client';
 import { transitionBatch } from '../src/lib/server/batches/repository';
 import { taskPayloads, type TaskName, type TaskPayload } from '../src/lib/server/jobs/payloads';
 
@@ -79,9 +80,10 @@ async function failBatch(batchId: string, reason: string) {
  * locked job alone, and a running job is locked by its worker until the task returns.)
  */
 async function lastAttempt(helpers: JobHelpers) {
-	await helpers.withPgClient((client) =>
-		client.query('update graphile_worker._private_jobs set max_attempts = attempts where id = $1::bigint', [helpers.job.id])
-	);
+	await sql()`
+		update graphile_worker._private_jobs
+		set max_attempts = attempts
+		where id = ${helpers.job.id}::bigint`;
 }
 
 const batchRef = z.object({ batchId: z.string().uuid() });
