@@ -1,7 +1,13 @@
 import { sql } from '../db/client';
-import { ChannelError, type Channel, type ChannelRow, type OutgoingMessage } from './types';
+import { ChannelError, type Channel, type ChannelCapabilities, type ChannelRow, type OutgoingMessage } from './types';
 
 export type SandboxConfig = { latencyMs: number; failureRate: number };
+
+/**
+ * Delivery is an outbox row: the engine sends whole slices in one transaction, and the
+ * outbox's unique idempotency key makes a re-send a no-op.
+ */
+export const SANDBOX_CAPABILITIES: ChannelCapabilities = { batchSend: true, idempotentResend: true };
 
 export function sandboxConfig(row: ChannelRow): SandboxConfig {
 	const latencyMs = Math.max(0, Number(row.config.latencyMs ?? 0)) || 0;
@@ -18,14 +24,14 @@ export function simulatedFailure(cfg: SandboxConfig, rand = Math.random): Channe
 
 /**
  * The single-message form of the sandbox (the engine uses the batch form in
- * send-sandbox.ts). A unique idempotency key makes a re-send a no-op.
+ * send/sandbox.ts and send/paced.ts). A unique idempotency key makes a re-send a no-op.
  */
 export function sandboxChannel(row: ChannelRow): Channel {
 	const cfg = sandboxConfig(row);
 	return {
 		id: row.id,
 		kind: 'sandbox',
-		idempotent: true,
+		capabilities: SANDBOX_CAPABILITIES,
 		async send(msg: OutgoingMessage) {
 			if (cfg.latencyMs) await new Promise((r) => setTimeout(r, cfg.latencyMs));
 			const fail = simulatedFailure(cfg);

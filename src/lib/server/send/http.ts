@@ -1,10 +1,11 @@
-import { sql } from '../db/client';
+import { sql, transaction } from '../db/client';
 import { render } from '../templates/render';
 import { channelFor } from '../channels/registry';
 import type { ChannelRow } from '../channels/types';
 import { WORKER_PROCESS_ID } from '../jobs/recovery';
 import type { Tx } from '../db/client';
 import { errorOutcome, recordOutcomes, sentOutcome, skippedOutcome } from './outcomes';
+import { settleUnrecorded } from './recovery';
 import { moveNextSendAt } from './sandbox';
 import type { ItemOutcome, PacedStep, SliceResult } from './types';
 
@@ -96,7 +97,7 @@ export async function httpSlice(
 	} catch (e) {
 		// Outcomes could not be written (database trouble): settle the claims as a dead
 		// worker's would be, so they are neither stuck in `sending` nor re-sent blindly.
-		await resolveUnrecorded(batchId, claim.map((c) => c.id), channel.idempotent).catch(() => {});
+		await resolveUnrecorded(claim.map((c) => c.id)).catch(() => {});
 		throw e;
 	}
 	return { claimed: claim.length - released.length, stopped: released.length > 0, delta, nextDueMs: claim.nextDueMs };
@@ -115,15 +116,12 @@ export async function releaseClaimed(tx: Tx, batchId: string, ids: number[]) {
 		where id = any(${ids}::bigint[]) and status = 'sending'`;
 }
 
-async function resolveUnrecorded(batchId: string, ids: number[], idempotent: boolean) {
-	await sql()`update batch_items set
-			status = ${idempotent ? 'pending' : 'unknown'}, claimed_by = null, claimed_at = null, updated_at = now(),
-			error_class = case when ${idempotent} then error_class else 'unknown' end,
-			error_code = case when ${idempotent} then error_code else 'outcome_not_recorded' end
-		where id = any(${ids}::bigint[]) and status = 'sending'`;
-	if (!idempotent) {
-		await sql()`update batch_operations b set processed_count = processed_count + n.n, failed_count = failed_count + n.n
-			from (select count(*)::int as n from batch_items where id = any(${ids}::bigint[]) and status = 'unknown') n
-			where b.id = ${batchId}`;
-	}
+/** This slice's claims whose outcomes could not be written: settled as a dead worker's are. */
+async function resolveUnrecorded(ids: number[]) {
+	await transaction((tx) =>
+		settleUnrecorded(tx, tx`i.id = any(${ids}::bigint[])`, {
+			code: 'outcome_not_recorded',
+			message: 'The outcome of the send could not be recorded: the provider may or may not have it'
+		})
+	);
 }

@@ -1,11 +1,13 @@
 import { sql } from '../db/client';
 import { render } from '../templates/render';
 import { sandboxConfig } from '../channels/sandbox';
+import { capabilitiesOf } from '../channels/registry';
 import type { ChannelRow } from '../channels/types';
 import type { PacedStep, SliceResult } from './types';
 
 /**
- * The fast path of a paced sandbox batch. Pacing accuracy depends on how long one
+ * The fast path of a paced batch on a channel that delivers by database write
+ * (capability batchSend: the sandbox). Pacing accuracy depends on how long one
  * send takes once it is due, so the next recipient is read and rendered while the
  * step waits for its time, and the send itself is ONE statement: lock the batch row,
  * check it is still PROCESSING and due (database clock), mark the item sent, insert
@@ -18,7 +20,7 @@ export type Prepared = { itemId: number; phone: string; text: string };
 
 export function fastPathApplies(channel: ChannelRow): boolean {
 	const cfg = sandboxConfig(channel);
-	return channel.kind === 'sandbox' && cfg.latencyMs === 0 && cfg.failureRate === 0;
+	return capabilitiesOf(channel.kind).batchSend && cfg.latencyMs === 0 && cfg.failureRate === 0;
 }
 
 /** The next recipient, rendered; null when the general path should handle it (or none is left). */

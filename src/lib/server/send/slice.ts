@@ -1,5 +1,5 @@
 import { sql } from '../db/client';
-import { channelFor, loadChannelRow } from '../channels/registry';
+import { capabilitiesOf, channelFor, loadChannelRow } from '../channels/registry';
 import { ChannelError } from '../channels/types';
 import { DomainError } from '../errors';
 import type { ChannelRow } from '../channels/types';
@@ -92,7 +92,8 @@ async function waitForStart(batch: BatchRow, lane: number): Promise<boolean> {
  */
 async function runUnpaced(batch: BatchRow, channel: ChannelRow, body: string, lane: number, spawn: boolean) {
 	const deadline = Date.now() + BUDGET_MS;
-	const size = channel.kind === 'sandbox' ? SANDBOX_SLICE : HTTP_SLICE;
+	// A slice that only writes the database can be large; one of provider calls is not.
+	const size = capabilitiesOf(channel.kind).batchSend ? SANDBOX_SLICE : HTTP_SLICE;
 	for (;;) {
 		if (isStopping() || Date.now() > deadline) return enqueueSlice(batch, { lane });
 		const { granted, waitMs } = await takeTokens(channel.id, size);
@@ -184,7 +185,7 @@ async function runPaced(batch: BatchRow, channel: ChannelRow, body: string) {
 }
 
 function runOne(batchId: string, channel: ChannelRow, body: string, limit: number, paced?: PacedStep): Promise<SliceResult> {
-	return channel.kind === 'sandbox'
+	return capabilitiesOf(channel.kind).batchSend
 		? sandboxSlice(batchId, channel, body, limit, paced)
 		: httpSlice(batchId, channel, body, limit, { paced, stopping: isStopping });
 }
