@@ -1,6 +1,7 @@
 import type { Tx } from '../db/client';
 import type { CountDelta, ItemOutcome } from './types';
 import { ChannelError } from '../channels/types';
+import { bumpCounters } from '../batches/counters';
 import { MAX_ATTEMPTS, retryDelayMs } from './pacing';
 
 /** First retry back-off (doubles per attempt); SEND_RETRY_BASE_MS shortens it in tests. */
@@ -82,10 +83,6 @@ export async function recordOutcomes(tx: Tx, batchId: string, outcomes: ItemOutc
 			where i.id = u.id`;
 	}
 	const d = deltaOf(outcomes);
-	if (d.processed) {
-		await tx`update batch_operations set processed_count = processed_count + ${d.processed}, success_count = success_count + ${d.success},
-			failed_count = failed_count + ${d.failed}, skipped_count = skipped_count + ${d.skipped}, updated_at = now()
-			where id = ${batchId}`;
-	}
+	if (d.processed) await bumpCounters(tx, batchId, d);
 	return d;
 }

@@ -3,7 +3,8 @@ import { render } from '../templates/render';
 import { sandboxConfig } from '../channels/sandbox';
 import { capabilitiesOf } from '../channels/registry';
 import type { ChannelRow } from '../channels/types';
-import type { PacedStep, SliceResult } from './types';
+import { counterAssignments } from '../batches/counters';
+import type { CountDelta, PacedStep, SliceResult } from './types';
 
 /**
  * The fast path of a paced batch on a channel that delivers by database write
@@ -52,7 +53,9 @@ export async function sendPrepared(
 ): Promise<SliceResult & { sent: boolean }> {
 	const gap = paced.baseMs + (paced.jitterMs > 0 ? Math.random() * paced.jitterMs : 0);
 	const ideal = schedule.idealMs;
-	const [r] = await sql()<{ sent: number; next_ms: number | null; ideal_ms: number | null; status: string; due: boolean }[]>`
+	const ex = sql();
+	const oneSent: CountDelta = { processed: 1, success: 1, failed: 0, skipped: 0 };
+	const [r] = await ex<{ sent: number; next_ms: number | null; ideal_ms: number | null; status: string; due: boolean }[]>`
 		with t as materialized (select clock_timestamp() as ts),
 		sched as materialized (
 			select greatest(coalesce(to_timestamp(${ideal === null ? null : ideal / 1000}::float8), o.next_send_at, t.ts), t.ts - interval '1 second')
@@ -73,7 +76,7 @@ export async function sendPrepared(
 			on conflict (idempotency_key) do nothing
 			returning 1),
 		upd as (
-			update batch_operations set processed_count = processed_count + 1, success_count = success_count + 1, updated_at = now(),
+			update batch_operations set ${counterAssignments(ex, oneSent)},
 				next_send_at = greatest((select ideal from sched), (select ts from t) + make_interval(secs => ${paced.baseMs / 1000}::float8))
 			where id = ${batchId} and exists (select 1 from it)
 			returning (extract(epoch from next_send_at) * 1000)::float8 as next_ms)
@@ -83,7 +86,7 @@ export async function sendPrepared(
 		from batch_operations o where o.id = ${batchId}`;
 	if (!r || r.status !== 'PROCESSING') return { claimed: 0, stopped: true, sent: false };
 	if (r.sent === 1) schedule.idealMs = r.ideal_ms;
-	if (r.sent === 1) return { claimed: 1, stopped: false, sent: true, delta: { processed: 1, success: 1, failed: 0, skipped: 0 }, nextDueMs: r.next_ms };
+	if (r.sent === 1) return { claimed: 1, stopped: false, sent: true, delta: oneSent, nextDueMs: r.next_ms };
 	if (!r.due) return { claimed: 0, stopped: false, early: true, sent: false };
 	// The item changed meanwhile (cancelled, retried elsewhere): the general path sorts it out.
 	return { claimed: 0, stopped: false, sent: false };

@@ -2,6 +2,7 @@ import { sql } from '../db/client';
 import { render, isStatic } from '../templates/render';
 import { sandboxConfig, simulatedFailure } from '../channels/sandbox';
 import type { ChannelRow } from '../channels/types';
+import { counterAssignments } from '../batches/counters';
 import type { Tx } from '../db/client';
 import { errorOutcome, recordOutcomes, sentOutcome, skippedOutcome } from './outcomes';
 import type { ItemOutcome, PacedStep, SliceResult } from './types';
@@ -84,6 +85,7 @@ export async function sandboxSlice(
 		}
 		if (ids.length === items.length) {
 			// Everyone sent (the common case): outbox rows, ledger and counters in one statement.
+			const delta = { processed: ids.length, success: ids.length, failed: 0, skipped: 0 };
 			const [r] = await tx<{ next_ms: number | null }[]>`
 				with t as materialized (select clock_timestamp() as ts),
 				ins as (
@@ -97,11 +99,10 @@ export async function sandboxSlice(
 						error_class = null, error_code = null, error_message = null, not_before = null, updated_at = now()
 					where id = any(${ids}::bigint[])
 					returning 1)
-				update batch_operations set processed_count = processed_count + ${ids.length}, success_count = success_count + ${ids.length},
-					updated_at = now(), next_send_at = ${nextSendAtSql(tx, paced, true)}
+				update batch_operations set ${counterAssignments(tx, delta)}, next_send_at = ${nextSendAtSql(tx, paced, true)}
 				where id = ${batchId}
 				returning (extract(epoch from next_send_at) * 1000)::float8 as next_ms`;
-			return { claimed: items.length, stopped: false, delta: { processed: ids.length, success: ids.length, failed: 0, skipped: 0 }, nextDueMs: r?.next_ms ?? null };
+			return { claimed: items.length, stopped: false, delta, nextDueMs: r?.next_ms ?? null };
 		}
 		if (ids.length) {
 			await tx`insert into outbox (channel_id, batch_id, item_id, to_phone, body, idempotency_key, created_at)
