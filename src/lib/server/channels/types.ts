@@ -1,4 +1,6 @@
+import type postgres from 'postgres';
 import type { ChannelKind } from '../db/schema';
+import type { Executor } from '../db/client';
 
 export type ErrorClass = 'rate_limited' | 'transient' | 'permanent';
 
@@ -17,6 +19,20 @@ export class ChannelError extends Error {
 }
 
 export type OutgoingMessage = { to: string; body: string; idempotencyKey: string };
+
+/**
+ * The idempotency key of the message to one batch item: what a receiver dedupes a
+ * re-send on (the outbox's unique key, the webhook's Idempotency-Key header). It is
+ * the same for every attempt by any worker, so a re-send after a crash carries it again.
+ */
+export function messageKey(batchId: string, itemId: number): string {
+	return `${batchId}:${itemId}`;
+}
+
+/** messageKey in SQL, from a batch id and an item id (columns or parameters). */
+export function messageKeySql(ex: Executor, batchId: postgres.Fragment, itemId: postgres.Fragment) {
+	return ex`(${batchId} || ':' || ${itemId})`;
+}
 
 /**
  * What a kind of channel can do, declared once per kind beside its implementation and

@@ -1,7 +1,7 @@
 import { sql, transaction } from '../db/client';
 import { render } from '../templates/render';
 import { channelFor } from '../channels/registry';
-import type { ChannelRow } from '../channels/types';
+import { messageKey, type ChannelRow } from '../channels/types';
 import { WORKER_PROCESS_ID } from '../jobs/recovery';
 import type { Tx } from '../db/client';
 import { errorOutcome, recordOutcomes, sentOutcome, skippedOutcome } from './outcomes';
@@ -80,7 +80,7 @@ export async function httpSlice(
 			group.map(async ({ item, contact }) => {
 				try {
 					const text = render(body, { name: contact.name, phone: contact.phone, attributes: contact.attributes }).text;
-					const id = await channel.send({ to: contact.phone, body: text, idempotencyKey: `${batchId}:${item.id}` });
+					const id = await channel.send({ to: contact.phone, body: text, idempotencyKey: messageKey(batchId, item.id) });
 					outcomes.push(sentOutcome(item.id, id));
 				} catch (e) {
 					outcomes.push(errorOutcome(item.id, item.attempts, e));

@@ -1,6 +1,7 @@
 import type { Tx } from '../db/client';
 import type { CountDelta, ItemOutcome } from './types';
-import { ChannelError } from '../channels/types';
+import { ChannelError, messageKey } from '../channels/types';
+import { sandboxMessageId, sandboxMessageIdSql } from '../channels/sandbox';
 import { bumpCounters } from '../batches/counters';
 import { MAX_ATTEMPTS, retryDelayMs } from './pacing';
 
@@ -53,12 +54,12 @@ export function deltaOf(outcomes: ItemOutcome[]): CountDelta {
 export async function recordOutcomes(tx: Tx, batchId: string, outcomes: ItemOutcome[], bumpAttempts: boolean): Promise<CountDelta> {
 	if (outcomes.length === 0) return deltaOf(outcomes);
 	const bump = bumpAttempts ? 1 : 0;
-	const plainSent = outcomes.filter((o) => o.status === 'sent' && o.providerMessageId === `sbx:${batchId}:${o.id}`);
+	const plainSent = outcomes.filter((o) => o.status === 'sent' && o.providerMessageId === sandboxMessageId(messageKey(batchId, o.id)));
 	const plainSet = new Set(plainSent);
 	const rest = plainSent.length === outcomes.length ? [] : outcomes.filter((o) => !plainSet.has(o));
 	if (plainSent.length) {
 		// The common case of the sandbox, kept to one id array: the provider id is derived.
-		await tx`update batch_items set status = 'sent', attempts = attempts + ${bump}, provider_message_id = 'sbx:' || batch_id || ':' || id,
+		await tx`update batch_items set status = 'sent', attempts = attempts + ${bump}, provider_message_id = ${sandboxMessageIdSql(tx)},
 			error_class = null, error_code = null, error_message = null, not_before = null, claimed_by = null, claimed_at = null, updated_at = now()
 			where id = any(${plainSent.map((o) => o.id)}::bigint[])`;
 	}

@@ -1,6 +1,7 @@
 import { sql } from '../db/client';
 import { render } from '../templates/render';
-import { sandboxConfig } from '../channels/sandbox';
+import { sandboxConfig, sandboxMessageIdSql } from '../channels/sandbox';
+import { outboxInsertSql } from '../channels/outbox';
 import { capabilitiesOf } from '../channels/registry';
 import type { ChannelRow } from '../channels/types';
 import { counterAssignments } from '../batches/counters';
@@ -66,15 +67,16 @@ export async function sendPrepared(
 			where id = ${batchId} and status = 'PROCESSING' and (next_send_at is null or next_send_at <= (select ts from t))
 			for no key update),
 		it as (
-			update batch_items set status = 'sent', attempts = attempts + 1, provider_message_id = 'sbx:' || batch_id || ':' || id,
+			update batch_items set status = 'sent', attempts = attempts + 1, provider_message_id = ${sandboxMessageIdSql(ex)},
 				error_class = null, error_code = null, error_message = null, not_before = null, updated_at = now()
 			where id = ${p.itemId} and status = 'pending' and exists (select 1 from b)
 			returning id),
-		ins as (
-			insert into outbox (channel_id, batch_id, item_id, to_phone, body, idempotency_key, created_at)
-			select ${channel.id}, ${batchId}::uuid, it.id, ${p.phone}, ${p.text}, ${batchId} || ':' || it.id, (select ts from t) from it
-			on conflict (idempotency_key) do nothing
-			returning 1),
+		ins as (${outboxInsertSql(ex, {
+			channelId: channel.id,
+			batchId,
+			messages: ex`select it.id, ${p.phone}::text, ${p.text}::text from it`,
+			sentAt: ex`(select ts from t)`
+		})}),
 		upd as (
 			update batch_operations set ${counterAssignments(ex, oneSent)},
 				next_send_at = greatest((select ideal from sched), (select ts from t) + make_interval(secs => ${paced.baseMs / 1000}::float8))
