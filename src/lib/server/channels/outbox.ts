@@ -35,7 +35,7 @@ export async function insertOutboxMessage(channelId: string, msg: OutgoingMessag
 export async function listOutbox(input: { batchId?: string; search?: string; limit: number; offset: number }) {
 	const batchId = input.batchId ?? null;
 	const like = input.search ? `%${input.search.replace(/[\\%_]/g, (m) => `\\${m}`)}%` : null;
-	const rows = await sql()<{ id: number; channelId: string; batchId: string | null; itemId: number | null; toPhone: string; body: string; idempotencyKey: string; createdAt: string }[]>`
+	const rows = await sql()<{ id: number; channelId: string; batchId: string | null; itemId: number | null; toPhone: string; body: string; idempotencyKey: string; createdAt: Date }[]>`
 		select id::int as id, channel_id as "channelId", batch_id as "batchId", item_id::int as "itemId", to_phone as "toPhone", body,
 			idempotency_key as "idempotencyKey", created_at as "createdAt"
 		from outbox

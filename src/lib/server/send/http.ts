@@ -1,9 +1,8 @@
-import { sql, transaction } from '../db/client';
+import { sql, transaction, type Tx } from '../db/client';
 import { render } from '../templates/render';
 import { channelFor } from '../channels/registry';
 import { messageKey, type ChannelRow } from '../channels/types';
 import { WORKER_PROCESS_ID } from '../jobs/recovery';
-import type { Tx } from '../db/client';
 import { errorOutcome, recordOutcomes, sentOutcome, skippedOutcome } from './outcomes';
 import { settleUnrecorded } from './recovery';
 import { moveNextSendAt } from './sandbox';
@@ -29,7 +28,7 @@ export async function httpSlice(
 	opts: { paced?: PacedStep; stopping: () => boolean }
 ): Promise<SliceResult> {
 	const channel = channelFor(channelRow);
-	const claim = await sql().begin(async (tx) => {
+	const claim = await transaction(async (tx) => {
 		const [b] = await tx<{ status: string; due: boolean }[]>`
 			select status, (next_send_at is null or next_send_at <= clock_timestamp()) as due
 			from batch_operations where id = ${batchId} ${opts.paced ? tx`for no key update` : tx`for key share`}`;
@@ -90,7 +89,7 @@ export async function httpSlice(
 	}
 	let delta;
 	try {
-		delta = await sql().begin(async (tx) => {
+		delta = await transaction(async (tx) => {
 			if (released.length) await releaseClaimed(tx, batchId, released);
 			return recordOutcomes(tx, batchId, outcomes, false);
 		});

@@ -77,7 +77,7 @@ export async function recordOutcomes(tx: Tx, batchId: string, outcomes: ItemOutc
 					error_code: o.code ?? null,
 					error_message: o.message ?? null,
 					provider_message_id: o.providerMessageId ?? null,
-					not_before: o.notBefore?.toISOString() ?? null
+					not_before: o.notBefore ?? null
 				}))
 			)}::jsonb) as u(id bigint, status text, error_class text, error_code text, error_message text,
 				provider_message_id text, not_before timestamptz)

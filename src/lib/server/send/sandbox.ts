@@ -1,10 +1,9 @@
-import { sql } from '../db/client';
+import { transaction, type Tx } from '../db/client';
 import { render, isStatic } from '../templates/render';
 import { sandboxConfig, sandboxMessageId, sandboxMessageIdSql, simulatedFailure } from '../channels/sandbox';
 import { outboxInsertSql } from '../channels/outbox';
 import { messageKey, type ChannelRow } from '../channels/types';
 import { counterAssignments } from '../batches/counters';
-import type { Tx } from '../db/client';
 import { errorOutcome, recordOutcomes, sentOutcome, skippedOutcome } from './outcomes';
 import type { ItemOutcome, PacedStep, SliceResult } from './types';
 
@@ -42,7 +41,7 @@ export async function sandboxSlice(
 	const cfg = sandboxConfig(channel);
 	// Simulated provider latency, outside the transaction like a real call would be.
 	if (cfg.latencyMs) await new Promise((r) => setTimeout(r, cfg.latencyMs));
-	return sql().begin(async (tx) => {
+	return transaction(async (tx): Promise<SliceResult> => {
 		// Status check and claim in one round trip; the first row always carries the status.
 		const lock = paced ? tx`for no key update` : tx`for key share`;
 		const rows = await tx<Claimed[]>`

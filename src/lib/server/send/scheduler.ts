@@ -27,7 +27,7 @@ export function startSendScheduler(): { stop(): Promise<void> } {
 		if (stopped) return;
 		const parsed = parseSliceJobKey(key);
 		if (!parsed) return;
-		const [taken] = await sql()<{ id: string | null; locked_at: string | null; queue_name: string | null }[]>`
+		const [taken] = await sql()<{ id: string | null; locked_at: Date | null; queue_name: string | null }[]>`
 			select r.id, r.locked_at, j.queue_name from graphile_worker.jobs j, lateral graphile_worker.remove_job(j.key) r
 			where j.key = ${key} and j.locked_at is null
 				-- The due job only: not the safety net another process left after taking it.

@@ -80,7 +80,7 @@ async function waitForStart(batch: BatchRow, lane: number): Promise<boolean> {
 	await sleepUntilDb(at);
 	// The local estimate of the database clock could be off by a fraction of a ms: ask.
 	for (;;) {
-		const [r] = await sql()<{ left: number }[]>`select (extract(epoch from (${batch.scheduledAt.toISOString()}::timestamptz - clock_timestamp())) * 1000)::float8 as left`;
+		const [r] = await sql()<{ left: number }[]>`select (extract(epoch from (${batch.scheduledAt}::timestamptz - clock_timestamp())) * 1000)::float8 as left`;
 		if (r.left <= 0) return true;
 		await sleep(Math.ceil(r.left));
 	}
@@ -201,23 +201,20 @@ async function giveBack(channelId: string, n: number) {
  * all completes the batch (once, whichever lane gets there: the transition is atomic).
  */
 export async function finishOrPark(batch: Pick<BatchRow, 'id' | 'ratePerMinute'>, lane: number) {
-	const [s] = await sql()<{ ready: number; pending: number; sending: number; next_at: string | null }[]>`
+	const [s] = await sql()<{ ready: number; pending: number; sending: number; next_at: Date | null }[]>`
 		select count(*) filter (where status = 'pending' and (not_before is null or not_before <= now()))::int as ready,
 			count(*) filter (where status = 'pending')::int as pending,
 			count(*) filter (where status = 'sending')::int as sending,
 			min(not_before) filter (where status = 'pending') as next_at
 		from batch_items where batch_id = ${batch.id} and status in ('pending', 'sending')`;
 	if (s.ready > 0) return enqueueSlice(batch, { lane });
-	// (The shared postgres.js client hands timestamps back as strings: drizzle parses its own.)
-	if (s.pending > 0) return enqueueSlice(batch, { lane, runAt: s.next_at ? new Date(s.next_at) : undefined });
+	if (s.pending > 0) return enqueueSlice(batch, { lane, runAt: s.next_at ?? undefined });
 	if (s.sending > 0) return;
 	await transitionBatch(batch.id, 'COMPLETED', { from: ['PROCESSING'] });
 }
 
 /** The batch cannot run: FAILED with the reason; its unsent items are cancelled. */
 async function cancelPendingAsFailed(batchId: string, reason: string) {
-	await sql().begin(async (tx) => {
-		await tx`update batch_items set status = 'cancelled', updated_at = now() where batch_id = ${batchId} and status = 'pending'`;
-	});
+	await sql()`update batch_items set status = 'cancelled', updated_at = now() where batch_id = ${batchId} and status = 'pending'`;
 	await transitionBatch(batchId, 'FAILED', { from: ['PROCESSING'], error: reason });
 }
