@@ -1,7 +1,7 @@
 import { sql as dsql, and, asc, eq, type SQL } from 'drizzle-orm';
 import { db } from '../db/client';
 import { batchOperations } from '../db/schema';
-import { toBatchDto, type BatchRow } from './repository';
+import { toBatchDto } from './repository';
 import type { BatchListInput } from '../../schemas/bulk';
 
 /**
@@ -29,5 +29,5 @@ export async function listBatches(input: BatchListInput) {
 			.from(batchOperations)
 			.where(where)
 	]);
-	return { items: (rows as BatchRow[]).map(toBatchDto), total: count.n, limit: input.limit, offset: input.offset };
+	return { items: rows.map(toBatchDto), total: count.n, limit: input.limit, offset: input.offset };
 }

@@ -1,5 +1,5 @@
-import { sql as dsql, type SQL } from 'drizzle-orm';
-import { db } from '../db/client';
+import type postgres from 'postgres';
+import { sql } from '../db/client';
 import { BATCH_STATUSES, BATCH_TYPES, type BatchStatus, type BatchType } from '../db/schema';
 import type { BatchStatsInput } from '../../schemas/bulk';
 
@@ -12,23 +12,29 @@ export type DayStats = { date: string; total: number; processed: number; success
  * successRate = totalSuccess / totalProcessed in percent, one decimal (0 when nothing ran).
  */
 export async function batchStats(input: BatchStatsInput) {
-	const conds: SQL[] = [];
-	if (input.type) conds.push(dsql`type = ${input.type}`);
-	if (input.status) conds.push(dsql`status = ${input.status}`);
-	if (input.createdAfter) conds.push(dsql`created_at >= ${input.createdAfter.toISOString()}::timestamptz`);
-	if (input.createdBefore) conds.push(dsql`created_at < ${input.createdBefore.toISOString()}::timestamptz`);
-	const where = conds.length ? dsql`where ${dsql.join(conds, dsql` and `)}` : dsql``;
+	const ex = sql();
+	// Only the filters given, so each query keeps a plan that can use its index.
+	const where = () => {
+		const conds: postgres.Fragment[] = [];
+		if (input.type) conds.push(ex`type = ${input.type}`);
+		if (input.status) conds.push(ex`status = ${input.status}`);
+		if (input.createdAfter) conds.push(ex`created_at >= ${input.createdAfter}`);
+		if (input.createdBefore) conds.push(ex`created_at < ${input.createdBefore}`);
+		return conds.length ? ex`where ${conds.reduce((all, c) => ex`${all} and ${c}`)}` : ex``;
+	};
+	// Sums of int columns are bigint: cast to float8, exact far beyond any count here.
+	type Sums = { n: number; processed: number; success: number; failed: number };
 
 	const [groups, days] = await Promise.all([
-		db().execute<{ type: BatchType; status: BatchStatus; n: number; processed: string; success: string; failed: string }>(dsql`
-			select type, status, count(*)::int as n, coalesce(sum(processed_count), 0) as processed,
-				coalesce(sum(success_count), 0) as success, coalesce(sum(failed_count), 0) as failed
-			from batch_operations ${where} group by type, status`),
-		db().execute<{ date: string; type: BatchType; n: number; processed: string; success: string; failed: string }>(dsql`
+		ex<({ type: BatchType; status: BatchStatus } & Sums)[]>`
+			select type, status, count(*)::int as n, coalesce(sum(processed_count), 0)::float8 as processed,
+				coalesce(sum(success_count), 0)::float8 as success, coalesce(sum(failed_count), 0)::float8 as failed
+			from batch_operations ${where()} group by type, status`,
+		ex<({ date: string; type: BatchType } & Sums)[]>`
 			select to_char(date_trunc('day', created_at at time zone 'UTC'), 'YYYY-MM-DD') as date, type,
-				count(*)::int as n, coalesce(sum(processed_count), 0) as processed,
-				coalesce(sum(success_count), 0) as success, coalesce(sum(failed_count), 0) as failed
-			from batch_operations ${where} group by 1, 2 order by 1`)
+				count(*)::int as n, coalesce(sum(processed_count), 0)::float8 as processed,
+				coalesce(sum(success_count), 0)::float8 as success, coalesce(sum(failed_count), 0)::float8 as failed
+			from batch_operations ${where()} group by 1, 2 order by 1`
 	]);
 
 	const byType = Object.fromEntries(BATCH_TYPES.map((t) => [t, 0])) as Record<BatchType, number>;
@@ -41,9 +47,9 @@ export async function batchStats(input: BatchStatsInput) {
 		byType[g.type] += g.n;
 		byStatus[g.status] += g.n;
 		total += g.n;
-		totalProcessed += Number(g.processed);
-		totalSuccess += Number(g.success);
-		totalFailed += Number(g.failed);
+		totalProcessed += g.processed;
+		totalSuccess += g.success;
+		totalFailed += g.failed;
 	}
 	const perDay = new Map<string, DayStats>();
 	for (const d of days) {
@@ -54,9 +60,9 @@ export async function batchStats(input: BatchStatsInput) {
 		}
 		day.total += d.n;
 		day.byType[d.type] += d.n;
-		day.processed += Number(d.processed);
-		day.success += Number(d.success);
-		day.failed += Number(d.failed);
+		day.processed += d.processed;
+		day.success += d.success;
+		day.failed += d.failed;
 	}
 	return {
 		total,

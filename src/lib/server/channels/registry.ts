@@ -1,10 +1,11 @@
 import { sql } from '../db/client';
 import { notFound } from '../errors';
-import type { Channel, ChannelRow } from './types';
-import { webhookChannel } from './webhook';
-import { twilioChannel } from './twilio';
-import { whatsappChannel } from './whatsapp';
-import { sandboxChannel } from './sandbox';
+import { CHANNEL_KINDS, type ChannelKind } from '../db/schema';
+import { ChannelError, type Channel, type ChannelCapabilities, type ChannelRow } from './types';
+import { webhookChannel, WEBHOOK_CAPABILITIES } from './webhook';
+import { twilioChannel, TWILIO_CAPABILITIES } from './twilio';
+import { whatsappChannel, WHATSAPP_CAPABILITIES } from './whatsapp';
+import { sandboxChannel, SANDBOX_CAPABILITIES } from './sandbox';
 
 const CACHE_MS = 5_000;
 const cache = new Map<string, { at: number; row: ChannelRow }>();
@@ -20,20 +21,34 @@ export async function loadChannelRow(id: string, fresh = false): Promise<Channel
 	return row;
 }
 
-export function channelFor(row: ChannelRow): Channel {
-	switch (row.kind) {
-		case 'sandbox':
-			return sandboxChannel(row);
-		case 'webhook':
-			return webhookChannel(row);
-		case 'twilio':
-			return twilioChannel(row);
-		case 'whatsapp':
-			return whatsappChannel(row);
-	}
+/**
+ * Every kind of channel: how to open one, and what it can do (declared in its own
+ * file). A Record over ChannelKind, so a new kind does not compile until it is here.
+ */
+const KINDS: Record<ChannelKind, { open(row: ChannelRow): Channel; capabilities: ChannelCapabilities }> = {
+	sandbox: { open: sandboxChannel, capabilities: SANDBOX_CAPABILITIES },
+	webhook: { open: webhookChannel, capabilities: WEBHOOK_CAPABILITIES },
+	twilio: { open: twilioChannel, capabilities: TWILIO_CAPABILITIES },
+	whatsapp: { open: whatsappChannel, capabilities: WHATSAPP_CAPABILITIES }
+};
+
+function kindEntry(kind: ChannelKind) {
+	// The column is plain text: a row written around the API may hold anything.
+	if (!Object.hasOwn(KINDS, kind)) throw new ChannelError('permanent', 'channel_kind', `Unknown channel kind "${kind}"`);
+	return KINDS[kind];
 }
 
-/** Channels whose re-send after a crash cannot deliver twice. */
-export function isIdempotentKind(kind: ChannelRow['kind']): boolean {
-	return kind === 'sandbox' || kind === 'webhook';
+/** The channel behind a row; throws ChannelError when its kind or config is not usable. */
+export function channelFor(row: ChannelRow): Channel {
+	return kindEntry(row.kind).open(row);
+}
+
+/** What a channel of this kind can do, without opening one (its config may be incomplete). */
+export function capabilitiesOf(kind: ChannelKind): ChannelCapabilities {
+	return kindEntry(kind).capabilities;
+}
+
+/** The kinds that have a capability, for statements that decide per row by channel kind. */
+export function kindsWith(capability: keyof ChannelCapabilities): ChannelKind[] {
+	return CHANNEL_KINDS.filter((k) => KINDS[k].capabilities[capability]);
 }

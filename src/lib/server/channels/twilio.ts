@@ -1,5 +1,8 @@
-import type { Channel, ChannelRow, OutgoingMessage } from './types';
+import type { Channel, ChannelCapabilities, ChannelRow, OutgoingMessage } from './types';
 import { classifyResponse, post, str } from './http';
+
+/** One HTTP call per message, and no idempotency key to make a re-send safe (below). */
+export const TWILIO_CAPABILITIES: ChannelCapabilities = { batchSend: false, idempotentResend: false };
 
 /**
  * Twilio Programmable Messaging: POST {base}/2010-04-01/Accounts/{sid}/Messages.json,
@@ -17,7 +20,7 @@ export function twilioChannel(row: ChannelRow): Channel {
 	return {
 		id: row.id,
 		kind: 'twilio',
-		idempotent: false,
+		capabilities: TWILIO_CAPABILITIES,
 		async send(msg: OutgoingMessage) {
 			const body = new URLSearchParams({ To: msg.to, From: from, Body: msg.body }).toString();
 			const res = await post(`${base}/2010-04-01/Accounts/${encodeURIComponent(sid)}/Messages.json`, {

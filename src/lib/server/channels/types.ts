@@ -1,4 +1,6 @@
+import type postgres from 'postgres';
 import type { ChannelKind } from '../db/schema';
+import type { Executor } from '../db/client';
 
 export type ErrorClass = 'rate_limited' | 'transient' | 'permanent';
 
@@ -18,16 +20,46 @@ export class ChannelError extends Error {
 
 export type OutgoingMessage = { to: string; body: string; idempotencyKey: string };
 
+/**
+ * The idempotency key of the message to one batch item: what a receiver dedupes a
+ * re-send on (the outbox's unique key, the webhook's Idempotency-Key header). It is
+ * the same for every attempt by any worker, so a re-send after a crash carries it again.
+ */
+export function messageKey(batchId: string, itemId: number): string {
+	return `${batchId}:${itemId}`;
+}
+
+/** messageKey in SQL, from a batch id and an item id (columns or parameters). */
+export function messageKeySql(ex: Executor, batchId: postgres.Fragment, itemId: postgres.Fragment) {
+	return ex`(${batchId} || ':' || ${itemId})`;
+}
+
+/**
+ * What a kind of channel can do, declared once per kind beside its implementation and
+ * collected in channels/registry.ts. The engine decides by these, never by kind.
+ */
+export type ChannelCapabilities = {
+	/**
+	 * Delivery is a database write (the outbox) with no provider call: the engine claims,
+	 * delivers and records a whole slice in one transaction (send/sandbox.ts), a paced
+	 * step in one statement (send/paced.ts), and sizes slices for that. Otherwise each
+	 * message is a `send()` call made with no transaction open (send/http.ts).
+	 */
+	batchSend: boolean;
+	/**
+	 * Re-sending a message under the same idempotency key cannot deliver it twice
+	 * (sandbox: the outbox's unique key; webhook: the Idempotency-Key header). A message
+	 * whose outcome is unknown (a worker died, or its outcome could not be recorded) is
+	 * then sent again; otherwise it becomes `unknown` and is never re-sent silently.
+	 */
+	idempotentResend: boolean;
+};
+
 /** One provider behind the common interface. */
 export interface Channel {
 	readonly id: string;
 	readonly kind: ChannelKind;
-	/**
-	 * True when re-sending a message with the same idempotency key cannot deliver it
-	 * twice (sandbox: unique key; webhook: Idempotency-Key header). After a crash, the
-	 * engine re-sends in-flight items of such channels, and marks them `unknown` otherwise.
-	 */
-	readonly idempotent: boolean;
+	readonly capabilities: ChannelCapabilities;
 	/** Sends one message; resolves to the provider's message id or throws ChannelError. */
 	send(msg: OutgoingMessage): Promise<string>;
 }

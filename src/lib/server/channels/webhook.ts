@@ -1,11 +1,14 @@
 import { createHmac } from 'node:crypto';
-import type { Channel, ChannelRow, OutgoingMessage } from './types';
+import type { Channel, ChannelCapabilities, ChannelRow, OutgoingMessage } from './types';
 import { classifyResponse, post, str } from './http';
 
 /** HMAC-SHA256 of the raw body, hex, as sent in X-Batchdesk-Signature ("sha256=<hex>"). */
 export function signBody(secret: string, body: string): string {
 	return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 }
+
+/** One HTTP call per message; the receiver dedupes on Idempotency-Key, so a re-send is safe. */
+export const WEBHOOK_CAPABILITIES: ChannelCapabilities = { batchSend: false, idempotentResend: true };
 
 /**
  * POSTs {to, body, idempotencyKey} as JSON to the configured URL. The receiver can
@@ -18,7 +21,7 @@ export function webhookChannel(row: ChannelRow): Channel {
 	return {
 		id: row.id,
 		kind: 'webhook',
-		idempotent: true,
+		capabilities: WEBHOOK_CAPABILITIES,
 		async send(msg: OutgoingMessage) {
 			const body = JSON.stringify({ to: msg.to, body: msg.body, idempotencyKey: msg.idempotencyKey, channel: row.id });
 			const headers: Record<string, string> = {

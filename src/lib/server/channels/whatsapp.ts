@@ -1,5 +1,8 @@
-import type { Channel, ChannelRow, OutgoingMessage } from './types';
+import type { Channel, ChannelCapabilities, ChannelRow, OutgoingMessage } from './types';
 import { classifyResponse, post, str } from './http';
+
+/** One HTTP call per message, and no idempotency key to make a re-send safe (below). */
+export const WHATSAPP_CAPABILITIES: ChannelCapabilities = { batchSend: false, idempotentResend: false };
 
 /**
  * Meta WhatsApp Cloud API: POST {base}/{version}/{phone_number_id}/messages with a
@@ -14,7 +17,7 @@ export function whatsappChannel(row: ChannelRow): Channel {
 	return {
 		id: row.id,
 		kind: 'whatsapp',
-		idempotent: false,
+		capabilities: WHATSAPP_CAPABILITIES,
 		async send(msg: OutgoingMessage) {
 			const body = JSON.stringify({
 				messaging_product: 'whatsapp',

@@ -61,8 +61,7 @@ async function snapshotRows(batchId: string | null, since: number | null): Promi
 		return row ? [row] : [];
 	}
 	const active = dsql`${batchOperations.status} in ('PENDING','PROCESSING','PAUSED')`;
-	// An ISO string, not a Date: raw sql`` params skip drizzle's column encoders.
-	const from = since === null ? null : new Date(since - RESUME_MARGIN_MS).toISOString();
+	const from = since === null ? null : new Date(since - RESUME_MARGIN_MS);
 	const where =
 		from === null
 			? active

@@ -1,6 +1,6 @@
 import os from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { sql } from '../db/client';
+import { sql, transaction } from '../db/client';
 
 /** This process's id in worker_processes and in ledger claims (items' claimed_by). */
 export const WORKER_PROCESS_ID = `${os.hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
@@ -54,7 +54,7 @@ export async function recoverDeadWorkers(deadAfterSeconds: number): Promise<stri
 	// If we crash before forgetting the process below, the next round repeats all this.
 	const ids = candidates.map((r) => r.id);
 	for (const fn of deadHandlers) await fn(ids);
-	return sql().begin(async (tx) => {
+	return transaction(async (tx) => {
 		const rows = await tx<{ id: string; worker_ids: string[] }[]>`
 			select id, worker_ids from worker_processes
 			where id = any(${ids}::text[]) and last_seen_at < now() - make_interval(secs => ${deadAfterSeconds})
@@ -72,7 +72,7 @@ export async function recoverDeadWorkers(deadAfterSeconds: number): Promise<stri
  * an upgrade. A live process registers its ids at once, so its locks are never older.
  */
 async function unlockOrphans(deadAfterSeconds: number) {
-	await sql().begin(async (tx) => {
+	await transaction(async (tx) => {
 		await tx`
 			update graphile_worker._private_jobs set locked_at = null, locked_by = null
 			where locked_by is not null and locked_at < now() - make_interval(secs => ${deadAfterSeconds})

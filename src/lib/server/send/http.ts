@@ -1,10 +1,10 @@
-import { sql } from '../db/client';
+import { sql, transaction, type Tx } from '../db/client';
 import { render } from '../templates/render';
 import { channelFor } from '../channels/registry';
-import type { ChannelRow } from '../channels/types';
+import { messageKey, type ChannelRow } from '../channels/types';
 import { WORKER_PROCESS_ID } from '../jobs/recovery';
-import type { Tx } from '../db/client';
 import { errorOutcome, recordOutcomes, sentOutcome, skippedOutcome } from './outcomes';
+import { settleUnrecorded } from './recovery';
 import { moveNextSendAt } from './sandbox';
 import type { ItemOutcome, PacedStep, SliceResult } from './types';
 
@@ -28,7 +28,7 @@ export async function httpSlice(
 	opts: { paced?: PacedStep; stopping: () => boolean }
 ): Promise<SliceResult> {
 	const channel = channelFor(channelRow);
-	const claim = await sql().begin(async (tx) => {
+	const claim = await transaction(async (tx) => {
 		const [b] = await tx<{ status: string; due: boolean }[]>`
 			select status, (next_send_at is null or next_send_at <= clock_timestamp()) as due
 			from batch_operations where id = ${batchId} ${opts.paced ? tx`for no key update` : tx`for key share`}`;
@@ -79,7 +79,7 @@ export async function httpSlice(
 			group.map(async ({ item, contact }) => {
 				try {
 					const text = render(body, { name: contact.name, phone: contact.phone, attributes: contact.attributes }).text;
-					const id = await channel.send({ to: contact.phone, body: text, idempotencyKey: `${batchId}:${item.id}` });
+					const id = await channel.send({ to: contact.phone, body: text, idempotencyKey: messageKey(batchId, item.id) });
 					outcomes.push(sentOutcome(item.id, id));
 				} catch (e) {
 					outcomes.push(errorOutcome(item.id, item.attempts, e));
@@ -89,14 +89,14 @@ export async function httpSlice(
 	}
 	let delta;
 	try {
-		delta = await sql().begin(async (tx) => {
+		delta = await transaction(async (tx) => {
 			if (released.length) await releaseClaimed(tx, batchId, released);
 			return recordOutcomes(tx, batchId, outcomes, false);
 		});
 	} catch (e) {
 		// Outcomes could not be written (database trouble): settle the claims as a dead
 		// worker's would be, so they are neither stuck in `sending` nor re-sent blindly.
-		await resolveUnrecorded(batchId, claim.map((c) => c.id), channel.idempotent).catch(() => {});
+		await resolveUnrecorded(claim.map((c) => c.id)).catch(() => {});
 		throw e;
 	}
 	return { claimed: claim.length - released.length, stopped: released.length > 0, delta, nextDueMs: claim.nextDueMs };
@@ -115,15 +115,12 @@ export async function releaseClaimed(tx: Tx, batchId: string, ids: number[]) {
 		where id = any(${ids}::bigint[]) and status = 'sending'`;
 }
 
-async function resolveUnrecorded(batchId: string, ids: number[], idempotent: boolean) {
-	await sql()`update batch_items set
-			status = ${idempotent ? 'pending' : 'unknown'}, claimed_by = null, claimed_at = null, updated_at = now(),
-			error_class = case when ${idempotent} then error_class else 'unknown' end,
-			error_code = case when ${idempotent} then error_code else 'outcome_not_recorded' end
-		where id = any(${ids}::bigint[]) and status = 'sending'`;
-	if (!idempotent) {
-		await sql()`update batch_operations b set processed_count = processed_count + n.n, failed_count = failed_count + n.n
-			from (select count(*)::int as n from batch_items where id = any(${ids}::bigint[]) and status = 'unknown') n
-			where b.id = ${batchId}`;
-	}
+/** This slice's claims whose outcomes could not be written: settled as a dead worker's are. */
+async function resolveUnrecorded(ids: number[]) {
+	await transaction((tx) =>
+		settleUnrecorded(tx, tx`i.id = any(${ids}::bigint[])`, {
+			code: 'outcome_not_recorded',
+			message: 'The outcome of the send could not be recorded: the provider may or may not have it'
+		})
+	);
 }

@@ -11,8 +11,8 @@ export type ItemRow = {
 	errorCode: string | null;
 	errorMessage: string | null;
 	providerMessageId: string | null;
-	notBefore: string | null;
-	updatedAt: string;
+	notBefore: Date | null;
+	updatedAt: Date;
 };
 
 /** A page of a batch's ledger, filterable by status and error code (the batch page's table). */

@@ -1,6 +1,8 @@
 import type { Tx } from '../db/client';
 import type { CountDelta, ItemOutcome } from './types';
-import { ChannelError } from '../channels/types';
+import { ChannelError, messageKey } from '../channels/types';
+import { sandboxMessageId, sandboxMessageIdSql } from '../channels/sandbox';
+import { bumpCounters } from '../batches/counters';
 import { MAX_ATTEMPTS, retryDelayMs } from './pacing';
 
 /** First retry back-off (doubles per attempt); SEND_RETRY_BASE_MS shortens it in tests. */
@@ -52,12 +54,12 @@ export function deltaOf(outcomes: ItemOutcome[]): CountDelta {
 export async function recordOutcomes(tx: Tx, batchId: string, outcomes: ItemOutcome[], bumpAttempts: boolean): Promise<CountDelta> {
 	if (outcomes.length === 0) return deltaOf(outcomes);
 	const bump = bumpAttempts ? 1 : 0;
-	const plainSent = outcomes.filter((o) => o.status === 'sent' && o.providerMessageId === `sbx:${batchId}:${o.id}`);
+	const plainSent = outcomes.filter((o) => o.status === 'sent' && o.providerMessageId === sandboxMessageId(messageKey(batchId, o.id)));
 	const plainSet = new Set(plainSent);
 	const rest = plainSent.length === outcomes.length ? [] : outcomes.filter((o) => !plainSet.has(o));
 	if (plainSent.length) {
 		// The common case of the sandbox, kept to one id array: the provider id is derived.
-		await tx`update batch_items set status = 'sent', attempts = attempts + ${bump}, provider_message_id = 'sbx:' || batch_id || ':' || id,
+		await tx`update batch_items set status = 'sent', attempts = attempts + ${bump}, provider_message_id = ${sandboxMessageIdSql(tx)},
 			error_class = null, error_code = null, error_message = null, not_before = null, claimed_by = null, claimed_at = null, updated_at = now()
 			where id = any(${plainSent.map((o) => o.id)}::bigint[])`;
 	}
@@ -75,17 +77,13 @@ export async function recordOutcomes(tx: Tx, batchId: string, outcomes: ItemOutc
 					error_code: o.code ?? null,
 					error_message: o.message ?? null,
 					provider_message_id: o.providerMessageId ?? null,
-					not_before: o.notBefore?.toISOString() ?? null
+					not_before: o.notBefore ?? null
 				}))
 			)}::jsonb) as u(id bigint, status text, error_class text, error_code text, error_message text,
 				provider_message_id text, not_before timestamptz)
 			where i.id = u.id`;
 	}
 	const d = deltaOf(outcomes);
-	if (d.processed) {
-		await tx`update batch_operations set processed_count = processed_count + ${d.processed}, success_count = success_count + ${d.success},
-			failed_count = failed_count + ${d.failed}, skipped_count = skipped_count + ${d.skipped}, updated_at = now()
-			where id = ${batchId}`;
-	}
+	if (d.processed) await bumpCounters(tx, batchId, d);
 	return d;
 }

@@ -1,11 +1,15 @@
 import { sql } from '../db/client';
 import { render } from '../templates/render';
-import { sandboxConfig } from '../channels/sandbox';
+import { sandboxConfig, sandboxMessageIdSql } from '../channels/sandbox';
+import { outboxInsertSql } from '../channels/outbox';
+import { capabilitiesOf } from '../channels/registry';
 import type { ChannelRow } from '../channels/types';
-import type { PacedStep, SliceResult } from './types';
+import { counterAssignments } from '../batches/counters';
+import type { CountDelta, PacedStep, SliceResult } from './types';
 
 /**
- * The fast path of a paced sandbox batch. Pacing accuracy depends on how long one
+ * The fast path of a paced batch on a channel that delivers by database write
+ * (capability batchSend: the sandbox). Pacing accuracy depends on how long one
  * send takes once it is due, so the next recipient is read and rendered while the
  * step waits for its time, and the send itself is ONE statement: lock the batch row,
  * check it is still PROCESSING and due (database clock), mark the item sent, insert
@@ -18,7 +22,7 @@ export type Prepared = { itemId: number; phone: string; text: string };
 
 export function fastPathApplies(channel: ChannelRow): boolean {
 	const cfg = sandboxConfig(channel);
-	return channel.kind === 'sandbox' && cfg.latencyMs === 0 && cfg.failureRate === 0;
+	return capabilitiesOf(channel.kind).batchSend && cfg.latencyMs === 0 && cfg.failureRate === 0;
 }
 
 /** The next recipient, rendered; null when the general path should handle it (or none is left). */
@@ -50,7 +54,9 @@ export async function sendPrepared(
 ): Promise<SliceResult & { sent: boolean }> {
 	const gap = paced.baseMs + (paced.jitterMs > 0 ? Math.random() * paced.jitterMs : 0);
 	const ideal = schedule.idealMs;
-	const [r] = await sql()<{ sent: number; next_ms: number | null; ideal_ms: number | null; status: string; due: boolean }[]>`
+	const ex = sql();
+	const oneSent: CountDelta = { processed: 1, success: 1, failed: 0, skipped: 0 };
+	const [r] = await ex<{ sent: number; next_ms: number | null; ideal_ms: number | null; status: string; due: boolean }[]>`
 		with t as materialized (select clock_timestamp() as ts),
 		sched as materialized (
 			select greatest(coalesce(to_timestamp(${ideal === null ? null : ideal / 1000}::float8), o.next_send_at, t.ts), t.ts - interval '1 second')
@@ -61,17 +67,18 @@ export async function sendPrepared(
 			where id = ${batchId} and status = 'PROCESSING' and (next_send_at is null or next_send_at <= (select ts from t))
 			for no key update),
 		it as (
-			update batch_items set status = 'sent', attempts = attempts + 1, provider_message_id = 'sbx:' || batch_id || ':' || id,
+			update batch_items set status = 'sent', attempts = attempts + 1, provider_message_id = ${sandboxMessageIdSql(ex)},
 				error_class = null, error_code = null, error_message = null, not_before = null, updated_at = now()
 			where id = ${p.itemId} and status = 'pending' and exists (select 1 from b)
 			returning id),
-		ins as (
-			insert into outbox (channel_id, batch_id, item_id, to_phone, body, idempotency_key, created_at)
-			select ${channel.id}, ${batchId}::uuid, it.id, ${p.phone}, ${p.text}, ${batchId} || ':' || it.id, (select ts from t) from it
-			on conflict (idempotency_key) do nothing
-			returning 1),
+		ins as (${outboxInsertSql(ex, {
+			channelId: channel.id,
+			batchId,
+			messages: ex`select it.id, ${p.phone}::text, ${p.text}::text from it`,
+			sentAt: ex`(select ts from t)`
+		})}),
 		upd as (
-			update batch_operations set processed_count = processed_count + 1, success_count = success_count + 1, updated_at = now(),
+			update batch_operations set ${counterAssignments(ex, oneSent)},
 				next_send_at = greatest((select ideal from sched), (select ts from t) + make_interval(secs => ${paced.baseMs / 1000}::float8))
 			where id = ${batchId} and exists (select 1 from it)
 			returning (extract(epoch from next_send_at) * 1000)::float8 as next_ms)
@@ -81,7 +88,7 @@ export async function sendPrepared(
 		from batch_operations o where o.id = ${batchId}`;
 	if (!r || r.status !== 'PROCESSING') return { claimed: 0, stopped: true, sent: false };
 	if (r.sent === 1) schedule.idealMs = r.ideal_ms;
-	if (r.sent === 1) return { claimed: 1, stopped: false, sent: true, delta: { processed: 1, success: 1, failed: 0, skipped: 0 }, nextDueMs: r.next_ms };
+	if (r.sent === 1) return { claimed: 1, stopped: false, sent: true, delta: oneSent, nextDueMs: r.next_ms };
 	if (!r.due) return { claimed: 0, stopped: false, early: true, sent: false };
 	// The item changed meanwhile (cancelled, retried elsewhere): the general path sorts it out.
 	return { claimed: 0, stopped: false, sent: false };

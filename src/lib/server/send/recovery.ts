@@ -1,41 +1,68 @@
-import { sql } from '../db/client';
+import type postgres from 'postgres';
+import { transaction, type Tx } from '../db/client';
 import { onDeadWorkers } from '../jobs/recovery';
 import { publishBatchUpdate } from '../events/publish';
+import { kindsWith } from '../channels/registry';
+import { bumpCounters } from '../batches/counters';
 import { enqueueSlice } from './jobs';
 
 /**
- * Items a dead worker process had in flight (`sending`, claimed by it). With an
- * idempotent channel (sandbox, webhook with Idempotency-Key) a re-send cannot
- * deliver twice, so they go back to pending. Otherwise nobody knows whether the
- * provider got them: they become `unknown` (counted as not delivered) and are not
- * re-sent silently. Then each batch still running gets a slice job again.
+ * Settles items left in `sending` whose outcome nobody recorded, those of batch_items
+ * `i` that `which` selects. Whether a message may go out again is the channel's
+ * capability idempotentResend: then a re-send cannot deliver twice, so the item goes
+ * back to pending. Otherwise nobody knows whether the provider got it: it becomes
+ * `unknown` with `why`, counted as processed and failed, and is never re-sent silently.
+ *
+ * One statement decides for items of any number of batches (a dead worker's), so it
+ * decides per item by its batch's channel kind: the kinds that may re-send are taken
+ * from the capability table (channels/registry.ts) and passed as an array, rather
+ * than one statement per channel. A channel deleted meanwhile has no kind and may not
+ * re-send. Returns the batches touched.
+ */
+export async function settleUnrecorded(tx: Tx, which: postgres.Fragment, why: { code: string; message: string }): Promise<string[]> {
+	const rows = await tx<{ batch_id: string; unknown: number }[]>`
+		with settled as (
+			update batch_items i set
+				status = case when r.resend then 'pending' else 'unknown' end,
+				error_class = case when r.resend then i.error_class else 'unknown' end,
+				error_code = case when r.resend then i.error_code else ${why.code} end,
+				error_message = case when r.resend then i.error_message else ${why.message} end,
+				claimed_by = null,
+				claimed_at = null,
+				updated_at = now()
+			from (
+				select b.id, coalesce(ch.kind = any(${kindsWith('idempotentResend')}::text[]), false) as resend
+				from batch_operations b
+				left join channels ch on ch.id = b.channel_id
+			) r
+			where r.id = i.batch_id
+				and i.status = 'sending'
+				and ${which}
+			returning i.batch_id, i.status)
+		select batch_id, count(*) filter (where status = 'unknown')::int as unknown
+		from settled
+		group by batch_id`;
+	for (const r of rows) {
+		if (r.unknown > 0) await bumpCounters(tx, r.batch_id, { processed: r.unknown, failed: r.unknown });
+	}
+	return rows.map((r) => r.batch_id);
+}
+
+/**
+ * Items a dead worker process had in flight (`sending`, claimed by it) are settled as
+ * above. Then each batch still running gets a slice job again.
  */
 export async function releaseDeadClaims(deadProcessIds: string[]) {
 	if (deadProcessIds.length === 0) return;
 	type Touched = { id: string; rate_per_minute: number | null; status: string };
-	const batches: Touched[] = await sql().begin(async (tx) => {
-		const rows = await tx<{ batch_id: string; status: string; n: number }[]>`
-			with upd as (
-				update batch_items i set
-					status = case when ch.kind in ('sandbox', 'webhook') then 'pending' else 'unknown' end,
-					error_class = case when ch.kind in ('sandbox', 'webhook') then i.error_class else 'unknown' end,
-					error_code = case when ch.kind in ('sandbox', 'webhook') then i.error_code else 'worker_died' end,
-					error_message = case when ch.kind in ('sandbox', 'webhook') then i.error_message
-						else 'The worker died during the send: the provider may or may not have it' end,
-					claimed_by = null, claimed_at = null, updated_at = now()
-				from batch_operations b left join channels ch on ch.id = b.channel_id
-				where b.id = i.batch_id and i.status = 'sending' and i.claimed_by = any(${deadProcessIds}::text[])
-				returning i.batch_id, i.status)
-			select batch_id, status, count(*)::int as n from upd group by 1, 2`;
-		for (const r of rows.filter((r) => r.status === 'unknown')) {
-			await tx`update batch_operations set processed_count = processed_count + ${r.n}, failed_count = failed_count + ${r.n},
-				updated_at = now() where id = ${r.batch_id}`;
-		}
-		const ids = [...new Set(rows.map((r) => r.batch_id))];
+	const batches = await transaction(async (tx): Promise<Touched[]> => {
+		const ids = await settleUnrecorded(tx, tx`i.claimed_by = any(${deadProcessIds}::text[])`, {
+			code: 'worker_died',
+			message: 'The worker died during the send: the provider may or may not have it'
+		});
 		if (ids.length === 0) return [];
-		const touched = await tx<Touched[]>`
+		return await tx<Touched[]>`
 			select id, rate_per_minute, status from batch_operations where id = any(${ids}::uuid[])`;
-		return [...touched];
 	});
 	for (const b of batches) {
 		if (b.status === 'PROCESSING') await enqueueSlice({ id: b.id, ratePerMinute: b.rate_per_minute }, { spawn: true });

@@ -1,8 +1,9 @@
-import { sql } from '../db/client';
+import { transaction, type Tx } from '../db/client';
 import { render, isStatic } from '../templates/render';
-import { sandboxConfig, simulatedFailure } from '../channels/sandbox';
-import type { ChannelRow } from '../channels/types';
-import type { Tx } from '../db/client';
+import { sandboxConfig, sandboxMessageId, sandboxMessageIdSql, simulatedFailure } from '../channels/sandbox';
+import { outboxInsertSql } from '../channels/outbox';
+import { messageKey, type ChannelRow } from '../channels/types';
+import { counterAssignments } from '../batches/counters';
 import { errorOutcome, recordOutcomes, sentOutcome, skippedOutcome } from './outcomes';
 import type { ItemOutcome, PacedStep, SliceResult } from './types';
 
@@ -19,8 +20,9 @@ type Claimed = {
 };
 
 /**
- * The sandbox's batch form: claim, "send" (one multi-row insert into the outbox) and
- * record outcomes in ONE transaction. A crash rolls all of it back, so nothing is
+ * The batch form of a channel that delivers by database write (capability batchSend:
+ * the sandbox): claim, "send" (one multi-row insert into the outbox) and record
+ * outcomes in ONE transaction. A crash rolls all of it back, so nothing is
  * lost or doubled; the outbox's unique idempotency key guards re-sends anyway.
  *
  * Unpaced lanes read the batch row FOR KEY SHARE: they do not block each other, but a
@@ -39,7 +41,7 @@ export async function sandboxSlice(
 	const cfg = sandboxConfig(channel);
 	// Simulated provider latency, outside the transaction like a real call would be.
 	if (cfg.latencyMs) await new Promise((r) => setTimeout(r, cfg.latencyMs));
-	return sql().begin(async (tx) => {
+	return transaction(async (tx): Promise<SliceResult> => {
 		// Status check and claim in one round trip; the first row always carries the status.
 		const lock = paced ? tx`for no key update` : tx`for key share`;
 		const rows = await tx<Claimed[]>`
@@ -79,35 +81,31 @@ export async function sandboxSlice(
 				ids.push(id);
 				phones.push(it.phone!);
 				if (!staticBody) bodies.push(render(body, { name: it.name, phone: it.phone, attributes: it.attributes }).text);
-				outcomes.push(sentOutcome(id, `sbx:${batchId}:${id}`));
+				outcomes.push(sentOutcome(id, sandboxMessageId(messageKey(batchId, id))));
 			}
 		}
+		// The messages to deliver, one row each (a static body is sent once, not per row).
+		const messages = () => tx`
+			select u.item_id, u.phone, coalesce(u.body, ${body})
+			from unnest(${ids}::bigint[], ${phones}::text[], ${staticBody ? null : bodies}::text[]) as u(item_id, phone, body)`;
 		if (ids.length === items.length) {
 			// Everyone sent (the common case): outbox rows, ledger and counters in one statement.
+			const delta = { processed: ids.length, success: ids.length, failed: 0, skipped: 0 };
 			const [r] = await tx<{ next_ms: number | null }[]>`
 				with t as materialized (select clock_timestamp() as ts),
-				ins as (
-					insert into outbox (channel_id, batch_id, item_id, to_phone, body, idempotency_key, created_at)
-					select ${channel.id}, ${batchId}::uuid, u.item_id, u.phone, coalesce(u.body, ${body}), ${batchId} || ':' || u.item_id, (select ts from t)
-					from unnest(${ids}::bigint[], ${phones}::text[], ${staticBody ? null : bodies}::text[]) as u(item_id, phone, body)
-					on conflict (idempotency_key) do nothing
-					returning 1),
+				ins as (${outboxInsertSql(tx, { channelId: channel.id, batchId, messages: messages(), sentAt: tx`(select ts from t)` })}),
 				upd as (
-					update batch_items set status = 'sent', attempts = attempts + 1, provider_message_id = 'sbx:' || batch_id || ':' || id,
+					update batch_items set status = 'sent', attempts = attempts + 1, provider_message_id = ${sandboxMessageIdSql(tx)},
 						error_class = null, error_code = null, error_message = null, not_before = null, updated_at = now()
 					where id = any(${ids}::bigint[])
 					returning 1)
-				update batch_operations set processed_count = processed_count + ${ids.length}, success_count = success_count + ${ids.length},
-					updated_at = now(), next_send_at = ${nextSendAtSql(tx, paced, true)}
+				update batch_operations set ${counterAssignments(tx, delta)}, next_send_at = ${nextSendAtSql(tx, paced, true)}
 				where id = ${batchId}
 				returning (extract(epoch from next_send_at) * 1000)::float8 as next_ms`;
-			return { claimed: items.length, stopped: false, delta: { processed: ids.length, success: ids.length, failed: 0, skipped: 0 }, nextDueMs: r?.next_ms ?? null };
+			return { claimed: items.length, stopped: false, delta, nextDueMs: r?.next_ms ?? null };
 		}
 		if (ids.length) {
-			await tx`insert into outbox (channel_id, batch_id, item_id, to_phone, body, idempotency_key, created_at)
-				select ${channel.id}, ${batchId}::uuid, u.item_id, u.phone, coalesce(u.body, ${body}), ${batchId} || ':' || u.item_id, clock_timestamp()
-				from unnest(${ids}::bigint[], ${phones}::text[], ${staticBody ? null : bodies}::text[]) as u(item_id, phone, body)
-				on conflict (idempotency_key) do nothing`;
+			await outboxInsertSql(tx, { channelId: channel.id, batchId, messages: messages(), sentAt: tx`clock_timestamp()` });
 		}
 		const delta = await recordOutcomes(tx, batchId, outcomes, true);
 		const nextDueMs = paced ? await moveNextSendAt(tx, batchId, paced) : null;

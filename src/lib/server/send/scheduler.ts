@@ -28,9 +28,9 @@ export function startSendScheduler(): { stop(): Promise<void> } {
 		if (stopped) return;
 		const parsed = parseSliceJobKey(key);
 		if (!parsed) return;
-		const [taken] = await sql()<{ id: string | null; locked_at: string | null; queue_name: string | null }[]>`
+		const [taken] = await sql()<{ id: string | null; locked_at: Date | null; queue_name: string | null }[]>`
 			select r.id, r.locked_at, j.queue_name from graphile_worker.jobs j, lateral graphile_worker.remove_job(j.key) r
-			where j.key = ${key} and j.locked_at is null
+			where j.key = ${key} and j.locked_at is null and j.attempts < j.max_attempts
 				-- The due job only: not the safety net another process left after taking it.
 				and j.run_at <= clock_timestamp() + interval '200 milliseconds'`;
 		if (!taken?.id || taken.locked_at !== null) return; // a worker (or the other process) has it
@@ -48,6 +48,8 @@ export function startSendScheduler(): { stop(): Promise<void> } {
 			select key, (extract(epoch from (run_at - clock_timestamp())) * 1000)::float8 as in_ms
 			from graphile_worker.jobs
 			where task_identifier = ${TASK.sendSlice} and locked_at is null and key is not null
+				-- A job that failed for good keeps its key and row: it is a record, not a wake-up.
+				and attempts < max_attempts
 				and run_at > now() and run_at <= now() + make_interval(secs => ${LOOKAHEAD_MS / 1000}::float8)`;
 		const now = Date.now();
 		for (const r of rows) {

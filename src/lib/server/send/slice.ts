@@ -1,5 +1,5 @@
 import { sql, transaction } from '../db/client';
-import { channelFor, loadChannelRow } from '../channels/registry';
+import { capabilitiesOf, channelFor, loadChannelRow } from '../channels/registry';
 import { ChannelError } from '../channels/types';
 import { DomainError } from '../errors';
 import type { ChannelRow } from '../channels/types';
@@ -80,7 +80,7 @@ async function waitForStart(batch: BatchRow, lane: number): Promise<boolean> {
 	await sleepUntilDb(at);
 	// The local estimate of the database clock could be off by a fraction of a ms: ask.
 	for (;;) {
-		const [r] = await sql()<{ left: number }[]>`select (extract(epoch from (${batch.scheduledAt.toISOString()}::timestamptz - clock_timestamp())) * 1000)::float8 as left`;
+		const [r] = await sql()<{ left: number }[]>`select (extract(epoch from (${batch.scheduledAt}::timestamptz - clock_timestamp())) * 1000)::float8 as left`;
 		if (r.left <= 0) return true;
 		await sleep(Math.ceil(r.left));
 	}
@@ -92,7 +92,8 @@ async function waitForStart(batch: BatchRow, lane: number): Promise<boolean> {
  */
 async function runUnpaced(batch: BatchRow, channel: ChannelRow, body: string, lane: number, spawn: boolean) {
 	const deadline = Date.now() + BUDGET_MS;
-	const size = channel.kind === 'sandbox' ? SANDBOX_SLICE : HTTP_SLICE;
+	// A slice that only writes the database can be large; one of provider calls is not.
+	const size = capabilitiesOf(channel.kind).batchSend ? SANDBOX_SLICE : HTTP_SLICE;
 	for (;;) {
 		if (isStopping() || Date.now() > deadline) return enqueueSlice(batch, { lane });
 		const { granted, waitMs } = await takeTokens(channel.id, size);
@@ -184,7 +185,7 @@ async function runPaced(batch: BatchRow, channel: ChannelRow, body: string) {
 }
 
 function runOne(batchId: string, channel: ChannelRow, body: string, limit: number, paced?: PacedStep): Promise<SliceResult> {
-	return channel.kind === 'sandbox'
+	return capabilitiesOf(channel.kind).batchSend
 		? sandboxSlice(batchId, channel, body, limit, paced)
 		: httpSlice(batchId, channel, body, limit, { paced, stopping: isStopping });
 }
@@ -200,15 +201,14 @@ async function giveBack(channelId: string, n: number) {
  * all completes the batch (once, whichever lane gets there: the transition is atomic).
  */
 export async function finishOrPark(batch: Pick<BatchRow, 'id' | 'ratePerMinute'>, lane: number) {
-	const [s] = await sql()<{ ready: number; pending: number; sending: number; next_at: string | null }[]>`
+	const [s] = await sql()<{ ready: number; pending: number; sending: number; next_at: Date | null }[]>`
 		select count(*) filter (where status = 'pending' and (not_before is null or not_before <= now()))::int as ready,
 			count(*) filter (where status = 'pending')::int as pending,
 			count(*) filter (where status = 'sending')::int as sending,
 			min(not_before) filter (where status = 'pending') as next_at
 		from batch_items where batch_id = ${batch.id} and status in ('pending', 'sending')`;
 	if (s.ready > 0) return enqueueSlice(batch, { lane });
-	// (The shared postgres.js client hands timestamps back as strings: drizzle parses its own.)
-	if (s.pending > 0) return enqueueSlice(batch, { lane, runAt: s.next_at ? new Date(s.next_at) : undefined });
+	if (s.pending > 0) return enqueueSlice(batch, { lane, runAt: s.next_at ?? undefined });
 	if (s.sending > 0) return;
 	await transitionBatch(batch.id, 'COMPLETED', { from: ['PROCESSING'] });
 }
@@ -221,6 +221,10 @@ export async function finishOrPark(batch: Pick<BatchRow, 'id' | 'ratePerMinute'>
 export async function cancelPendingAsFailed(batchId: string, reason: string) {
 	await transaction(async (tx) => {
 		if (!(await transitionBatch(batchId, 'FAILED', { error: reason, tx }))) return;
-		await tx`update batch_items set status = 'cancelled', updated_at = now() where batch_id = ${batchId} and status = 'pending'`;
+		await tx`
+			update batch_items
+			set status = 'cancelled', updated_at = now()
+			where batch_id = ${batchId}
+				and status = 'pending'`;
 	});
 }
