@@ -1,4 +1,3 @@
-import path from 'node:path';
 import { env } from '../src/lib/server/env';
 import { disableEmbeddedExitHook, ensureDatabase, startEmbedded, type EmbeddedServer } from '../src/lib/server/db/embedded';
 import { EMBEDDED_DB, embeddedUrl } from '../src/lib/server/db/url';
@@ -15,8 +14,7 @@ export async function prepareDatabase(log: (line: string) => void): Promise<Embe
 		// Its exit hooks would call process.exit(0) when the event loop empties, turning a
 		// failed script (exitCode 1) into a success; our scripts stop the server themselves.
 		disableEmbeddedExitHook();
-		const { BATCHDESK_DATA_DIR, EMBEDDED_PG_PORT } = env();
-		const dir = path.resolve(BATCHDESK_DATA_DIR, 'pg');
+		const { embeddedDir: dir, embeddedPort: EMBEDDED_PG_PORT } = env().database;
 		server = await startEmbedded({
 			dir,
 			port: EMBEDDED_PG_PORT,
