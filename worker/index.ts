@@ -3,7 +3,8 @@ import { EventEmitter } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { databaseUrl } from '../src/lib/server/db/url';
 import { closeDb } from '../src/lib/server/db/client';
-import { quietLogger } from '../src/lib/server/db/migrate';
+import { graphileLogger } from '../src/lib/server/jobs/graphile-logger';
+import { logger } from '../src/lib/server/log';
 import { deregister, heartbeat, recoverDeadWorkers, WORKER_PROCESS_ID } from '../src/lib/server/jobs/recovery';
 import { crontab, taskList } from './tasks';
 import { backgroundLoops } from './loops';
@@ -12,6 +13,8 @@ import { backgroundLoops } from './loops';
 function heartbeatMs(deadAfterSeconds: number) {
 	return Math.max(250, Math.min(5_000, Math.floor((deadAfterSeconds * 1000) / 3)));
 }
+
+const log = logger.child({ module: 'worker' });
 
 /** Read at each start (tests change them), and checked: a typo must not become NaN timers. */
 function positiveSetting(name: string, fallback: number): number {
@@ -44,7 +47,7 @@ export async function startWorker(opts: { concurrency?: number } = {}): Promise<
 		pollInterval: 1000,
 		taskList,
 		crontab,
-		logger: quietLogger(),
+		logger: graphileLogger(),
 		preset: { worker: { localQueue: { size: 50 } } }
 	});
 
@@ -53,7 +56,7 @@ export async function startWorker(opts: { concurrency?: number } = {}): Promise<
 			await heartbeat([...workerIds]);
 			await recoverDeadWorkers(deadAfter);
 		} catch (e) {
-			console.error('[worker] heartbeat failed:', e);
+			log.error({ err: e }, 'heartbeat failed');
 		}
 	};
 	await beat();
@@ -74,9 +77,9 @@ export async function startWorker(opts: { concurrency?: number } = {}): Promise<
 
 async function main() {
 	const worker = await startWorker();
-	console.log(`[worker] ${WORKER_PROCESS_ID} running`);
+	log.info({ workerProcessId: WORKER_PROCESS_ID }, 'running');
 	const shutdown = async (signal: string) => {
-		console.log(`[worker] ${signal}: finishing in-flight jobs`);
+		log.info({ signal }, 'finishing in-flight jobs');
 		const force = setTimeout(() => process.exit(1), 9_000);
 		force.unref();
 		await worker.stop();
@@ -89,7 +92,7 @@ async function main() {
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
 	main().catch((e) => {
-		console.error('[worker] failed to start:', e);
+		log.fatal({ err: e }, 'failed to start');
 		process.exit(1);
 	});
 }
