@@ -3,9 +3,6 @@ import { enqueue } from '../jobs/enqueue';
 
 export const SEND_TASK = 'send:slice' as const;
 
-/** Parallel slice chains of an unpaced batch (each claims its own items with SKIP LOCKED). */
-export const SEND_LANES = Math.max(1, Number(process.env.SEND_LANES ?? 3));
-
 export type SliceBatch = { id: string; ratePerMinute: number | null };
 
 /** One job key per lane: a parked job is found and moved by key (scheduler, resume). */
