@@ -4,8 +4,9 @@ import http from 'node:http';
 import './scripts/upload-body-limit.js';
 import { handler } from './build/handler.js';
 
-const host = process.env.HOST ?? '0.0.0.0';
-const port = Number(process.env.PORT ?? 3000);
+// Loading the handler ran hooks.server.ts init(): it checked every setting (exiting with
+// the bad variable named) and left the checked address and the logger here.
+const { host, port, log } = globalThis.__batchdeskWeb;
 
 const server = http.createServer(handler);
 server.on('upgrade', (req, socket, head) => {
@@ -15,11 +16,11 @@ server.on('upgrade', (req, socket, head) => {
 });
 
 server.listen(port, host, () => {
-	console.log(`[web] listening on http://${host === '0.0.0.0' ? 'localhost' : host}:${port}`);
+	log.info({ url: `http://${host === '0.0.0.0' ? 'localhost' : host}:${port}` }, 'listening');
 });
 
 function shutdown(signal) {
-	console.log(`[web] ${signal}: closing`);
+	log.info({ signal }, 'closing');
 	globalThis.__batchdeskWsClose?.();
 	server.close(() => process.exit(0));
 	server.closeAllConnections?.();

@@ -1,38 +1,45 @@
-import path from 'node:path';
-import { env } from '../src/lib/server/env';
+import { env, resetEnvCache } from '../src/lib/server/env';
+import { logger } from '../src/lib/server/log';
 import { disableEmbeddedExitHook, ensureDatabase, startEmbedded, type EmbeddedServer } from '../src/lib/server/db/embedded';
-import { EMBEDDED_DB, embeddedUrl } from '../src/lib/server/db/url';
+import { databaseUrl, EMBEDDED_DB, embeddedUrl } from '../src/lib/server/db/url';
 import { migrateDatabase } from '../src/lib/server/db/migrate';
 
 /**
  * With DATABASE_URL, uses that server. Without it, starts (or adopts) the embedded
  * PostgreSQL in the project's data folder and points DATABASE_URL at it, so every
- * child process inherits one setting. Then migrates.
+ * child process inherits one setting. Then migrates. `quiet`: warnings and errors only.
  */
-export async function prepareDatabase(log: (line: string) => void): Promise<EmbeddedServer | null> {
+export async function prepareDatabase({ quiet = false } = {}): Promise<EmbeddedServer | null> {
+	const level = quiet && logger.levelVal < logger.levels.values.warn ? 'warn' : logger.level;
+	const log = logger.child({ module: 'db' }, { level });
+	const pgLog = logger.child({ module: 'postgres' }, { level });
 	let server: EmbeddedServer | null = null;
-	if (!process.env.DATABASE_URL) {
+	if (!env().database.url) {
 		// Its exit hooks would call process.exit(0) when the event loop empties, turning a
 		// failed script (exitCode 1) into a success; our scripts stop the server themselves.
 		disableEmbeddedExitHook();
-		const { BATCHDESK_DATA_DIR, EMBEDDED_PG_PORT } = env();
-		const dir = path.resolve(BATCHDESK_DATA_DIR, 'pg');
+		const { embeddedDir: dir, embeddedPort: port } = env().database;
 		server = await startEmbedded({
 			dir,
-			port: EMBEDDED_PG_PORT,
+			port,
 			log: (l) => {
 				// graphile-worker probes for its schema before creating it: expected on a fresh database.
 				if (/relation "graphile_worker\.migrations" does not exist/.test(l)) return;
-				if (/FATAL|PANIC|ERROR|initialising|reusing|stale/.test(l)) log(`[postgres] ${l}`);
+				if (/FATAL|PANIC/.test(l)) pgLog.error(l);
+				else if (/ERROR/.test(l)) pgLog.warn(l);
+				else if (/initialising|reusing|stale/.test(l)) pgLog.info(l);
+				else pgLog.debug(l);
 			}
 		});
-		await ensureDatabase(EMBEDDED_PG_PORT, EMBEDDED_DB);
-		process.env.DATABASE_URL = embeddedUrl(EMBEDDED_PG_PORT);
-		log(`[db] embedded PostgreSQL on 127.0.0.1:${EMBEDDED_PG_PORT}, data in ${dir}`);
+		await ensureDatabase(port, EMBEDDED_DB);
+		// For the child processes (web, worker), and for this one's next env().
+		process.env.DATABASE_URL = embeddedUrl(port);
+		resetEnvCache();
+		log.info({ host: '127.0.0.1', port, dir }, 'embedded PostgreSQL');
 	} else {
-		log('[db] using DATABASE_URL');
+		log.info('using DATABASE_URL');
 	}
-	await migrateDatabase(process.env.DATABASE_URL);
-	log('[db] migrations applied');
+	await migrateDatabase(databaseUrl());
+	log.info('migrations applied');
 	return server;
 }

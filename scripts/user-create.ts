@@ -6,10 +6,12 @@ import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { prepareDatabase } from './database';
+import { exitOnInvalidEnv } from '../src/lib/server/env';
 import { createUser } from '../src/lib/server/auth/users';
 import { closeDb } from '../src/lib/server/db/client';
 import { ROLES } from '../src/lib/server/db/schema';
 
+exitOnInvalidEnv();
 const { values } = parseArgs({
 	options: { email: { type: 'string' }, role: { type: 'string', default: 'operator' }, password: { type: 'string' } }
 });
@@ -21,7 +23,7 @@ if (!input.success) {
 	console.error(input.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n'));
 	process.exit(2);
 }
-const pg = await prepareDatabase(() => {});
+const pg = await prepareDatabase({ quiet: true });
 const password = input.data.password ?? randomBytes(12).toString('base64url');
 try {
 	const user = await createUser({ ...input.data, password });

@@ -1,16 +1,29 @@
-import type { Handle, ServerInit } from '@sveltejs/kit';
+import type { Handle, HandleServerError, ServerInit } from '@sveltejs/kit';
 import { redirect } from '@sveltejs/kit';
 import { bearerFrom, resolveAuth } from '$lib/server/auth/resolve';
 import { SESSION_COOKIE } from '$lib/server/auth/sessions';
 import { setSessionCookie } from '$lib/server/trpc/http-context';
 import { handleUpgrade, wsServer } from '$lib/server/trpc/ws';
+import { exitOnInvalidEnv } from '$lib/server/env';
+import { logger } from '$lib/server/log';
+
+const log = logger.child({ module: 'web' });
 
 export const init: ServerInit = async () => {
+	// Every setting checked before the first request: a bad one exits naming the variable.
+	const settings = exitOnInvalidEnv();
 	// Created here so the production server.js finds it on globalThis at the first upgrade.
 	wsServer();
 	const g = globalThis as Record<string, unknown>;
 	g.__batchdeskWsUpgrade = handleUpgrade;
 	g.__batchdeskWsClose = () => wsServer().close();
+	// server.js is plain JS outside the bundle: its address and logger come from here.
+	g.__batchdeskWeb = { host: settings.web.host, port: settings.web.port, log };
+};
+
+/** Unexpected errors of pages and endpoints, through our logger (SvelteKit would console.error them). */
+export const handleError: HandleServerError = ({ error, event, status, message }) => {
+	log.error({ err: error, method: event.request.method, path: event.url.pathname, status }, message);
 };
 
 // Pages anyone may open; every API route checks credentials itself (tRPC procedures, upload routes).

@@ -13,6 +13,7 @@ import { sha256 } from '../src/lib/server/auth/crypto';
 import { createCallerFactory, operatorProcedure, adminProcedure, authedProcedure, router } from '../src/lib/server/trpc/init';
 import { anonymousContext } from '../src/lib/server/trpc/context';
 import { caller, userCaller } from './helpers';
+import { resetEnvCache } from '../src/lib/server/env';
 
 const PASSWORD = 'correct horse battery';
 
@@ -210,6 +211,7 @@ describe('login', () => {
 	afterEach(() => {
 		if (saved === undefined) delete process.env.LOGIN_MAX_FAILURES;
 		else process.env.LOGIN_MAX_FAILURES = saved;
+		resetEnvCache();
 	});
 
 	it('refuses a wrong password or unknown account with UNAUTHORIZED, not a 500', async () => {
@@ -223,6 +225,7 @@ describe('login', () => {
 
 	it('throttles an account after repeated failures, whatever the address', async () => {
 		process.env.LOGIN_MAX_FAILURES = '3';
+		resetEnvCache();
 		const u = await newUser();
 		for (let i = 0; i < 3; i++) {
 			expect(await codeOf(signIn(u.email, 'wrong', `10.2.0.${i}`))).toBe('UNAUTHORIZED');
@@ -236,6 +239,7 @@ describe('login', () => {
 
 	it('throttles a client address trying many accounts', async () => {
 		process.env.LOGIN_MAX_FAILURES = '3';
+		resetEnvCache();
 		const ip = '10.3.0.1';
 		for (let i = 0; i < 3; i++) {
 			expect(await codeOf(signIn(`guess${i}@auth.test`, 'wrong', ip))).toBe('UNAUTHORIZED');
@@ -248,6 +252,7 @@ describe('login', () => {
 
 	it('forgets an account’s failures after a successful sign-in', async () => {
 		process.env.LOGIN_MAX_FAILURES = '3';
+		resetEnvCache();
 		const u = await newUser();
 		for (let i = 0; i < 2; i++) await codeOf(signIn(u.email, 'wrong', `10.4.0.${i}`));
 		await signIn(u.email, PASSWORD, '10.4.1.0');

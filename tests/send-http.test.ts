@@ -5,10 +5,12 @@ import { batchRow, createChannel, itemCounts, seedContacts } from './send-helper
 import { startFakeProvider } from './fake-provider';
 import { startWorker, type WorkerHandle } from '../worker/index';
 import { sql } from '../src/lib/server/db/client';
+import { resetEnvCache } from '../src/lib/server/env';
 
 let worker: WorkerHandle;
 beforeAll(async () => {
 	process.env.SEND_RETRY_BASE_MS = '50';
+	resetEnvCache();
 	worker = await startWorker({ concurrency: 4 });
 });
 afterAll(async () => {

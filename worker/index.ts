@@ -3,7 +3,9 @@ import { EventEmitter } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { databaseUrl } from '../src/lib/server/db/url';
 import { closeDb } from '../src/lib/server/db/client';
-import { quietLogger } from '../src/lib/server/db/migrate';
+import { graphileLogger } from '../src/lib/server/jobs/graphile-logger';
+import { env, exitOnInvalidEnv } from '../src/lib/server/env';
+import { logger } from '../src/lib/server/log';
 import { deregister, heartbeat, recoverDeadWorkers, WORKER_PROCESS_ID } from '../src/lib/server/jobs/recovery';
 import { crontab, taskList } from './tasks';
 import { backgroundLoops } from './loops';
@@ -13,14 +15,7 @@ function heartbeatMs(deadAfterSeconds: number) {
 	return Math.max(250, Math.min(5_000, Math.floor((deadAfterSeconds * 1000) / 3)));
 }
 
-/** Read at each start (tests change them), and checked: a typo must not become NaN timers. */
-function positiveSetting(name: string, fallback: number): number {
-	const raw = process.env[name];
-	if (raw === undefined || raw === '') return fallback;
-	const n = Number(raw);
-	if (!Number.isFinite(n) || n <= 0) throw new Error(`Invalid environment: ${name} must be a positive number, got "${raw}"`);
-	return n;
-}
+const log = logger.child({ module: 'worker' });
 
 export type WorkerHandle = { stop(): Promise<void>; runner: Runner };
 
@@ -29,7 +24,7 @@ export type WorkerHandle = { stop(): Promise<void>; runner: Runner };
  * one dying, and the recovery of workers that did die. Returns a handle to stop it.
  */
 export async function startWorker(opts: { concurrency?: number } = {}): Promise<WorkerHandle> {
-	const deadAfter = positiveSetting('WORKER_DEAD_AFTER_SECONDS', 30);
+	const deadAfter = env().worker.deadAfterSeconds;
 	const workerIds = new Set<string>();
 	// Subscribe BEFORE run(): the pool (whose id locks jobs when localQueue is on) and its
 	// workers are created, and their events emitted, before run() resolves.
@@ -39,12 +34,12 @@ export async function startWorker(opts: { concurrency?: number } = {}): Promise<
 	const runner = await run({
 		events,
 		connectionString: databaseUrl(),
-		concurrency: opts.concurrency ?? Math.floor(positiveSetting('WORKER_CONCURRENCY', 8)),
+		concurrency: opts.concurrency ?? env().worker.concurrency,
 		noHandleSignals: true,
 		pollInterval: 1000,
 		taskList,
 		crontab,
-		logger: quietLogger(),
+		logger: graphileLogger(),
 		preset: { worker: { localQueue: { size: 50 } } }
 	});
 
@@ -53,7 +48,7 @@ export async function startWorker(opts: { concurrency?: number } = {}): Promise<
 			await heartbeat([...workerIds]);
 			await recoverDeadWorkers(deadAfter);
 		} catch (e) {
-			console.error('[worker] heartbeat failed:', e);
+			log.error({ err: e }, 'heartbeat failed');
 		}
 	};
 	await beat();
@@ -73,10 +68,12 @@ export async function startWorker(opts: { concurrency?: number } = {}): Promise<
 }
 
 async function main() {
+	// Every setting checked before anything starts: a bad one exits naming the variable.
+	exitOnInvalidEnv();
 	const worker = await startWorker();
-	console.log(`[worker] ${WORKER_PROCESS_ID} running`);
+	log.info({ workerProcessId: WORKER_PROCESS_ID, concurrency: env().worker.concurrency }, 'running');
 	const shutdown = async (signal: string) => {
-		console.log(`[worker] ${signal}: finishing in-flight jobs`);
+		log.info({ signal }, 'finishing in-flight jobs');
 		const force = setTimeout(() => process.exit(1), 9_000);
 		force.unref();
 		await worker.stop();
@@ -89,7 +86,7 @@ async function main() {
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
 	main().catch((e) => {
-		console.error('[worker] failed to start:', e);
+		log.fatal({ err: e }, 'failed to start');
 		process.exit(1);
 	});
 }

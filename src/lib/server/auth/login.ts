@@ -5,12 +5,11 @@ import { DomainError } from '../errors';
 import { dummyPasswordHash, verifyPassword } from './crypto';
 import { createSession } from './sessions';
 import { findUserByEmail } from './users';
+import { env } from '../env';
 
 function limits() {
-	return {
-		max: Number(process.env.LOGIN_MAX_FAILURES ?? 10),
-		windowMinutes: Number(process.env.LOGIN_WINDOW_MINUTES ?? 15)
-	};
+	const { loginMaxFailures, loginWindowMinutes } = env().auth;
+	return { max: loginMaxFailures, windowMinutes: loginWindowMinutes };
 }
 
 /**

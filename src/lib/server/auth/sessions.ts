@@ -3,11 +3,12 @@ import { db } from '../db/client';
 import { sessions, users } from '../db/schema';
 import { newSecret, sha256 } from './crypto';
 import type { AuthUser } from './types';
+import { env } from '../env';
 
 export const SESSION_COOKIE = 'bd_session';
 
 function ttlMs() {
-	return Number(process.env.SESSION_TTL_HOURS ?? 24 * 7) * 3600_000;
+	return env().auth.sessionTtlHours * 3600_000;
 }
 
 export async function createSession(userId: number, meta: { ip?: string; userAgent?: string | null } = {}) {

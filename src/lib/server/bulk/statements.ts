@@ -1,6 +1,7 @@
 import { sql as dsql, type SQL } from 'drizzle-orm';
 import type { TagOperation } from '../../schemas/bulk';
 import { BATCH_CHANNEL, statusPayloadSql } from '../events/publish';
+import { env } from '../env';
 
 /**
  * Per-contact batch_items rows for TAG batches. Off by default: measured here, writing
@@ -9,7 +10,7 @@ import { BATCH_CHANNEL, statusPayloadSql } from '../events/publish';
  * say what it did; DELETE keeps a per-contact record anyway in deleted_contacts.
  * BULK_ITEM_LEDGER=on turns it on.
  */
-export const BULK_ITEM_LEDGER = process.env.BULK_ITEM_LEDGER === 'on';
+const itemLedger = () => env().bulk.itemLedger;
 
 /**
  * The one statement per chunk of a TAG or DELETE batch. `target` selects the chunk's
@@ -95,7 +96,7 @@ function chunkSql(batchId: string, target: SQL, work: SQL): SQL {
 		set_config('synchronous_commit', 'off', true) as async_commit`;
 }
 
-export function tagChunkSql(batchId: string, target: SQL, op: TagOperation, tags: string[], ledger = BULK_ITEM_LEDGER): SQL {
+export function tagChunkSql(batchId: string, target: SQL, op: TagOperation, tags: string[], ledger = itemLedger()): SQL {
 	const { set, guard } = tagChange(op, tags);
 	return chunkSql(
 		batchId,

@@ -2,6 +2,7 @@ import postgres from 'postgres';
 import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
 import * as schema from './schema';
 import { databaseUrl } from './url';
+import { env } from '../env';
 
 export type Db = PostgresJsDatabase<typeof schema>;
 export type Sql = postgres.Sql;
@@ -22,9 +23,9 @@ const g = globalThis as unknown as { __batchdeskDb?: Handles; __batchdeskImportS
 
 function open(): Handles {
 	const sql = postgres(databaseUrl(), {
-		max: Number(process.env.DB_POOL_MAX ?? 10),
+		max: env().database.poolMax,
 		onnotice: () => {},
-		connection: { application_name: process.env.BATCHDESK_APP_NAME ?? 'batchdesk' }
+		connection: { application_name: env().database.appName }
 	});
 	const db = drizzle(sql, { schema });
 	datesAsDates(sql);
@@ -81,13 +82,13 @@ export function importSql(): Sql {
 		max: importLanes(),
 		idle_timeout: 60,
 		onnotice: () => {},
-		connection: { application_name: `${process.env.BATCHDESK_APP_NAME ?? 'batchdesk'}-import` }
+		connection: { application_name: `${env().database.appName}-import` }
 	});
 	return g.__batchdeskImportSql;
 }
 
 export function importLanes(): number {
-	return Math.max(1, Number(process.env.IMPORT_LANES ?? 2));
+	return env().imports.lanes;
 }
 
 export async function closeDb() {

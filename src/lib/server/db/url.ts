@@ -5,10 +5,10 @@ export const EMBEDDED_DB = 'batchdesk';
 export const EMBEDDED_USER = 'postgres';
 export const EMBEDDED_PASSWORD = 'batchdesk';
 
-export function embeddedUrl(port = env().EMBEDDED_PG_PORT, database = EMBEDDED_DB) {
+export function embeddedUrl(port = env().database.embeddedPort, database = EMBEDDED_DB) {
 	return `postgres://${EMBEDDED_USER}:${EMBEDDED_PASSWORD}@127.0.0.1:${port}/${database}`;
 }
 
 export function databaseUrl(): string {
-	return process.env.DATABASE_URL || embeddedUrl();
+	return env().database.url ?? embeddedUrl();
 }

@@ -30,7 +30,7 @@ const IMPORT_MAX_ATTEMPTS = 5;
  * listing batches never drags them along, and a worker on any host can read them.
  */
 export async function createJsonImport(userId: number, input: ImportJsonInput) {
-	const max = env().IMPORT_JSON_MAX_CONTACTS;
+	const max = env().imports.jsonMaxContacts;
 	if (input.contacts.length > max) {
 		throw new DomainError(
 			'PAYLOAD_TOO_LARGE',

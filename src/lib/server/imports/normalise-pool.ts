@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { ColumnTarget } from '../../schemas/import';
 import type { RowOptions, StagedRow } from './records';
+import { env } from '../env';
 
 type Pending = { resolve: (rows: (StagedRow | null)[]) => void; reject: (e: unknown) => void; records: string[][] };
 
@@ -37,7 +38,7 @@ export class NormalisePool {
 	}
 
 	static async start(mapping: ColumnTarget[], opts: RowOptions): Promise<NormalisePool | null> {
-		const size = Number(process.env.IMPORT_THREADS ?? 0);
+		const size = env().imports.threads;
 		if (!(size > 0)) return null;
 		const url = new URL('./normalise-thread.ts', import.meta.url).href;
 		// The thread registers tsx itself: loader hooks given with --import do not reach worker threads on Node 20.

@@ -12,19 +12,21 @@ import { ChunkBuffer, ChunkWriter } from './writer';
 import { ChunkPipeline } from './pipeline';
 import { csvRecords } from './csv-source';
 import { NormalisePool } from './normalise-pool';
+import { env } from '../env';
+import { logger } from '../log';
 
 /**
  * Rows per chunk (one transaction each). Large enough that per-statement costs
  * vanish, small enough that a cancel takes effect within a fraction of a second.
  */
-const chunkRows = () => Number(process.env.IMPORT_CHUNK_ROWS ?? 10_000);
+const chunkRows = () => env().imports.chunkRows;
 /** Rows normalised between yields to the event loop, so the previous chunk's statement is sent and answered meanwhile. */
 const YIELD_EVERY = 2_500;
 /** Slices handed to the normalise threads ahead of the one being taken. */
 const POOL_AHEAD = 4;
 
 const tick = () => new Promise<void>((r) => setImmediate(r));
-const DEBUG = process.env.IMPORT_DEBUG === '1';
+const log = logger.child({ module: 'import' });
 const stats = { waitDb: 0, encode: 0, read: 0, tick: 0, parse: 0 };
 
 export type RunOutcome = 'completed' | 'cancelled' | 'paused' | 'failed' | 'skipped';
@@ -92,6 +94,8 @@ async function pump(
 	const rowOpts = { defaultCountry: input.defaultCountry, batchTags: input.tags };
 	const dups = new FileDuplicates(input.skipDuplicates);
 	const CHUNK_ROWS = chunkRows();
+	/** IMPORT_DEBUG: where this import's time went, logged at its end. */
+	const DEBUG = env().imports.debug;
 	const chunk = new ChunkBuffer(!input.skipDuplicates);
 	let cancelled = false;
 	// Update mode merges a phone across chunks in file order: its chunks go one at a time.
@@ -146,7 +150,7 @@ async function pump(
 	} finally {
 		await pipeline.close();
 	}
-	if (DEBUG) console.error('[import debug]', JSON.stringify({ ...stats, total: performance.now() - started }));
+	if (DEBUG) log.info({ batchId, ...stats, total: performance.now() - started }, 'import timing (ms)');
 	return cancelled ? 'cancelled' : 'completed';
 
 	async function readRows() {

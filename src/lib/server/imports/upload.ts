@@ -21,7 +21,7 @@ const tooLarge = (max: number) =>
 	new DomainError('PAYLOAD_TOO_LARGE', `The file is larger than the ${Math.round(max / 1024 / 1024)} MB upload limit (UPLOAD_MAX_BYTES).`, 'file');
 
 export function uploadsDir(): string {
-	return path.resolve(env().BATCHDESK_DATA_DIR, 'uploads');
+	return env().imports.uploadDir;
 }
 
 /**
@@ -33,7 +33,7 @@ export function uploadsDir(): string {
  * the database until the whole file is good.
  */
 export async function receiveCsvUpload(req: UploadRequest): Promise<StoredUpload> {
-	const max = env().UPLOAD_MAX_BYTES;
+	const max = env().imports.uploadMaxBytes;
 	if (req.contentLength !== null && req.contentLength > max) throw tooLarge(max);
 	if (!req.body) {
 		throw badInput('The request has no body: send the CSV file as the body, with a Content-Type header (text/csv).', 'file');

@@ -1,9 +1,12 @@
 import os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { sql, transaction } from '../db/client';
+import { logger } from '../log';
 
 /** This process's id in worker_processes and in ledger claims (items' claimed_by). */
 export const WORKER_PROCESS_ID = `${os.hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+
+const log = logger.child({ module: 'worker' });
 
 type DeadHandler = (deadProcessIds: string[]) => Promise<void>;
 const deadHandlers: DeadHandler[] = [];
@@ -24,9 +27,9 @@ export async function heartbeat(workerIds: string[]) {
 	if (registered && row?.inserted) {
 		// Our row was gone: another worker found no heartbeat for the dead-after window
 		// (a blocked event loop, a paused VM) and released our jobs, which may run twice.
-		console.error(
-			`[worker] ${WORKER_PROCESS_ID} was presumed dead and its jobs released; ` +
-				'raise WORKER_DEAD_AFTER_SECONDS if the event loop can block that long'
+		log.error(
+			{ workerProcessId: WORKER_PROCESS_ID },
+			'this worker was presumed dead and its jobs released; raise WORKER_DEAD_AFTER_SECONDS if the event loop can block that long'
 		);
 	}
 	registered = true;

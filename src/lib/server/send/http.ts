@@ -7,9 +7,10 @@ import { errorOutcome, recordOutcomes, sentOutcome, skippedOutcome } from './out
 import { settleUnrecorded } from './recovery';
 import { moveNextSendAt } from './sandbox';
 import type { ItemOutcome, PacedStep, SliceResult } from './types';
+import { env } from '../env';
 
-/** Requests in flight at once per slice; the batch status is re-read before each group. */
-const GROUP = Math.max(1, Number(process.env.SEND_HTTP_CONCURRENCY ?? 10));
+/** Requests in flight at once per slice (SEND_HTTP_CONCURRENCY); the batch status is re-read before each group. */
+const groupSize = () => env().send.httpConcurrency;
 
 type Claimed = { id: number; contact_id: number | null; attempts: number };
 type ContactRow = { id: number; phone: string; name: string | null; attributes: Record<string, unknown>; opted_out: boolean };
@@ -67,14 +68,14 @@ export async function httpSlice(
 	}
 
 	let released: number[] = [];
-	for (let i = 0; i < toSend.length; i += GROUP) {
+	for (let i = 0, step = groupSize(); i < toSend.length; i += step) {
 		// The claim checked the status for the first group; later groups re-check, so
 		// a cancel or pause that committed meanwhile stops new sends here.
 		if (i > 0 && (opts.stopping() || !(await stillProcessing(batchId)))) {
 			released = toSend.slice(i).map((s) => s.item.id);
 			break;
 		}
-		const group = toSend.slice(i, i + GROUP);
+		const group = toSend.slice(i, i + step);
 		await Promise.all(
 			group.map(async ({ item, contact }) => {
 				try {

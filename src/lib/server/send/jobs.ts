@@ -2,9 +2,6 @@ import { sql, type Executor } from '../db/client';
 import { enqueue } from '../jobs/enqueue';
 import { TASK } from '../jobs/payloads';
 
-/** Parallel slice chains of an unpaced batch (each claims its own items with SKIP LOCKED). */
-export const SEND_LANES = Math.max(1, Number(process.env.SEND_LANES ?? 3));
-
 export type SliceBatch = { id: string; ratePerMinute: number | null };
 
 /** One job key per lane: a parked job is found and moved by key (scheduler, resume). */

@@ -4,9 +4,10 @@ import { ChannelError, messageKey } from '../channels/types';
 import { sandboxMessageId, sandboxMessageIdSql } from '../channels/sandbox';
 import { bumpCounters } from '../batches/counters';
 import { MAX_ATTEMPTS, retryDelayMs } from './pacing';
+import { env } from '../env';
 
 /** First retry back-off (doubles per attempt); SEND_RETRY_BASE_MS shortens it in tests. */
-const retryBaseMs = () => Number(process.env.SEND_RETRY_BASE_MS ?? 1000);
+const retryBaseMs = () => env().send.retryBaseMs;
 
 export function sentOutcome(id: number, providerMessageId: string): ItemOutcome {
 	return { id, status: 'sent', providerMessageId };

@@ -2,6 +2,8 @@ import { sql } from '../db/client';
 import { TASK } from '../jobs/payloads';
 import { enqueueSlice, parseSliceJobKey } from './jobs';
 import { runSendSlice } from './slice';
+import { env } from '../env';
+import { logger } from '../log';
 
 /**
  * Exact starts for delayed send jobs. graphile-worker finds a job whose run_at has
@@ -16,7 +18,7 @@ import { runSendSlice } from './slice';
 const LOOKAHEAD_MS = 2_000;
 const POLL_MS = 250;
 const SAFETY_NET_MS = 30_000;
-const trace = process.env.SEND_TRACE === '1';
+const log = logger.child({ module: 'send-scheduler' });
 
 export function startSendScheduler(): { stop(): Promise<void> } {
 	const timers = new Map<string, { at: number; timer: ReturnType<typeof setTimeout> }>();
@@ -34,11 +36,11 @@ export function startSendScheduler(): { stop(): Promise<void> } {
 				-- The due job only: not the safety net another process left after taking it.
 				and j.run_at <= clock_timestamp() + interval '200 milliseconds'`;
 		if (!taken?.id || taken.locked_at !== null) return; // a worker (or the other process) has it
-		if (trace) console.error(`[send-scheduler] direct run ${key} at ${new Date().toISOString()}`);
+		if (env().send.trace) log.info({ key }, 'direct run');
 		const batch = { id: parsed.batchId, ratePerMinute: taken.queue_name ? 1 : null };
 		await enqueueSlice(batch, { lane: parsed.lane, runAt: new Date(Date.now() + SAFETY_NET_MS), spawn: true });
 		const run = runSendSlice(parsed.batchId, parsed.lane, true)
-			.catch((e) => console.error(`[send-scheduler] slice ${key} failed (the safety-net job retries):`, e))
+			.catch((err) => log.error({ err, key }, 'slice failed (the safety-net job retries)'))
 			.finally(() => direct.delete(run));
 		direct.add(run);
 	};
@@ -57,7 +59,7 @@ export function startSendScheduler(): { stop(): Promise<void> } {
 			const t = timers.get(r.key);
 			if (t && Math.abs(t.at - at) < 2) continue;
 			if (t) clearTimeout(t.timer);
-			const timer = setTimeout(() => void fire(r.key).catch((e) => console.error('[send-scheduler] wake-up failed:', e)), Math.max(0, r.in_ms));
+			const timer = setTimeout(() => void fire(r.key).catch((err) => log.error({ err, key: r.key }, 'wake-up failed')), Math.max(0, r.in_ms));
 			timers.set(r.key, { at, timer });
 		}
 	};
@@ -67,7 +69,7 @@ export function startSendScheduler(): { stop(): Promise<void> } {
 			try {
 				await tick();
 			} catch (e) {
-				if (!stopped) console.error('[send-scheduler] tick failed:', e);
+				if (!stopped) log.error({ err: e }, 'tick failed');
 			}
 			await new Promise((r) => setTimeout(r, POLL_MS));
 		}

@@ -6,23 +6,26 @@ import type { ChannelRow } from '../channels/types';
 import { takeTokens } from '../channels/limiter';
 import { publishBatchUpdate } from '../events/publish';
 import { findBatch, transitionBatch, type BatchRow } from '../batches/repository';
-import { enqueueSlice, SEND_LANES } from './jobs';
+import { enqueueSlice } from './jobs';
 import { dbNowMs, sleep, sleepUntilDb, syncDbClock } from './clock';
 import { baseIntervalMs } from './pacing';
 import { sandboxSlice } from './sandbox';
 import type { PacedStep, SliceResult } from './types';
 import { httpSlice } from './http';
 import { fastPathApplies, prepareNext, sendPrepared, type Prepared, type Schedule } from './paced';
+import { env } from '../env';
+import { logger } from '../log';
 
 /** A wait longer than this goes back to the queue (run_at) instead of a sleeping worker. */
 export const PARK_MS = 1_000;
 /** How long one job keeps working before handing over to a fresh job (fairness, shutdown). */
-const BUDGET_MS = Number(process.env.SEND_SLICE_BUDGET_MS ?? 2_000);
-const SANDBOX_SLICE = Number(process.env.SEND_SANDBOX_SLICE ?? 5_000);
-const HTTP_SLICE = Number(process.env.SEND_HTTP_SLICE ?? 100);
+const budgetMs = () => env().send.sliceBudgetMs;
+/** A slice that only writes the database can be large; one of provider calls is not. */
+const sliceSize = (channel: ChannelRow) => (capabilitiesOf(channel.kind).batchSend ? env().send.sandboxSlice : env().send.httpSlice);
 
-/** SEND_TRACE=1 logs each slice's size and duration to stderr (benchmarks). */
-const TRACE = process.env.SEND_TRACE === '1';
+const log = logger.child({ module: 'send' });
+/** SEND_TRACE=1 logs each slice's size and duration, each paced step's lateness (benchmarks). */
+const trace = () => env().send.trace;
 
 let stopping = false;
 /** SIGTERM: slices finish what is in flight, hand the rest to another job, and return. */
@@ -37,13 +40,13 @@ const isStopping = () => stopping;
 
 /** The job `send:slice`: advances one lane of one SEND batch by a bounded amount of work. */
 export async function runSendSlice(batchId: string, lane: number, spawn: boolean): Promise<void> {
-	if (TRACE) console.error(`[send] job lane ${lane} spawn ${spawn} at ${new Date().toISOString()}`);
+	if (trace()) log.info({ batchId, lane, spawn }, 'slice job');
 	let batch = await findBatch(batchId);
 	if (!batch || batch.type !== 'SEND') return;
 	if (batch.status === 'PENDING') {
 		if (!(await waitForStart(batch, lane))) return;
 		const started = await transitionBatch(batchId, 'PROCESSING', { from: ['PENDING'] });
-		if (TRACE && batch.scheduledAt) console.error(`[send] start ${batchId.slice(0, 8)} late ${(dbNowMs() - batch.scheduledAt.getTime()).toFixed(1)} ms`);
+		if (trace() && batch.scheduledAt) log.info({ batchId, lateMs: +(dbNowMs() - batch.scheduledAt.getTime()).toFixed(1) }, 'scheduled start');
 		// The first start opens the other lanes (a scheduler wake-up may have dropped the flag).
 		if (started) spawn = true;
 		batch = started ?? (await findBatch(batchId))!;
@@ -91,9 +94,8 @@ async function waitForStart(batch: BatchRow, lane: number): Promise<boolean> {
  * opens the other lanes after its first full slice (a small batch never needs them).
  */
 async function runUnpaced(batch: BatchRow, channel: ChannelRow, body: string, lane: number, spawn: boolean) {
-	const deadline = Date.now() + BUDGET_MS;
-	// A slice that only writes the database can be large; one of provider calls is not.
-	const size = capabilitiesOf(channel.kind).batchSend ? SANDBOX_SLICE : HTTP_SLICE;
+	const deadline = Date.now() + budgetMs();
+	const size = sliceSize(channel);
 	for (;;) {
 		if (isStopping() || Date.now() > deadline) return enqueueSlice(batch, { lane });
 		const { granted, waitMs } = await takeTokens(channel.id, size);
@@ -101,26 +103,26 @@ async function runUnpaced(batch: BatchRow, channel: ChannelRow, body: string, la
 			await sleep(waitMs);
 			continue;
 		}
-		const t0 = TRACE ? performance.now() : 0;
+		const t0 = trace() ? performance.now() : 0;
 		const r = await runOne(batch.id, channel, body, granted);
-		if (TRACE) console.error(`[send] lane ${lane} slice ${r.claimed} in ${(performance.now() - t0).toFixed(0)} ms`);
+		if (trace()) log.info({ batchId: batch.id, lane, claimed: r.claimed, ms: Math.round(performance.now() - t0) }, 'slice');
 		if (r.claimed < granted) await giveBack(channel.id, granted - r.claimed);
 		if (r.delta) void publishBatchUpdate(batch.id).catch(() => {});
 		if (r.stopped) return isStopping() ? enqueueSlice(batch, { lane }) : undefined;
 		if (r.claimed === 0) return finishOrPark(batch, lane);
 		if (spawn && r.claimed === granted) {
 			spawn = false;
-			await Promise.all(Array.from({ length: SEND_LANES - 1 }, (_, i) => enqueueSlice(batch, { lane: i + 1 })));
+			await Promise.all(Array.from({ length: env().send.lanes - 1 }, (_, i) => enqueueSlice(batch, { lane: i + 1 })));
 		}
 	}
 }
 
 /** A paced job keeps the batch this long before handing over (waits under PARK_MS sleep in it). */
-const PACED_BUDGET_MS = Number(process.env.SEND_PACED_BUDGET_MS ?? 30_000);
+const pacedBudgetMs = () => env().send.pacedBudgetMs;
 
 async function runPaced(batch: BatchRow, channel: ChannelRow, body: string) {
 	const paced: PacedStep = { baseMs: baseIntervalMs(batch.ratePerMinute), jitterMs: batch.jitterMs ?? 0 };
-	const deadline = Date.now() + PACED_BUDGET_MS;
+	const deadline = Date.now() + pacedBudgetMs();
 	// Channel tokens for about the next second of sends, taken in one call and given
 	// back at the end, so the shared bucket's row lock is not taken once per message.
 	const perCall = Math.max(1, Math.ceil(PARK_MS / Math.max(1, paced.baseMs)));
@@ -154,7 +156,7 @@ async function runPaced(batch: BatchRow, channel: ChannelRow, body: string) {
 				}
 				allowance = granted;
 			}
-			const t0 = TRACE ? performance.now() : 0;
+			const t0 = trace() ? performance.now() : 0;
 			let r: SliceResult | undefined;
 			if (prepared) {
 				const quick = await sendPrepared(batch.id, channel, prepared, paced, schedule);
@@ -162,7 +164,7 @@ async function runPaced(batch: BatchRow, channel: ChannelRow, body: string) {
 				if (quick.sent || quick.stopped || quick.early) r = quick;
 			}
 			r ??= await runOne(batch.id, channel, body, 1, paced);
-			if (TRACE) console.error(`[send] paced step ${(performance.now() - t0).toFixed(1)} ms, late ${dueMs === null ? '-' : (dbNowMs() - dueMs).toFixed(1)} ms`);
+			if (trace()) log.info({ batchId: batch.id, ms: +(performance.now() - t0).toFixed(1), lateMs: dueMs === null ? null : +(dbNowMs() - dueMs).toFixed(1) }, 'paced step');
 			if (r.early) {
 				// Our estimate of the database clock ran ahead: measure it again.
 				await syncDbClock(true);

@@ -5,6 +5,7 @@ import { z, ZodError } from 'zod';
 import { DomainError, type DomainErrorCode } from '../errors';
 import type { Context } from './context';
 import type { Role } from '../db/schema';
+import { env } from '../env';
 
 const CODE: Record<DomainErrorCode, TRPC_ERROR_CODE_KEY> = {
 	BAD_INPUT: 'BAD_REQUEST',
@@ -20,14 +21,16 @@ const CODE: Record<DomainErrorCode, TRPC_ERROR_CODE_KEY> = {
 const t = initTRPC.context<Context>().create({
 	transformer: superjson,
 	// Stack traces in error responses only under the dev server: `node build` / server.js
-	// run without NODE_ENV, and tRPC would otherwise treat that as development.
-	isDev: process.env.NODE_ENV === 'development',
+	// run without NODE_ENV, and tRPC would otherwise treat that as development. Added per
+	// error below (NODE_ENV through env()), so importing this file reads no setting.
+	isDev: false,
 	errorFormatter({ shape, error }) {
 		const cause = error.cause;
 		return {
 			...shape,
 			data: {
 				...shape.data,
+				...(env().web.isDev && error.stack ? { stack: error.stack } : {}),
 				// The field-by-field zod issues, so a form can show each next to its input.
 				zodError: cause instanceof ZodError ? z.flattenError(cause) : null,
 				field: cause instanceof DomainError ? (cause.field ?? null) : null

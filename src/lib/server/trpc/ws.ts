@@ -9,6 +9,7 @@ import { isSharedEvent } from '../events/live';
 import type { Context } from './context';
 import { bearerFrom, cookieValue, resolveAuth } from '../auth/resolve';
 import { SESSION_COOKIE } from '../auth/sessions';
+import { env } from '../env';
 
 export const WS_PATH = '/api/trpc-ws';
 
@@ -114,7 +115,8 @@ export function originAllowed(req: IncomingMessage): boolean {
 	const origin = req.headers.origin;
 	if (!origin) return true;
 	const allowed = new Set<string>();
-	if (process.env.ORIGIN) allowed.add(new URL(process.env.ORIGIN).origin);
+	const configured = env().web.origin;
+	if (configured) allowed.add(new URL(configured).origin);
 	const host = req.headers.host;
 	if (host) {
 		allowed.add(`http://${host}`);

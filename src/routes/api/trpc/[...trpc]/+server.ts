@@ -3,13 +3,15 @@ import type { RequestHandler } from './$types';
 import { appRouter } from '$lib/server/trpc/router';
 import { httpContext } from '$lib/server/trpc/http-context';
 import { readCapped } from '$lib/server/http/read-capped';
+import { env } from '$lib/server/env';
+import { logger } from '$lib/server/log';
 
 // server.js lifts adapter-node's global body limit for the streaming CSV upload, so the
-// JSON API caps its own bodies. Bigger imports belong in the CSV upload (/api/imports).
-const MAX_BODY_BYTES = Number(process.env.TRPC_MAX_BODY_BYTES ?? 16 * 1024 * 1024);
+// JSON API caps its own bodies (TRPC_MAX_BODY_BYTES). Bigger imports belong in the CSV upload (/api/imports).
+const log = logger.child({ module: 'trpc' });
 
-function tooLarge() {
-	const message = `Request body over ${MAX_BODY_BYTES} bytes. Import large contact lists with the CSV upload (POST /api/imports).`;
+function tooLarge(max: number) {
+	const message = `Request body over ${max} bytes. Import large contact lists with the CSV upload (POST /api/imports).`;
 	// The shape of a tRPC error, so typed clients surface the message.
 	return Response.json(
 		{ error: { json: { message, code: -32600, data: { code: 'PAYLOAD_TOO_LARGE', httpStatus: 413 } } } },
@@ -20,8 +22,9 @@ function tooLarge() {
 const handler: RequestHandler = async (event) => {
 	let req = event.request;
 	if (req.method === 'POST') {
-		const body = await readCapped(req, MAX_BODY_BYTES);
-		if (body === null) return tooLarge();
+		const max = env().web.trpcMaxBodyBytes;
+		const body = await readCapped(req, max);
+		if (body === null) return tooLarge(max);
 		req = new Request(req.url, { method: 'POST', headers: req.headers, body });
 	}
 	return fetchRequestHandler({
@@ -30,7 +33,7 @@ const handler: RequestHandler = async (event) => {
 		router: appRouter,
 		createContext: () => httpContext(event),
 		onError({ error, path }) {
-			if (error.code === 'INTERNAL_SERVER_ERROR') console.error(`tRPC ${path} failed:`, error.cause ?? error);
+			if (error.code === 'INTERNAL_SERVER_ERROR') log.error({ err: error.cause ?? error, path }, 'procedure failed');
 		}
 	});
 };
