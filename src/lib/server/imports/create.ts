@@ -5,6 +5,7 @@ import { DomainError } from '../errors';
 import { enqueue } from '../jobs/enqueue';
 import { insertBatch, toBatchDto } from '../batches/repository';
 import { publishBatchUpdate } from '../events/publish';
+import type { Newline } from './csv-source';
 import { columnMapping, importOptions, type ColumnTarget, type ImportJsonInput, type ImportOptions } from '../../schemas/import';
 
 /** What an IMPORT batch keeps in `input`: its options and, for uploads, how to read the file. */
@@ -16,7 +17,7 @@ export const storedImportInput = importOptions.extend({
 	header: z.array(z.string()).optional(),
 	mapping: columnMapping.optional(),
 	delimiter: z.string().optional(),
-	newline: z.string().optional()
+	newline: z.enum(['\n', '\r']).optional()
 });
 export type StoredImportInput = z.infer<typeof storedImportInput>;
 
@@ -55,7 +56,7 @@ export type StoredUpload = {
 	header: string[];
 	mapping: ColumnTarget[];
 	delimiter: string;
-	newline: string;
+	newline: Newline;
 	/** Data records counted while streaming (blank ones included): the progress total. */
 	records: number;
 };
