@@ -14,7 +14,9 @@ export function createBatchdeskClient(opts: { url: string; token: string }) {
 	const base = opts.url.replace(/\/$/, '');
 	const ws = createWSClient({
 		url: `${base.replace(/^http/, 'ws')}/api/trpc-ws`,
-		// Node 20 has no global WebSocket.
+		// Node 20 has no global WebSocket. tRPC's option is typed as the browser's class; ws's
+		// type differs only where tRPC does not care (no dispatchEvent; binaryType also allows
+		// 'nodebuffer', tRPC sets 'arraybuffer'), so this one adapter says it is that class.
 		WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
 		connectionParams: async () => ({ token: opts.token }),
 		lazy: { enabled: true, closeMs: 5_000 }

@@ -1,5 +1,5 @@
 import { eq, sql as dsql } from 'drizzle-orm';
-import { db } from '../db/client';
+import { db, transaction } from '../db/client';
 import { users, type Role } from '../db/schema';
 import { conflict } from '../errors';
 import { hashPassword } from './crypto';
@@ -45,16 +45,13 @@ export async function listUsers() {
  * last two admins cannot both pass the check.
  */
 export async function setUserRole(id: number, role: Role) {
-	return db().transaction(async (tx) => {
-		const admins = await tx.select({ id: users.id }).from(users).where(eq(users.role, 'admin')).for('update');
+	return transaction(async (tx) => {
+		const admins = await tx<{ id: number }[]>`select id::float8 as id from users where role = 'admin' for update`;
 		if (role !== 'admin' && admins.length === 1 && admins[0].id === id) {
 			throw conflict('This is the last admin. Make another user admin first.', 'role');
 		}
-		const [row] = await tx
-			.update(users)
-			.set({ role })
-			.where(eq(users.id, id))
-			.returning({ id: users.id, email: users.email, role: users.role });
+		const [row] = await tx<Pick<UserRow, 'id' | 'email' | 'role'>[]>`
+			update users set role = ${role} where id = ${id} returning id::float8 as id, email, role`;
 		return row;
 	});
 }

@@ -1,8 +1,7 @@
-import { sql as dsql } from 'drizzle-orm';
-import { db, sql } from '../db/client';
+import { sql } from '../db/client';
 import { findBatch, transitionBatch, type BatchRow } from '../batches/repository';
 import { isTerminal } from '../batches/transitions';
-import { contactFilterSql } from '../contacts/filter';
+import { contactWhere } from '../contacts/filter';
 import { publishBatchUpdate } from '../events/publish';
 import { enqueue } from '../jobs/enqueue';
 import { TASK } from '../jobs/payloads';
@@ -16,8 +15,6 @@ const defaultChunkSize = () => env().bulk.chunkSize;
 /** Where a running batch is: kept in batch.result, written in the same transaction as
  * each chunk, so a retried job resumes exactly after the last committed chunk. */
 type Plan = { cursor: number; maxId: number };
-
-type ChunkResult = { status: string; matched: number; last: string | number | null; changed: number };
 
 /** The ids after `cursor` in a sorted list, at most `n` of them. */
 function nextIds(sorted: Float64Array, cursor: number, n: number): number[] {
@@ -50,15 +47,14 @@ async function plan(batch: BatchRow, input: BulkBatchInput, ids: Float64Array | 
 	let total = ids?.length ?? 0;
 	let maxId = ids?.at(-1) ?? 0;
 	if (input.filter) {
-		const [row] = await db().execute<{ n: number; max: string | null }>(
-			dsql`select count(*)::int as n, max(c.id) as max from contacts c where ${contactFilterSql(input.filter)}`
-		);
+		const [row] = await sql()<{ n: number; max: string | null }[]>`
+			select count(*)::int as n, max(c.id) as max from contacts c where ${contactWhere(input.filter)}`;
 		total = row.n;
 		maxId = Number(row.max ?? 0);
 	}
 	const p: Plan = { cursor: 0, maxId };
-	await db().execute(dsql`update batch_operations set total_count = ${total},
-		result = result || ${JSON.stringify(p)}::jsonb, updated_at = now() where id = ${batch.id}`);
+	await sql()`update batch_operations set total_count = ${total},
+		result = result || ${JSON.stringify(p)}::jsonb, updated_at = now() where id = ${batch.id}`;
 	await publishBatchUpdate(batch.id);
 	return p;
 }
@@ -85,7 +81,7 @@ export async function runBulkBatch(
 	// Batches from before batch_targets kept their whole list in the input.
 	const ids = input.filter ? null : ((await targetIds(batchId)) ?? (input.contactIds ? Float64Array.from(input.contactIds) : null));
 	if (!input.filter && !ids) throw new Error(`Batch ${batchId} has neither a filter nor its id list`);
-	const where = input.filter ? contactFilterSql(input.filter) : null;
+	const where = input.filter ? contactWhere(input.filter) : null;
 	let { cursor, maxId } = await plan(batch, input, ids);
 
 	for (;;) {
@@ -99,14 +95,14 @@ export async function runBulkBatch(
 		}
 		const stmt =
 			batch.type === 'TAG' ? tagChunkSql(batchId, target, input.operation!, input.tags!) : deleteChunkSql(batchId, target);
-		const [r] = await db().execute<ChunkResult>(stmt);
+		const [r] = await stmt;
 		if (r.status === 'PAUSED') return 'paused';
 		if (r.status !== 'PROCESSING') return 'stopped';
 		if (r.matched === 0) break;
 		cursor = Number(r.last);
 	}
 	// A filter's count was taken at the start; the end shows what was really processed.
-	if (where) await db().execute(dsql`update batch_operations set total_count = processed_count where id = ${batchId}`);
+	if (where) await sql()`update batch_operations set total_count = processed_count where id = ${batchId}`;
 	await transitionBatch(batchId, 'COMPLETED', { from: ['PROCESSING'] });
 	return 'completed';
 }

@@ -1,5 +1,7 @@
-import { sql as dsql, type SQL } from 'drizzle-orm';
+import type { PendingQuery } from 'postgres';
 import type { TagOperation } from '../../schemas/bulk';
+import { sql } from '../db/client';
+import type { Fragment } from '../contacts/filter';
 import { BATCH_CHANNEL, statusPayloadSql } from '../events/publish';
 import { env } from '../env';
 
@@ -11,6 +13,9 @@ import { env } from '../env';
  * BULK_ITEM_LEDGER=on turns it on.
  */
 const itemLedger = () => env().bulk.itemLedger;
+
+/** What a chunk statement answers (`last` is a bigint: text from the client). */
+export type ChunkResult = { status: string; matched: number; last: string | null; changed: number };
 
 /**
  * The one statement per chunk of a TAG or DELETE batch. `target` selects the chunk's
@@ -25,8 +30,9 @@ const itemLedger = () => env().bulk.itemLedger;
 
 /** New tags per operation, and the guard that skips rows already in the wanted state
  * (no row version, no index churn, no ledger row for a no-op). */
-function tagChange(op: TagOperation, tags: string[]): { set: SQL; guard: SQL } {
-	const t = dsql`${dsql.param(tags)}::text[]`;
+function tagChange(op: TagOperation, tags: string[]): { set: Fragment; guard: Fragment } {
+	const q = sql();
+	const t = q`${tags}::text[]`;
 	switch (op) {
 		// One tag (the common case) needs no per-row subquery: the guard already says it
 		// is absent (add) or present (remove).
@@ -34,31 +40,31 @@ function tagChange(op: TagOperation, tags: string[]): { set: SQL; guard: SQL } {
 			return {
 				set:
 					tags.length === 1
-						? dsql`c.tags || ${t}`
-						: dsql`c.tags || array(select x from unnest(${t}) x where not x = any(c.tags))`,
-				guard: dsql`not c.tags @> ${t}`
+						? q`c.tags || ${t}`
+						: q`c.tags || array(select x from unnest(${t}) x where not x = any(c.tags))`,
+				guard: q`not c.tags @> ${t}`
 			};
 		case 'remove':
 			return {
 				set:
 					tags.length === 1
-						? dsql`array_remove(c.tags, ${tags[0]}::text)`
-						: dsql`array(select x from unnest(c.tags) x where not x = any(${t}))`,
-				guard: dsql`c.tags && ${t}`
+						? q`array_remove(c.tags, ${tags[0]}::text)`
+						: q`array(select x from unnest(c.tags) x where not x = any(${t}))`,
+				guard: q`c.tags && ${t}`
 			};
 		case 'set':
-			return { set: t, guard: dsql`not (c.tags @> ${t} and c.tags <@ ${t})` };
+			return { set: t, guard: q`not (c.tags @> ${t} and c.tags <@ ${t})` };
 	}
 }
 
 /** The chunk's targets: explicit ids (array parameter, never one bind per id). */
-export function idsTarget(ids: number[]): SQL {
-	return dsql`select unnest(${dsql.param(ids)}::bigint[]) as id`;
+export function idsTarget(ids: number[]): Fragment {
+	return sql()`select unnest(${ids}::bigint[]) as id`;
 }
 
 /** The next keyset page of a filter, within the ids frozen when the batch started. */
-export function filterTarget(where: SQL, after: number, maxId: number, limit: number): SQL {
-	return dsql`select c.id from contacts c where c.id > ${after} and c.id <= ${maxId} and (${where})
+export function filterTarget(where: Fragment, after: number, maxId: number, limit: number): Fragment {
+	return sql()`select c.id from contacts c where c.id > ${after} and c.id <= ${maxId} and (${where})
 		order by c.id limit ${limit}`;
 }
 
@@ -74,8 +80,9 @@ export function filterTarget(where: SQL, after: number, maxId: number, limit: nu
  * redoes (tags and deletes are idempotent); waiting for a WAL flush on every chunk
  * was a large part of the cost over one plain statement.
  */
-function chunkSql(batchId: string, target: SQL, work: SQL): SQL {
-	return dsql`with batch as (select status from batch_operations where id = ${batchId}::uuid for update),
+function chunkSql(batchId: string, target: Fragment, work: Fragment): PendingQuery<ChunkResult[]> {
+	const q = sql();
+	return q<ChunkResult[]>`with batch as (select status from batch_operations where id = ${batchId}::uuid for update),
 	target as (select id from (${target}) t where (select status from batch) = 'PROCESSING'),
 	${work},
 	progress as (
@@ -92,25 +99,32 @@ function chunkSql(batchId: string, target: SQL, work: SQL): SQL {
 		(select count(*) from target)::int as matched,
 		(select max(id) from target)::bigint as last,
 		(select count(*) from changed)::int as changed,
-		(select count(*) from (select pg_notify(${BATCH_CHANNEL}, ${statusPayloadSql}) from progress) n)::int as notified,
+		(select count(*) from (select pg_notify(${BATCH_CHANNEL}, ${statusPayloadSql(q)}) from progress) n)::int as notified,
 		set_config('synchronous_commit', 'off', true) as async_commit`;
 }
 
-export function tagChunkSql(batchId: string, target: SQL, op: TagOperation, tags: string[], ledger = itemLedger()): SQL {
+export function tagChunkSql(
+	batchId: string,
+	target: Fragment,
+	op: TagOperation,
+	tags: string[],
+	ledger = itemLedger()
+): PendingQuery<ChunkResult[]> {
+	const q = sql();
 	const { set, guard } = tagChange(op, tags);
 	return chunkSql(
 		batchId,
 		target,
-		dsql`changed as (
+		q`changed as (
 		update contacts c set tags = ${set}, updated_at = now()
 		where c.id = any(array(select id from target)) and ${guard}
-		returning ${ledger ? dsql`c.id, c.phone_e164, c.name` : dsql`c.id`}
-	)${ledger ? dsql`,
+		returning ${ledger ? q`c.id, c.phone_e164, c.name` : q`c.id`}
+	)${ledger ? q`,
 	ledger as (
 		insert into batch_items (batch_id, contact_id, phone, name, status, attempts, updated_at)
 		select ${batchId}::uuid, id, phone_e164, name, 'done', 1, now() from changed
 		on conflict (batch_id, contact_id) do nothing
-	)` : dsql``}`
+	)` : q``}`
 	);
 }
 
@@ -123,11 +137,12 @@ export function tagChunkSql(batchId: string, target: SQL, op: TagOperation, tags
  * Past batch ledgers stay readable: batch_items has no foreign key to contacts and
  * keeps its own phone/name snapshot.
  */
-export function deleteChunkSql(batchId: string, target: SQL): SQL {
+export function deleteChunkSql(batchId: string, target: Fragment): PendingQuery<ChunkResult[]> {
+	const q = sql();
 	return chunkSql(
 		batchId,
 		target,
-		dsql`changed as (
+		q`changed as (
 		delete from contacts c where c.id = any(array(select id from target))
 		returning c.id, c.phone_e164, c.name, c.tags, c.attributes, c.source, c.opted_out_at, c.created_at
 	),

@@ -1,6 +1,5 @@
-import { sql as dsql } from 'drizzle-orm';
-import { db } from '../db/client';
-import { contactFilterSql, requireOneTarget } from '../contacts/filter';
+import { sql } from '../db/client';
+import { contactWhere, requireOneTarget } from '../contacts/filter';
 import type { ContactFilter } from '../../schemas/targets';
 
 /**
@@ -9,9 +8,8 @@ import type { ContactFilter } from '../../schemas/targets';
  */
 export async function countTargets(input: { contactIds?: number[]; filter?: ContactFilter }): Promise<number> {
 	requireOneTarget(input);
-	const where = input.contactIds
-		? dsql`c.id = any(${dsql.param([...new Set(input.contactIds)])}::bigint[])`
-		: contactFilterSql(input.filter!);
-	const [row] = await db().execute<{ n: number }>(dsql`select count(*)::int as n from contacts c where ${where}`);
+	const q = sql();
+	const where = input.contactIds ? q`c.id = any(${[...new Set(input.contactIds)]}::bigint[])` : contactWhere(input.filter!);
+	const [row] = await q<{ n: number }[]>`select count(*)::int as n from contacts c where ${where}`;
 	return row.n;
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { sql } from '../db/client';
+import { sql, type Executor } from '../db/client';
 import { badInput, conflict, notFound } from '../errors';
 import { CHANNEL_KINDS } from '../db/schema';
 
@@ -40,7 +40,7 @@ const REQUIRED: Record<string, string[]> = {
 	whatsapp: ['phoneNumberId', 'accessToken']
 };
 
-type Row = { id: string; name: string; kind: string; config: Record<string, unknown>; ratePerSecond: number; enabled: boolean; updatedAt: string };
+type Row = { id: string; name: string; kind: string; config: Record<string, unknown>; ratePerSecond: number; enabled: boolean; updatedAt: Date };
 
 /** What a browser may see: secrets replaced by whether they are set. */
 export function redact(row: Row) {
@@ -55,13 +55,13 @@ export function redact(row: Row) {
 	return { ...row, config, secretsSet };
 }
 
-const COLS = sqlCols();
-function sqlCols() {
-	return `id, name, kind, config, rate_per_second as "ratePerSecond", enabled, updated_at as "updatedAt"`;
-}
+/** A channels row under the names of Row. */
+const columns = (ex: Executor) =>
+	ex`id, name, kind, config, rate_per_second as "ratePerSecond", enabled, updated_at as "updatedAt"`;
 
 export async function listChannels() {
-	const rows = (await sql().unsafe(`select ${COLS} from channels order by id`)) as unknown as Row[];
+	const q = sql();
+	const rows = await q<Row[]>`select ${columns(q)} from channels order by id`;
 	return rows.map(redact);
 }
 
@@ -73,29 +73,29 @@ function checkRequired(kind: string, config: Record<string, unknown>) {
 
 export async function createChannel(input: z.infer<typeof channelCreate>) {
 	checkRequired(input.kind, input.config);
-	const [row] = (await sql().unsafe(
-		`insert into channels (id, name, kind, config, rate_per_second, enabled) values ($1, $2, $3, $4::jsonb, $5, $6)
-		 on conflict (id) do nothing returning ${COLS}`,
-		[input.id, input.name, input.kind, JSON.stringify(input.config), input.ratePerSecond, input.enabled]
-	)) as unknown as Row[];
+	const q = sql();
+	const [row] = await q<Row[]>`
+		insert into channels (id, name, kind, config, rate_per_second, enabled)
+		values (${input.id}, ${input.name}, ${input.kind}, ${JSON.stringify(input.config)}::jsonb, ${input.ratePerSecond}, ${input.enabled})
+		on conflict (id) do nothing returning ${columns(q)}`;
 	if (!row) throw conflict(`A channel "${input.id}" exists already.`, 'id');
 	return redact(row);
 }
 
 /** Secrets left out of `config` keep their stored value, so the form need not know them. */
 export async function updateChannel(input: z.infer<typeof channelUpdate>) {
-	const [cur] = (await sql().unsafe(`select ${COLS} from channels where id = $1`, [input.id])) as unknown as Row[];
+	const q = sql();
+	const [cur] = await q<Row[]>`select ${columns(q)} from channels where id = ${input.id}`;
 	if (!cur) throw notFound(`No channel ${input.id}.`, 'id');
 	const kind = input.kind ?? cur.kind;
 	if (cur.id === 'sandbox' && kind !== 'sandbox') throw badInput('The sandbox channel stays a sandbox.', 'kind');
 	const config = { ...(input.config ?? cur.config) };
 	if (input.config) for (const k of SECRET_KEYS) if (!(k in input.config) && cur.config[k]) config[k] = cur.config[k];
 	checkRequired(kind, config);
-	const [row] = (await sql().unsafe(
-		`update channels set name = $2, kind = $3, config = $4::jsonb, rate_per_second = $5, enabled = $6, updated_at = now()
-		 where id = $1 returning ${COLS}`,
-		[input.id, input.name ?? cur.name, kind, JSON.stringify(config), input.ratePerSecond ?? cur.ratePerSecond, input.enabled ?? cur.enabled]
-	)) as unknown as Row[];
+	const [row] = await q<Row[]>`
+		update channels set name = ${input.name ?? cur.name}, kind = ${kind}, config = ${JSON.stringify(config)}::jsonb,
+			rate_per_second = ${input.ratePerSecond ?? cur.ratePerSecond}, enabled = ${input.enabled ?? cur.enabled}, updated_at = now()
+		where id = ${input.id} returning ${columns(q)}`;
 	return redact(row);
 }
 

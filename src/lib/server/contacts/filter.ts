@@ -1,4 +1,3 @@
-import { sql as dsql, type SQL } from 'drizzle-orm';
 import type { PendingQuery, Row } from 'postgres';
 import type { ContactFilter } from '../../schemas/targets';
 import { sql } from '../db/client';
@@ -26,26 +25,6 @@ export function contactWhere(filter: ContactFilter): Fragment {
 		return q`true`;
 	}
 	return parts.reduce((a, p) => q`${a} and ${p}`);
-}
-
-/** contactWhere for drizzle's builder and sql template (bulk/, templates/, contacts/). */
-export function contactFilterSql(filter: ContactFilter): SQL {
-	const parts: SQL[] = [];
-	if (filter.tags?.length) parts.push(dsql`c.tags @> ${dsql.param(filter.tags)}::text[]`);
-	if (filter.search) {
-		const like = `%${filter.search.replace(/[\\%_]/g, (m) => `\\${m}`)}%`;
-		const digits = filter.search.replace(/[^\d+]/g, '');
-		parts.push(
-			digits.length >= 3
-				? dsql`(c.name ilike ${like} or c.phone_e164 like ${`%${digits}%`})`
-				: dsql`c.name ilike ${like}`
-		);
-	}
-	if (parts.length === 0) {
-		if (!filter.all) throw badInput('A filter needs tags, a search, or all: true.', 'filter');
-		return dsql`true`;
-	}
-	return dsql.join(parts, dsql` and `);
 }
 
 /** Validates "exactly one of contactIds / filter". */

@@ -32,7 +32,7 @@ describe('normalisePhone', () => {
 		let seed = 42;
 		const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
 		const digits = (n: number) => Array.from({ length: n }, () => rnd(10)).join('');
-		const codes = Object.keys((metadata as unknown as { country_calling_codes: object }).country_calling_codes);
+		const codes = Object.keys(metadata.country_calling_codes);
 		const defaults = ['CN', 'US', 'GB', 'DE', 'IT', 'FR', 'IN', 'BR', 'AR', 'MX', 'RU', 'JP'];
 		let valid = 0;
 		for (let i = 0; i < 12_000; i++) {

@@ -1,4 +1,4 @@
-import { Metadata, parsePhoneNumberFromString, validatePhoneNumberLength, type CountryCode } from 'libphonenumber-js/core';
+import { Metadata, parsePhoneNumberFromString, validatePhoneNumberLength, type CountryCode, type NumberingPlan } from 'libphonenumber-js/core';
 // "min" metadata: validates by number length and leading digits per country, which
 // is what an importer needs, at a fraction of the "max" metadata's size and cost.
 import metadata from 'libphonenumber-js/min/metadata';
@@ -35,7 +35,13 @@ type RawMetadata = {
 	nonGeographic?: Record<string, unknown>;
 	countries: Record<string, [string, string?, string?, number[]?, unknown?, string?, unknown?, (string | 0)?]>;
 };
-const raw = metadata as unknown as RawMetadata;
+// libphonenumber-js types a country's plan as any[] (a minified array) under CountryCode keys: RawMetadata
+// gives the positions this file reads ([0] calling code, [1] IDD prefix, [5] national prefix, [7] national prefix for parsing).
+const raw: RawMetadata = {
+	country_calling_codes: metadata.country_calling_codes,
+	nonGeographic: metadata.nonGeographic,
+	countries: metadata.countries as RawMetadata['countries']
+};
 const startsWith = new Map<string, RegExp | null>();
 
 /** ^(national prefix for parsing) and ^(IDD prefix) of a country, compiled once. */
@@ -111,7 +117,8 @@ function validatorFor(plan: string): (national: string) => boolean {
 	if (v) return v;
 	const m = new Metadata(metadata);
 	m.selectNumberingPlan(plan as CountryCode);
-	const p = m as unknown as Plan;
+	// The plan's pattern and type accessors exist but are missing from libphonenumber-js's NumberingPlan type.
+	const p = m.numberingPlan as NumberingPlan & Plan;
 	const whole = (src: string) => new RegExp(`^(?:${src})$`);
 	const general = whole(p.nationalNumberPattern());
 	if (!p.hasTypes()) v = (national) => general.test(national);

@@ -19,7 +19,11 @@ export type Tx = postgres.TransactionSql;
 type Handles = { sql: Sql; db: Db };
 
 // Kept on globalThis so Vite's dev reloads and the ws server share one pool.
-const g = globalThis as unknown as { __batchdeskDb?: Handles; __batchdeskImportSql?: Sql };
+declare global {
+	var __batchdeskDb: Handles | undefined;
+	var __batchdeskImportSql: Sql | undefined;
+}
+const g = globalThis;
 
 function open(): Handles {
 	const sql = postgres(databaseUrl(), {

@@ -28,7 +28,10 @@ type BusState = {
 };
 
 // On globalThis so Vite's dev reloads keep one LISTEN per process.
-const g = globalThis as unknown as { __batchdeskBus?: BusState };
+declare global {
+	var __batchdeskBus: BusState | undefined;
+}
+const g = globalThis;
 
 function state(): BusState {
 	const current = sql();

@@ -6,6 +6,7 @@ import { enqueue } from '../jobs/enqueue';
 import { TASK } from '../jobs/payloads';
 import { insertBatch, toBatchDto } from '../batches/repository';
 import { publishBatchUpdate } from '../events/publish';
+import type { Newline } from './csv-source';
 import { columnMapping, importOptions, type ColumnTarget, type ImportJsonInput, type ImportOptions } from '../../schemas/import';
 
 /** What an IMPORT batch keeps in `input`: its options and, for uploads, how to read the file. */
@@ -17,7 +18,7 @@ export const storedImportInput = importOptions.extend({
 	header: z.array(z.string()).optional(),
 	mapping: columnMapping.optional(),
 	delimiter: z.string().optional(),
-	newline: z.string().optional()
+	newline: z.enum(['\n', '\r']).optional()
 });
 export type StoredImportInput = z.infer<typeof storedImportInput>;
 
@@ -56,7 +57,7 @@ export type StoredUpload = {
 	header: string[];
 	mapping: ColumnTarget[];
 	delimiter: string;
-	newline: string;
+	newline: Newline;
 	/** Data records counted while streaming (blank ones included): the progress total. */
 	records: number;
 };

@@ -5,6 +5,9 @@ import { badInput } from '../errors';
 /** A quoted field longer than this is a runaway quote (the upload route refuses such files first). */
 const PARTIAL_MAX_CHARS = 4 * 1024 * 1024;
 
+/** The record separator of an upload, as found in its header line (a CRLF file reads as '\n'). */
+export type Newline = '\n' | '\r';
+
 /**
  * Streams the records of a stored CSV upload, a few thousand at a time, with
  * papaparse's synchronous core parser over 256 KB text slices: the incomplete last
@@ -15,9 +18,9 @@ const PARTIAL_MAX_CHARS = 4 * 1024 * 1024;
  */
 export async function* csvRecords(
 	path: string,
-	opts: { delimiter: string; newline: string }
+	opts: { delimiter: string; newline: Newline }
 ): AsyncGenerator<string[][]> {
-	const parser = new (Papa as unknown as { Parser: new (c: object) => PapaParser }).Parser({
+	const parser: PapaParser = new Papa.Parser({
 		delimiter: opts.delimiter,
 		newline: opts.newline,
 		quoteChar: '"',

@@ -3,6 +3,9 @@ import type { ColumnTarget } from '../../schemas/import';
 import type { RowOptions, StagedRow } from './records';
 import { env } from '../env';
 
+/** A staged row as a thread sends it back: without the raw cells, which the main thread still has. */
+export type ThreadRow = Omit<StagedRow, 'raw'> & { raw: null };
+
 type Pending = { resolve: (rows: (StagedRow | null)[]) => void; reject: (e: unknown) => void; records: string[][] };
 
 /**
@@ -19,16 +22,12 @@ export class NormalisePool {
 
 	private constructor(private readonly workers: Worker[]) {
 		for (const w of workers) {
-			w.on('message', (msg: { id: number; rows: (StagedRow | null)[] }) => {
+			w.on('message', (msg: { id: number; rows: (ThreadRow | null)[] }) => {
 				const p = this.pending.get(msg.id);
 				if (!p) return;
 				this.pending.delete(msg.id);
 				// Re-attach the raw cells the thread did not send back.
-				for (let i = 0; i < msg.rows.length; i++) {
-					const r = msg.rows[i];
-					if (r) r.raw = p.records[i];
-				}
-				p.resolve(msg.rows);
+				p.resolve(msg.rows.map((r, i) => r && { ...r, raw: p.records[i] }));
 			});
 			w.on('error', (e) => {
 				for (const p of this.pending.values()) p.reject(e);

@@ -8,6 +8,7 @@ import { badInput, DomainError } from '../errors';
 import { LINE_MAX_BYTES, guessMapping, mappingProblem, type ColumnTarget } from '../../schemas/import';
 import { CsvShape, detectDelimiter } from './csv-shape';
 import type { StoredUpload } from './create';
+import type { Newline } from './csv-source';
 
 export type UploadRequest = {
 	body: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array> | null;
@@ -42,7 +43,7 @@ export async function receiveCsvUpload(req: UploadRequest): Promise<StoredUpload
 	// client would see a reset instead of our 400/413 answer.
 	const body =
 		'getReader' in req.body
-			? (req.body as unknown as { values(o: { preventCancel: boolean }): AsyncIterable<Uint8Array> }).values({ preventCancel: true })
+			? req.body.values({ preventCancel: true })
 			: req.body;
 
 	const dir = uploadsDir();
@@ -61,7 +62,7 @@ export async function receiveCsvUpload(req: UploadRequest): Promise<StoredUpload
 	let shape: CsvShape | null = null;
 	let header: string[] = [];
 	let mapping: ColumnTarget[] = [];
-	let newline = '\n';
+	let newline: Newline = '\n';
 	try {
 		for await (const part of body) {
 			const chunk = Buffer.from(part.buffer, part.byteOffset, part.byteLength);
@@ -144,10 +145,10 @@ function readHeader(
 	lf: number,
 	cr: number,
 	requested: UploadRequest['mapping']
-): { shape: CsvShape; header: string[]; mapping: ColumnTarget[]; newline: string } {
+): { shape: CsvShape; header: string[]; mapping: ColumnTarget[]; newline: Newline } {
 	const end = lf !== -1 ? lf : cr !== -1 ? cr : head.length;
 	if (end > LINE_MAX_BYTES) throw badInput('The first line is longer than 1 MB: this is not a CSV file with a header row.', 'file');
-	const newline = lf !== -1 ? '\n' : cr !== -1 ? '\r' : '\n';
+	const newline: Newline = lf !== -1 ? '\n' : cr !== -1 ? '\r' : '\n';
 	const line = head.subarray(0, end).toString('utf8').replace(/^\uFEFF/, '').replace(/\r$/, '');
 	if (line.trim() === '') throw badInput('The first line is empty: the file must start with a header row (phone, name, …).', 'file');
 	const delimiter = detectDelimiter(line);

@@ -142,15 +142,22 @@ export type WriterOptions = { batchId: string; skipDuplicates: boolean; source: 
  * while Node normalises the next chunk.
  */
 export class ChunkWriter {
-	private readonly statement: string;
+	constructor(private readonly opts: WriterOptions) {}
 
-	constructor(private readonly opts: WriterOptions) {
+	/**
+	 * Writes one chunk: rows firstRow..lastRow. Returns its counts, or null when the batch
+	 * is no longer PROCESSING (cancelled, paused): then nothing of the chunk was written.
+	 * `on` is the client to send on (ChunkPipeline: the import connections).
+	 */
+	async write(chunkText: string, firstRow: number, lastRow: number, on: Sql): Promise<ChunkCounts | null> {
+		const { opts } = this;
+		const unchanged = opts.skipDuplicates ? 'already in contacts' : 'already in contacts, nothing to update';
 		// Skip mode leaves existing contacts alone. Update mode sets name/attributes and
 		// merges tags, and only when something changes: an unchanged row is a duplicate,
 		// and re-importing a file writes no dead tuples.
 		const onConflict = opts.skipDuplicates
-			? 'do nothing'
-			: `do update set
+			? on`do nothing`
+			: on`do update set
 				name = coalesce(excluded.name, contacts.name),
 				attributes = contacts.attributes || excluded.attributes,
 				tags = contacts.tags || array(select unnest(excluded.tags) except select unnest(contacts.tags)),
@@ -158,15 +165,15 @@ export class ChunkWriter {
 			where (contacts.name is distinct from coalesce(excluded.name, contacts.name))
 				or not (contacts.attributes @> excluded.attributes)
 				or not (contacts.tags @> excluded.tags)`;
-		this.statement = `
+		const [row] = await on<(ChunkCounts & { applied: number })[]>`
 			with b as (
 				-- Only while PROCESSING. FOR KEY SHARE: chunks on both lanes run at once, and
 				-- a pause or cancel (which locks the row FOR UPDATE first) waits for them;
 				-- a chunk starting after it committed re-reads the row and writes nothing.
-				select id from batch_operations where id = $1 and status = 'PROCESSING' for key share
+				select id from batch_operations where id = ${opts.batchId} and status = 'PROCESSING' for key share
 			), done as (
 				-- This chunk's rows, for a resume; the key refuses the same chunk twice.
-				insert into import_chunks (batch_id, first_row, last_row) select id, $6::int, $5::int from b
+				insert into import_chunks (batch_id, first_row, last_row) select id, ${firstRow}::int, ${lastRow}::int from b
 			), s as (
 				-- split_part per field: measured faster here than string_to_array (whose
 				-- arrays, materialised, cost 3x) and ~5x faster than jsonb_to_recordset.
@@ -178,19 +185,19 @@ export class ChunkWriter {
 					nullif(split_part(l, E'\\t', 6), '')::jsonb as w,
 					nullif(split_part(l, E'\\t', 7), '') as o,
 					nullif(split_part(l, E'\\t', 8), '') as e
-				from b, string_to_table($2::text, E'\\n') l
+				from b, string_to_table(${chunkText}::text, E'\\n') l
 				where l <> ''
 			), ins as (
 				-- Phones sorted: two imports of overlapping files take row locks in the same order.
 				insert into contacts (phone_e164, name, tags, attributes, source)
-				select p, n, coalesce(t, '{}'), coalesce(a, '{}'::jsonb), $3::text from s where o is null order by p
+				select p, n, coalesce(t, '{}'), coalesce(a, '{}'::jsonb), ${opts.source}::text from s where o is null order by p
 				on conflict (phone_e164) ${onConflict}
 				returning id, phone_e164, (xmax = 0) as inserted
 			), ledger as (
 				insert into import_rows (batch_id, row_number, outcome, reason, raw, contact_id)
-				select $1::uuid, s.r,
+				select ${opts.batchId}::uuid, s.r,
 					coalesce(s.o, case when i.id is null then 'duplicate' else 'updated' end),
-					coalesce(s.e, case when i.id is null then $4::text end),
+					coalesce(s.e, case when i.id is null then ${unchanged}::text end),
 					s.w,
 					coalesce(i.id, c.id)
 				from s
@@ -230,24 +237,6 @@ export class ChunkWriter {
 			select c.created, c.updated, c.duplicate, c.invalid, (select count(*) from upd)::int as applied,
 				set_config('synchronous_commit', 'off', true) as async_commit
 			from counts c`;
-	}
-
-	/**
-	 * Writes one chunk: rows firstRow..lastRow. Returns its counts, or null when the batch
-	 * is no longer PROCESSING (cancelled, paused): then nothing of the chunk was written.
-	 * `on` is the client to send on (ChunkPipeline: the import connections).
-	 */
-	async write(chunkText: string, firstRow: number, lastRow: number, on: Sql): Promise<ChunkCounts | null> {
-		const { opts } = this;
-		const unchanged = opts.skipDuplicates ? 'already in contacts' : 'already in contacts, nothing to update';
-		const [row] = await on.unsafe<(ChunkCounts & { applied: number })[]>(this.statement, [
-			opts.batchId,
-			chunkText,
-			opts.source,
-			unchanged,
-			lastRow,
-			firstRow
-		]);
 		if (!row.applied) return null;
 		return { created: row.created, updated: row.updated, duplicate: row.duplicate, invalid: row.invalid };
 	}

@@ -1,35 +1,37 @@
-import { sql as dsql, type SQL } from 'drizzle-orm';
-import { sql } from '../db/client';
+import { sql, type Executor } from '../db/client';
 import { badInput, conflict, notFound } from '../errors';
-import { contactFilterSql } from '../contacts/filter';
+import { contactWhere, type Fragment } from '../contacts/filter';
 import type { ContactFilter } from '../../schemas/targets';
 import { render, variablesOf } from './render';
-import { db } from '../db/client';
 
-export type TemplateRow = { id: number; name: string; body: string; createdBy: number | null; createdAt: string; updatedAt: string };
+export type TemplateRow = { id: number; name: string; body: string; createdBy: number | null; createdAt: Date; updatedAt: Date };
 
-const COLS = `id::int as id, name, body, created_by as "createdBy", created_at as "createdAt", updated_at as "updatedAt"`;
+/** A templates row under the names of TemplateRow. */
+const columns = (ex: Executor) =>
+	ex`id::int as id, name, body, created_by::int as "createdBy", created_at as "createdAt", updated_at as "updatedAt"`;
 
 function uniqueViolation(e: unknown) {
 	return (e as { code?: string }).code === '23505';
 }
 
 export async function listTemplates(): Promise<TemplateRow[]> {
-	return sql().unsafe(`select ${COLS} from templates order by name`) as unknown as Promise<TemplateRow[]>;
+	const q = sql();
+	return q<TemplateRow[]>`select ${columns(q)} from templates order by name`;
 }
 
 export async function getTemplate(id: number): Promise<TemplateRow> {
-	const [row] = (await sql().unsafe(`select ${COLS} from templates where id = $1`, [id])) as unknown as TemplateRow[];
+	const q = sql();
+	const [row] = await q<TemplateRow[]>`select ${columns(q)} from templates where id = ${id}`;
 	if (!row) throw notFound(`No template ${id}.`, 'templateId');
 	return row;
 }
 
 export async function createTemplate(input: { name: string; body: string }, userId: number | null): Promise<TemplateRow> {
 	try {
-		const [row] = (await sql().unsafe(
-			`insert into templates (name, body, created_by) values ($1, $2, $3) returning ${COLS}`,
-			[input.name, input.body, userId]
-		)) as unknown as TemplateRow[];
+		const q = sql();
+		const [row] = await q<TemplateRow[]>`
+			insert into templates (name, body, created_by) values (${input.name}, ${input.body}, ${userId})
+			returning ${columns(q)}`;
 		return row;
 	} catch (e) {
 		if (uniqueViolation(e)) throw conflict(`A template named "${input.name}" exists already.`, 'name');
@@ -39,11 +41,10 @@ export async function createTemplate(input: { name: string; body: string }, user
 
 export async function updateTemplate(input: { id: number; name?: string; body?: string }): Promise<TemplateRow> {
 	try {
-		const [row] = (await sql().unsafe(
-			`update templates set name = coalesce($2, name), body = coalesce($3, body), updated_at = now()
-			 where id = $1 returning ${COLS}`,
-			[input.id, input.name ?? null, input.body ?? null]
-		)) as unknown as TemplateRow[];
+		const q = sql();
+		const [row] = await q<TemplateRow[]>`
+			update templates set name = coalesce(${input.name ?? null}, name), body = coalesce(${input.body ?? null}, body), updated_at = now()
+			where id = ${input.id} returning ${columns(q)}`;
 		if (!row) throw notFound(`No template ${input.id}.`, 'id');
 		return row;
 	} catch (e) {
@@ -67,27 +68,26 @@ type PreviewInput = { body?: string; templateId?: number; contactIds?: number[];
 export async function previewTemplate(input: PreviewInput) {
 	const body = input.body ?? (await getTemplate(input.templateId!)).body;
 	const vars = variablesOf(body);
-	let where: SQL;
-	if (input.contactIds) where = dsql`c.id = any(${dsql.param(input.contactIds)}::bigint[])`;
-	else if (input.filter) where = contactFilterSql(input.filter);
-	else where = dsql`true`;
-	const base = dsql`from contacts c where ${where} and c.opted_out_at is null`;
-	const samples = (await db().execute(
-		dsql`select c.id::int as id, c.phone_e164 as phone, c.name, c.attributes ${base} order by c.id limit ${input.sample}`
-	)) as unknown as { id: number; phone: string; name: string | null; attributes: Record<string, unknown> }[];
+	const q = sql();
+	let where: Fragment;
+	if (input.contactIds) where = q`c.id = any(${input.contactIds}::bigint[])`;
+	else if (input.filter) where = contactWhere(input.filter);
+	else where = q`true`;
+	const base = q`from contacts c where ${where} and c.opted_out_at is null`;
+	const samples = await q<{ id: number; phone: string; name: string | null; attributes: Record<string, unknown> }[]>`
+		select c.id::int as id, c.phone_e164 as phone, c.name, c.attributes ${base} order by c.id limit ${input.sample}`;
 	// A variable is missing for a contact when it has no default and the field is empty.
 	const required = [...body.matchAll(/\{\{\s*([\p{L}\p{N}_.-]+)\s*(\|[^}]*)?\}\}/gu)].filter((m) => m[2] === undefined).map((m) => m[1]);
 	const conds = [...new Set(required)].map((k) =>
 		k === 'name'
-			? dsql`coalesce(trim(c.name), '') = ''`
+			? q`coalesce(trim(c.name), '') = ''`
 			: k === 'phone'
-				? dsql`false`
-				: dsql`coalesce(trim(c.attributes ->> ${k}), '') = ''`
+				? q`false`
+				: q`coalesce(trim(c.attributes ->> ${k}), '') = ''`
 	);
-	const missingSql = conds.length ? dsql.join(conds, dsql` or `) : dsql`false`;
-	const [counts] = (await db().execute(
-		dsql`select count(*)::int as recipients, count(*) filter (where ${missingSql})::int as missing ${base}`
-	)) as unknown as { recipients: number; missing: number }[];
+	const missingSql = conds.length ? conds.reduce((a, c) => q`${a} or ${c}`) : q`false`;
+	const [counts] = await q<{ recipients: number; missing: number }[]>`
+		select count(*)::int as recipients, count(*) filter (where ${missingSql})::int as missing ${base}`;
 	if (!body.trim()) throw badInput('Body cannot be empty', 'body');
 	return {
 		body,

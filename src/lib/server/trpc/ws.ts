@@ -16,7 +16,10 @@ export const WS_PATH = '/api/trpc-ws';
 type WsHandle = { wss: WebSocketServer; close(): void };
 
 // One ws server per process, kept on globalThis so dev reloads reuse it.
-const g = globalThis as unknown as { __batchdeskWs?: WsHandle };
+declare global {
+	var __batchdeskWs: WsHandle | undefined;
+}
+const g = globalThis;
 
 async function createWsContext({ req, info }: CreateWSSContextFnOptions): Promise<Context> {
 	const params = (info.connectionParams ?? {}) as Record<string, string | undefined>;
