@@ -6,8 +6,6 @@ import { errorMessage } from '$lib/errors';
 
 /** The seed's status shape, as batch.status returns it and batch_update events carry it. */
 export type LiveBatchStatus = inferRouterOutputs<AppRouter>['batch']['status'];
-export const TERMINAL_STATUSES = ['COMPLETED', 'FAILED', 'CANCELLED'] as const;
-export const isTerminalStatus = (s: string) => (TERMINAL_STATUSES as readonly string[]).includes(s);
 
 const GRACE_MS = 1500;
 
