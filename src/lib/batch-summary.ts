@@ -4,6 +4,8 @@
  * contacts a DELETE batch took. Works on the input as stored (unknown shape: batches
  * from older versions included).
  */
+import type { BatchType } from './batch-kinds';
+
 type Input = Record<string, unknown>;
 
 const list = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
@@ -20,7 +22,7 @@ export function describeTarget(input: Input): string {
 	return 'all contacts';
 }
 
-export function describeBatch(type: string, input: Input): string | null {
+export function describeBatch(type: BatchType, input: Input): string | null {
 	switch (type) {
 		case 'TAG': {
 			const tags = list(input.tags).join(', ');

@@ -1,13 +1,7 @@
-import type { inferRouterOutputs } from '@trpc/server';
-import type { AppRouter } from '$lib/server/trpc/router';
 import { browser } from '$app/environment';
 import { onSocketState, trpc } from '$lib/trpc/client';
+import type { BatchStatusDto } from '$lib/trpc/types';
 import { errorMessage } from '$lib/errors';
-
-/** The seed's status shape, as batch.status returns it and batch_update events carry it. */
-export type LiveBatchStatus = inferRouterOutputs<AppRouter>['batch']['status'];
-export const TERMINAL_STATUSES = ['COMPLETED', 'FAILED', 'CANCELLED'] as const;
-export const isTerminalStatus = (s: string) => (TERMINAL_STATUSES as readonly string[]).includes(s);
 
 const GRACE_MS = 1500;
 
@@ -58,7 +52,7 @@ function fallback(poll: () => Promise<void>, pollMs: number, set: (live: boolean
  *   {lb.current?.progress} {#if lb.polling}Live updates down — polling{/if}
  */
 export function liveBatch(batchId: string, opts: Options = {}) {
-	let current = $state<LiveBatchStatus | null>(null);
+	let current = $state<BatchStatusDto | null>(null);
 	let live = $state(false);
 	let polling = $state(false);
 	let error = $state<string | null>(null);
@@ -66,7 +60,7 @@ export function liveBatch(batchId: string, opts: Options = {}) {
 	// Server-side rendering: no socket, no timers; the browser starts the real thing.
 	if (!browser) return inert({ current: null, refresh: async () => {} });
 
-	const apply = (s: LiveBatchStatus) => {
+	const apply = (s: BatchStatusDto) => {
 		// Ignore a poll answer that is older than what the socket already delivered.
 		if (current && current.status === s.status && s.processedCount < current.processedCount) return;
 		current = s;
@@ -76,7 +70,7 @@ export function liveBatch(batchId: string, opts: Options = {}) {
 		{
 			onData: (ev) => {
 				error = null;
-				apply(ev.data.data as LiveBatchStatus);
+				apply(ev.data.data as BatchStatusDto);
 			},
 			onError: (e) => (error = errorMessage(e))
 		}
@@ -120,13 +114,13 @@ export function liveBatch(batchId: string, opts: Options = {}) {
  * as a snapshot), and calls onPoll every pollMs while the socket is down (e.g. reload
  * a list). Reactive: live, polling.
  */
-export function liveBatches(handlers: { onUpdate: (s: LiveBatchStatus) => void; onPoll: () => Promise<void> | void }, opts: Options = {}) {
+export function liveBatches(handlers: { onUpdate: (s: BatchStatusDto) => void; onPoll: () => Promise<void> | void }, opts: Options = {}) {
 	let live = $state(false);
 	let polling = $state(false);
 	if (!browser) return inert({});
 	const sub = trpc().batch.onUpdate.subscribe(
 		{},
-		{ onData: (ev) => handlers.onUpdate(ev.data.data as LiveBatchStatus), onError: () => {} }
+		{ onData: (ev) => handlers.onUpdate(ev.data.data as BatchStatusDto), onError: () => {} }
 	);
 	const stopFallback = fallback(async () => void (await handlers.onPoll()), opts.pollMs ?? 5000, (l, p) => {
 		live = l;

@@ -1,10 +1,8 @@
 import { z } from 'zod';
 import { tagName, targets } from './targets';
+import { BATCH_STATUSES, BATCH_TYPES } from '../batch-kinds';
 
-// The same lists as db/schema.ts, repeated so this file stays free of server imports
-// (the browser bundles it); tests/history-list-stats.test.ts checks they match.
-export const BATCH_TYPES = ['IMPORT', 'SEND', 'TAG', 'DELETE'] as const;
-export const BATCH_STATUSES = ['PENDING', 'PROCESSING', 'PAUSED', 'COMPLETED', 'FAILED', 'CANCELLED'] as const;
+export { BATCH_STATUSES, BATCH_TYPES };
 
 export const TAG_OPERATIONS = ['add', 'remove', 'set'] as const;
 export type TagOperation = (typeof TAG_OPERATIONS)[number];

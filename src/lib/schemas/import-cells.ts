@@ -12,6 +12,29 @@ export const LINE_MAX_BYTES = 1024 * 1024;
 /** What a CSV column becomes. */
 export type ColumnTarget = 'phone' | 'name' | 'tags' | 'ignore' | `attribute.${string}`;
 
+/** The first line of a CSV text (the header), as the upload reads it: up to the first LF, else the first CR. */
+export function headerLine(text: string): string {
+	const lf = text.indexOf('\n');
+	const cr = text.indexOf('\r');
+	return text.slice(0, lf !== -1 ? lf : cr !== -1 ? cr : text.length).replace(/\r$/, '');
+}
+
+/**
+ * The delimiter of a header line: the most frequent of , ; and tab outside quotes
+ * (comma when none). The upload and the browser's preview both split by it.
+ */
+export function detectDelimiter(line: string): string {
+	const counts: Record<string, number> = { ',': 0, ';': 0, '\t': 0 };
+	let quoted = false;
+	for (const ch of line) {
+		if (ch === '"') quoted = !quoted;
+		else if (!quoted && ch in counts) counts[ch]++;
+	}
+	let best = ',';
+	for (const d of [';', '\t']) if (counts[d] > counts[best]) best = d;
+	return best;
+}
+
 /** Splits a tags cell: "vip, beijing" or "vip;beijing" or "vip|beijing". */
 export function splitTags(cell: string): string[] {
 	if (!cell) return [];

@@ -81,7 +81,8 @@ export function mappingProblem(header: string[], mapping: ColumnTarget[]): strin
 export const EXPORT_ROW_COLUMN = 'import_row';
 export const EXPORT_REASON_COLUMN = 'import_error';
 
-function slug(h: string): string {
+/** The attribute key a header name suggests: "Date of birth" → date_of_birth ('' when nothing is left). */
+export function attributeKeyOf(h: string): string {
 	return h
 		.trim()
 		.toLowerCase()
@@ -111,7 +112,7 @@ export function guessMapping(header: string[]): ColumnTarget[] {
 			tags = true;
 			return 'tags';
 		}
-		const key = slug(raw);
+		const key = attributeKeyOf(raw);
 		if (!key || used.has(key)) return 'ignore';
 		used.add(key);
 		return `attribute.${key}`;

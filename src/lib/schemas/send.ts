@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { contactFilter, targets } from './targets';
+import { ITEM_STATUSES } from '../batch-kinds';
 
 /** Input of batch.send (SPEC §4), shared with the send form. */
 export const sendInput = z
@@ -34,7 +35,7 @@ export const batchIdInput = z.object({ batchId: z.string().uuid('batchId must be
 
 export const itemListInput = z.object({
 	batchId: z.string().uuid('batchId must be a batch id (UUID)'),
-	status: z.enum(['pending', 'sending', 'sent', 'done', 'failed', 'skipped', 'cancelled', 'unknown']).optional(),
+	status: z.enum(ITEM_STATUSES).optional(),
 	errorCode: z.string().max(100).optional(),
 	limit: z.number().int().min(1).max(500).default(100),
 	offset: z.number().int().min(0).default(0)

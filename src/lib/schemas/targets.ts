@@ -21,3 +21,6 @@ export const targets = {
 	contactIds: z.array(contactId).min(1, 'Pick at least one contact').max(MAX_CONTACT_IDS).optional(),
 	filter: contactFilter.optional()
 };
+const targetsObject = z.object(targets);
+/** Which contacts, as the bulk forms build it (TargetPicker) and the bulk procedures take it. */
+export type Target = z.infer<typeof targetsObject>;

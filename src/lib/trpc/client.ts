@@ -2,8 +2,6 @@ import superjson from 'superjson';
 import { createTRPCClient, createWSClient, httpBatchLink, splitLink, wsLink } from '@trpc/client';
 import type { AppRouter } from '$lib/server/trpc/router';
 
-export type { AppRouter };
-
 let wsClient: ReturnType<typeof createWSClient> | undefined;
 const listeners = new Set<(open: boolean) => void>();
 let socketOpen = false;

@@ -15,14 +15,18 @@ import {
 	uniqueIndex,
 	uuid
 } from 'drizzle-orm/pg-core';
+import type { BatchStatus, BatchType, ItemStatus } from '../../batch-kinds';
+import type { Role } from '../../roles';
+
+// The batch lists and the roles live in browser-safe modules the pages share; server
+// code keeps importing them from here.
+export { BATCH_STATUSES, BATCH_TYPES, ITEM_STATUSES, type BatchStatus, type BatchType, type ItemStatus } from '../../batch-kinds';
+export { ROLES, type Role } from '../../roles';
 
 // Bigint identity keys everywhere the table can grow large: COPY into a table with a
 // time-ordered key runs ~3x faster here than with random UUIDv4 keys.
 const id = () => bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity();
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
-
-export const ROLES = ['admin', 'operator', 'viewer'] as const;
-export type Role = (typeof ROLES)[number];
 
 export const users = pgTable(
 	'users',
@@ -110,18 +114,6 @@ export const contacts = pgTable(
 	(t) => [index('contacts_tags_gin').using('gin', t.tags)]
 );
 
-export const BATCH_TYPES = ['IMPORT', 'SEND', 'TAG', 'DELETE'] as const;
-export type BatchType = (typeof BATCH_TYPES)[number];
-export const BATCH_STATUSES = [
-	'PENDING',
-	'PROCESSING',
-	'PAUSED',
-	'COMPLETED',
-	'FAILED',
-	'CANCELLED'
-] as const;
-export type BatchStatus = (typeof BATCH_STATUSES)[number];
-
 export const batchOperations = pgTable(
 	'batch_operations',
 	{
@@ -169,18 +161,6 @@ export const batchOperations = pgTable(
 		)
 	]
 );
-
-export const ITEM_STATUSES = [
-	'pending',
-	'sending',
-	'sent',
-	'done',
-	'failed',
-	'skipped',
-	'cancelled',
-	'unknown'
-] as const;
-export type ItemStatus = (typeof ITEM_STATUSES)[number];
 
 /**
  * The per-target ledger of SEND, TAG and DELETE batches: one row per contact.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CsvShape, detectDelimiter } from './csv-shape';
+import { CsvShape } from './csv-shape';
 
 function shapeOf(text: string, delimiter = ',', splitAt: number[] = []) {
 	const buf = Buffer.from(text);
@@ -26,11 +26,5 @@ describe('CsvShape', () => {
 	it('refuses a quote that is never closed and a record over 1 MB', () => {
 		expect(() => shapeOf('phone,name\n+1,"Ann\n+2,Bob\n')).toThrow(/never closed/);
 		expect(() => shapeOf(`phone,name\n+1,${'x'.repeat(1024 * 1024 + 10)}\n`)).toThrow(/Row 2 is longer than 1 MB/);
-	});
-
-	it('detects the delimiter from the header', () => {
-		expect(detectDelimiter('phone;name;"a,b"')).toBe(';');
-		expect(detectDelimiter('phone\tname')).toBe('\t');
-		expect(detectDelimiter('phone')).toBe(',');
 	});
 });

@@ -1,19 +1,6 @@
 import { badInput } from '../errors';
 import { LINE_MAX_BYTES } from '../../schemas/import';
 
-/** The delimiter of a header line: the most frequent of , ; and tab outside quotes (comma when none). */
-export function detectDelimiter(line: string): string {
-	const counts: Record<string, number> = { ',': 0, ';': 0, '\t': 0 };
-	let quoted = false;
-	for (const ch of line) {
-		if (ch === '"') quoted = !quoted;
-		else if (!quoted && ch in counts) counts[ch]++;
-	}
-	let best = ',';
-	for (const d of [';', '\t']) if (counts[d] > counts[best]) best = d;
-	return best;
-}
-
 const QUOTE = 34;
 const LF = 10;
 const CR = 13;

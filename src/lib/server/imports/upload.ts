@@ -5,8 +5,8 @@ import { randomUUID } from 'node:crypto';
 import Papa from 'papaparse';
 import { env } from '../env';
 import { badInput, DomainError } from '../errors';
-import { LINE_MAX_BYTES, guessMapping, mappingProblem, type ColumnTarget } from '../../schemas/import';
-import { CsvShape, detectDelimiter } from './csv-shape';
+import { LINE_MAX_BYTES, detectDelimiter, guessMapping, mappingProblem, type ColumnTarget } from '../../schemas/import';
+import { CsvShape } from './csv-shape';
 import type { StoredUpload } from './create';
 import type { Newline } from './csv-source';
 

@@ -1,0 +1,22 @@
+/**
+ * What kinds of batches there are and the statuses a batch and its items go through:
+ * the one list of each, for the zod schemas, the pages and db/schema.ts (which
+ * re-exports them). Browser-safe: no imports.
+ */
+
+export const BATCH_TYPES = ['IMPORT', 'SEND', 'TAG', 'DELETE'] as const;
+export type BatchType = (typeof BATCH_TYPES)[number];
+
+export const BATCH_STATUSES = ['PENDING', 'PROCESSING', 'PAUSED', 'COMPLETED', 'FAILED', 'CANCELLED'] as const;
+export type BatchStatus = (typeof BATCH_STATUSES)[number];
+
+/** A batch in one of these has ended: nothing moves it on its own any more. */
+export const TERMINAL_STATUSES = ['COMPLETED', 'FAILED', 'CANCELLED'] as const satisfies readonly BatchStatus[];
+
+export function isTerminalStatus(status: string): boolean {
+	return (TERMINAL_STATUSES as readonly string[]).includes(status);
+}
+
+/** The statuses of one target (a recipient, a contact) in a batch's ledger. */
+export const ITEM_STATUSES = ['pending', 'sending', 'sent', 'done', 'failed', 'skipped', 'cancelled', 'unknown'] as const;
+export type ItemStatus = (typeof ITEM_STATUSES)[number];
