@@ -1,4 +1,5 @@
 import type { BatchStatus } from '../db/schema';
+import { isTerminalStatus } from '../../batch-kinds';
 
 /**
  * The one table of allowed batch status changes. Every status write (API cancel,
@@ -17,11 +18,8 @@ export const TRANSITIONS: Record<BatchStatus, readonly BatchStatus[]> = {
 	CANCELLED: []
 };
 
-export const TERMINAL: readonly BatchStatus[] = ['COMPLETED', 'FAILED', 'CANCELLED'];
-
-export function isTerminal(status: BatchStatus): boolean {
-	return TERMINAL.includes(status);
-}
+/** COMPLETED, FAILED, CANCELLED (the list lives with the statuses, lib/batch-kinds.ts). */
+export const isTerminal: (status: BatchStatus) => boolean = isTerminalStatus;
 
 export function canTransition(from: BatchStatus, to: BatchStatus): boolean {
 	return TRANSITIONS[from].includes(to);
