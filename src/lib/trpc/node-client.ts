@@ -7,7 +7,7 @@ import type { AppRouter } from '../server/trpc/router';
  * A typed client for Node scripts, authenticated with an API token
  * (create one under Settings → API tokens).
  *
- *   const bd = createBatchdeskClient({ url: 'http://localhost:3000', token: process.env.BATCHDESK_TOKEN! });
+ *   const bd = createBatchdeskClient({ url: 'http://localhost:3000', token: myToken });
  *   const batch = await bd.client.batch.send.mutate({ ... });
  */
 export function createBatchdeskClient(opts: { url: string; token: string }) {
