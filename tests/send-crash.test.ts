@@ -103,7 +103,7 @@ describe('crash safety with real worker processes', () => {
 			expect(u.error_code).toBe('worker_died');
 			const tos = fake.requests.map((r) => new URLSearchParams(r.body).get('To'));
 			expect(tos.filter((t) => t === u.phone).length).toBe(1);
-			expect(await batchRow(res.id)).toMatchObject({ processed_count: 3, success_count: 2, failed_count: 1 });
+			expect(await batchRow(res.id)).toMatchObject({ processed_count: 3, success_count: 2, failed_count: 0, unknown_count: 1 });
 		} finally {
 			await fake.close();
 		}

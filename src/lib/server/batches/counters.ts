@@ -1,12 +1,12 @@
 import type { Executor } from '../db/client';
 
 /**
- * Changes to a batch's counters. processed = success + failed + skipped always holds
- * when callers pass a processed that is the sum of the others (an unknown send outcome
- * counts as failed: not delivered as far as anyone knows). Negative values undo
- * (retry-failed hands items back to pending).
+ * Changes to a batch's counters. processed = success + failed + skipped + unknown
+ * always holds when callers pass a processed that is the sum of the others (unknown:
+ * a send whose outcome nobody knows). Negative values undo (retry-failed hands items
+ * back to pending).
  */
-export type CounterDelta = { processed?: number; success?: number; failed?: number; skipped?: number };
+export type CounterDelta = { processed?: number; success?: number; failed?: number; skipped?: number; unknown?: number };
 
 /**
  * The counter arithmetic, written here only: the SET items of an UPDATE of
@@ -22,6 +22,7 @@ export function counterAssignments(ex: Executor, d: CounterDelta) {
 		success_count = success_count + ${d.success ?? 0}::int,
 		failed_count = failed_count + ${d.failed ?? 0}::int,
 		skipped_count = skipped_count + ${d.skipped ?? 0}::int,
+		unknown_count = unknown_count + ${d.unknown ?? 0}::int,
 		updated_at = now()`;
 }
 

@@ -125,6 +125,16 @@ export const batchOperations = pgTable(
 		successCount: integer('success_count').notNull().default(0),
 		failedCount: integer('failed_count').notNull().default(0),
 		skippedCount: integer('skipped_count').notNull().default(0),
+		/**
+		 * Sends whose outcome nobody knows (a timeout or reset after the request left, on a
+		 * channel that cannot deduplicate): processed, neither success nor failed, and never
+		 * re-sent without an operator's say. processed = success + failed + skipped + unknown.
+		 */
+		unknownCount: integer('unknown_count').notNull().default(0),
+		/** Delivery receipts, counted once per item at its furthest state (read implies delivered). */
+		deliveredCount: integer('delivered_count').notNull().default(0),
+		readCount: integer('read_count').notNull().default(0),
+		undeliveredCount: integer('undelivered_count').notNull().default(0),
 		/** The validated input, as the caller gave it (filters, options, content). */
 		input: jsonb('input').$type<Record<string, unknown>>().notNull().default({}),
 		/** Type-specific results, e.g. import outcome counts {created, updated, duplicate, invalid}. */
@@ -183,6 +193,11 @@ export const batchItems = pgTable(
 		errorCode: text('error_code'),
 		errorMessage: text('error_message'),
 		providerMessageId: text('provider_message_id'),
+		/** The provider's last delivery receipt: delivered | read | undelivered | failed. */
+		delivery: text('delivery').$type<'delivered' | 'read' | 'undelivered' | 'failed'>(),
+		/** The provider's error code on an undelivered/failed receipt. */
+		deliveryCode: text('delivery_code'),
+		deliveryAt: timestamp('delivery_at', { withTimezone: true }),
 		/** Retry back-off: not claimable before this time. */
 		notBefore: timestamp('not_before', { withTimezone: true }),
 		claimedBy: text('claimed_by'),
@@ -192,7 +207,11 @@ export const batchItems = pgTable(
 	(t) => [
 		uniqueIndex('batch_items_batch_contact_key').on(t.batchId, t.contactId),
 		index('batch_items_batch_status_idx').on(t.batchId, t.status, t.id),
-		index('batch_items_contact_idx').on(t.contactId)
+		index('batch_items_contact_idx').on(t.contactId),
+		// Receipts find their item by the provider's message id.
+		index('batch_items_provider_message_idx')
+			.on(t.providerMessageId)
+			.where(sql`${t.providerMessageId} is not null`)
 	]
 );
 

@@ -35,13 +35,14 @@ export function errorOutcome(id: number, attempts: number, err: unknown): ItemOu
 }
 
 export function deltaOf(outcomes: ItemOutcome[]): CountDelta {
-	const d = { processed: 0, success: 0, failed: 0, skipped: 0 };
+	const d = { processed: 0, success: 0, failed: 0, skipped: 0, unknown: 0 };
 	for (const o of outcomes) {
 		if (o.status === 'pending') continue;
 		d.processed++;
 		if (o.status === 'sent') d.success++;
 		else if (o.status === 'skipped') d.skipped++;
-		else d.failed++; // failed and unknown: not delivered as far as we know
+		else if (o.status === 'unknown') d.unknown++;
+		else d.failed++;
 	}
 	return d;
 }

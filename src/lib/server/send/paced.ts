@@ -55,7 +55,7 @@ export async function sendPrepared(
 	const gap = paced.baseMs + (paced.jitterMs > 0 ? Math.random() * paced.jitterMs : 0);
 	const ideal = schedule.idealMs;
 	const ex = sql();
-	const oneSent: CountDelta = { processed: 1, success: 1, failed: 0, skipped: 0 };
+	const oneSent: CountDelta = { processed: 1, success: 1, failed: 0, skipped: 0, unknown: 0 };
 	const [r] = await ex<{ sent: number; next_ms: number | null; ideal_ms: number | null; status: string; due: boolean }[]>`
 		with t as materialized (select clock_timestamp() as ts),
 		sched as materialized (

@@ -11,7 +11,7 @@ import { enqueueSlice } from './jobs';
  * `i` that `which` selects. Whether a message may go out again is the channel's
  * capability idempotentResend: then a re-send cannot deliver twice, so the item goes
  * back to pending. Otherwise nobody knows whether the provider got it: it becomes
- * `unknown` with `why`, counted as processed and failed, and is never re-sent silently.
+ * `unknown` with `why`, counted as processed and unknown, and is never re-sent silently.
  *
  * One statement decides for items of any number of batches (a dead worker's), so it
  * decides per item by its batch's channel kind: the kinds that may re-send are taken
@@ -43,7 +43,7 @@ export async function settleUnrecorded(tx: Tx, which: postgres.Fragment, why: { 
 		from settled
 		group by batch_id`;
 	for (const r of rows) {
-		if (r.unknown > 0) await bumpCounters(tx, r.batch_id, { processed: r.unknown, failed: r.unknown });
+		if (r.unknown > 0) await bumpCounters(tx, r.batch_id, { processed: r.unknown, unknown: r.unknown });
 	}
 	return rows.map((r) => r.batch_id);
 }

@@ -90,7 +90,7 @@ export async function sandboxSlice(
 			from unnest(${ids}::bigint[], ${phones}::text[], ${staticBody ? null : bodies}::text[]) as u(item_id, phone, body)`;
 		if (ids.length === items.length) {
 			// Everyone sent (the common case): outbox rows, ledger and counters in one statement.
-			const delta = { processed: ids.length, success: ids.length, failed: 0, skipped: 0 };
+			const delta = { processed: ids.length, success: ids.length, failed: 0, skipped: 0, unknown: 0 };
 			const [r] = await tx<{ next_ms: number | null }[]>`
 				with t as materialized (select clock_timestamp() as ts),
 				ins as (${outboxInsertSql(tx, { channelId: channel.id, batchId, messages: messages(), sentAt: tx`(select ts from t)` })}),

@@ -3,8 +3,8 @@
  * is spaced, and what became of each recipient of a step.
  */
 
-/** One step's counter changes; `processed` = success + failed + skipped (unknown counts as failed). */
-export type CountDelta = { processed: number; success: number; failed: number; skipped: number };
+/** One step's counter changes; `processed` = success + failed + skipped + unknown. */
+export type CountDelta = { processed: number; success: number; failed: number; skipped: number; unknown: number };
 
 export type SliceResult = {
 	claimed: number;
