@@ -6,15 +6,23 @@ export type ErrorClass = 'rate_limited' | 'transient' | 'permanent';
 
 /** A failed send, classed so the engine knows whether and when to retry. */
 export class ChannelError extends Error {
+	/**
+	 * The provider may have received and accepted the message although we saw a failure
+	 * (a timeout or reset after the request was written, a 5xx). On a channel without
+	 * idempotentResend such a send must not be retried: its outcome is `unknown`.
+	 */
+	public readonly ambiguous: boolean;
 	constructor(
 		public readonly errorClass: ErrorClass,
 		public readonly code: string,
 		message: string,
 		/** For rate_limited: how long the provider asked us to wait. */
-		public readonly retryAfterMs?: number
+		public readonly retryAfterMs?: number,
+		opts: { ambiguous?: boolean } = {}
 	) {
 		super(message);
 		this.name = 'ChannelError';
+		this.ambiguous = opts.ambiguous ?? false;
 	}
 }
 
