@@ -9,15 +9,19 @@ export const SECRET_KEYS = ['secret', 'authToken', 'accessToken'] as const;
 export const channelConfig = z
 	.object({
 		url: z.string().url().optional(),
-		secret: z.string().max(500).optional(),
+		secret: z.string().max(500).refine(validSecret, 'A whsec_ secret is whsec_ and the base64 of 24 to 64 random bytes').optional(),
 		timeoutMs: z.number().int().min(100).max(120_000).optional(),
 		baseUrl: z.string().url().optional(),
 		accountSid: z.string().max(100).optional(),
 		authToken: z.string().max(500).optional(),
 		from: z.string().max(50).optional(),
+		messagingServiceSid: z.string().regex(/^MG[0-9a-fA-F]{32}$/, 'A Messaging Service SID is MG and 32 hex digits').optional(),
 		apiVersion: z.string().max(20).optional(),
 		phoneNumberId: z.string().max(100).optional(),
 		accessToken: z.string().max(2000).optional(),
+		templateName: z.string().regex(/^[a-z0-9_]{1,512}$/, 'A template name has lowercase letters, digits and _').optional(),
+		templateLanguage: z.string().regex(/^[a-z]{2,3}(_[A-Za-z]{2,4})?$/, 'A language code like en or en_US').optional(),
+		templateParams: z.array(z.string().trim().min(1).max(1024).refine(noNul, 'No NUL characters')).max(20).optional(),
 		latencyMs: z.number().int().min(0).max(60_000).optional(),
 		failureRate: z.number().min(0).max(1).optional()
 	})
@@ -31,13 +35,61 @@ export const channelCreate = z.object({
 	ratePerSecond: z.number().int().min(1).max(1_000_000).default(100),
 	enabled: z.boolean().default(true)
 });
-export const channelUpdate = channelCreate.partial().extend({ id: channelCreate.shape.id });
+
+/** The config keys of a patch: a value replaces the stored one, null removes the key, a key left out is kept. */
+function nullable<T extends Record<string, z.ZodType>>(shape: T) {
+	return Object.fromEntries(Object.entries(shape).map(([k, v]) => [k, v.nullable()])) as { [K in keyof T]: z.ZodNullable<T[K]> };
+}
+export const channelConfigPatch = z.object(nullable(channelConfig.shape)).strict();
+
+/**
+ * channels.update is a patch: every field left out keeps its value (no defaults here,
+ * or a rename would reset the cap and re-enable the channel), and config is merged key
+ * by key (mergeConfig).
+ */
+export const channelUpdate = z.object({
+	id: channelCreate.shape.id,
+	name: channelCreate.shape.name.optional(),
+	kind: z.enum(CHANNEL_KINDS).optional(),
+	config: channelConfigPatch.optional(),
+	ratePerSecond: z.number().int().min(1).max(1_000_000).optional(),
+	enabled: z.boolean().optional()
+});
+export type ChannelPatch = z.infer<typeof channelUpdate>;
+
+function noNul(s: string) {
+	return !s.includes('\u0000');
+}
+
+/** Standard Webhooks: a whsec_ secret is base64 of 24 to 64 bytes; any other secret is used as its UTF-8 bytes. */
+function validSecret(s: string) {
+	if (!noNul(s)) return false;
+	if (!s.startsWith('whsec_')) return true;
+	const b64 = s.slice('whsec_'.length);
+	if (!/^[A-Za-z0-9+/]+={0,2}$/.test(b64)) return false;
+	const n = Buffer.from(b64, 'base64').length;
+	return n >= 24 && n <= 64;
+}
 
 const REQUIRED: Record<string, string[]> = {
 	sandbox: [],
 	webhook: ['url'],
-	twilio: ['accountSid', 'authToken', 'from'],
+	twilio: ['accountSid', 'authToken'],
 	whatsapp: ['phoneNumberId', 'accessToken']
+};
+
+/**
+ * The key naming the host a kind's requests go to, and the secrets sent there with each
+ * request (as a credential, or as the key of a signature the host could replay
+ * elsewhere). Changing the host without entering these again is refused: the stored
+ * secrets are write-only, and keeping them would hand them to a host the admin who
+ * typed the new URL may not control. (Issue 12 reviews secrets further; this rule is
+ * the part that needs no new storage.)
+ */
+const HOST_BOUND: Record<string, { host: 'url' | 'baseUrl'; secrets: string[] }> = {
+	webhook: { host: 'url', secrets: ['secret'] },
+	twilio: { host: 'baseUrl', secrets: ['authToken'] },
+	whatsapp: { host: 'baseUrl', secrets: ['accessToken'] }
 };
 
 type Row = { id: string; name: string; kind: string; config: Record<string, unknown>; ratePerSecond: number; enabled: boolean; updatedAt: Date };
@@ -69,6 +121,48 @@ function checkRequired(kind: string, config: Record<string, unknown>) {
 	for (const k of REQUIRED[kind] ?? []) {
 		if (!config[k]) throw badInput(`A ${kind} channel needs config.${k}.`, `config.${k}`);
 	}
+	if (kind === 'twilio' && !config.from && !config.messagingServiceSid) {
+		throw badInput('A twilio channel needs config.from or config.messagingServiceSid.', 'config.from');
+	}
+	if (kind === 'whatsapp') {
+		if (config.templateName && !config.templateLanguage) {
+			throw badInput('A WhatsApp template needs config.templateLanguage (e.g. en_US).', 'config.templateLanguage');
+		}
+		for (const k of ['templateLanguage', 'templateParams']) {
+			if (config[k] !== undefined && !config.templateName) throw badInput(`config.${k} needs config.templateName.`, 'config.templateName');
+		}
+	}
+}
+
+/**
+ * The config after a patch. Same kind: the stored config with each given key replaced
+ * (null removes it), so secrets left out are kept. Another kind: only the patch, since
+ * the old keys (and secrets) belong to another provider.
+ */
+export function mergeConfig(
+	cur: { kind: string; config: Record<string, unknown> },
+	kind: string,
+	patch: ChannelPatch['config']
+): Record<string, unknown> {
+	const given = Object.entries(patch ?? {}).filter(([, v]) => v !== undefined);
+	if (kind !== cur.kind) return Object.fromEntries(given.filter(([, v]) => v !== null));
+	const out: Record<string, unknown> = { ...cur.config };
+	for (const [k, v] of given) {
+		if (v === null) delete out[k];
+		else out[k] = v;
+	}
+	const bound = HOST_BOUND[kind];
+	if (bound && patch?.[bound.host] !== undefined && (cur.config[bound.host] ?? null) !== (out[bound.host] ?? null)) {
+		for (const s of bound.secrets) {
+			if (cur.config[s] && patch[s as keyof typeof patch] === undefined) {
+				throw badInput(
+					`config.${bound.host} changed: enter config.${s} again (or remove it), so the stored one is not sent to the new host.`,
+					`config.${s}`
+				);
+			}
+		}
+	}
+	return out;
 }
 
 export async function createChannel(input: z.infer<typeof channelCreate>) {
@@ -82,15 +176,14 @@ export async function createChannel(input: z.infer<typeof channelCreate>) {
 	return redact(row);
 }
 
-/** Secrets left out of `config` keep their stored value, so the form need not know them. */
-export async function updateChannel(input: z.infer<typeof channelUpdate>) {
+/** A patch (channelUpdate): fields and config keys left out keep their stored values. */
+export async function updateChannel(input: ChannelPatch) {
 	const q = sql();
 	const [cur] = await q<Row[]>`select ${columns(q)} from channels where id = ${input.id}`;
 	if (!cur) throw notFound(`No channel ${input.id}.`, 'id');
 	const kind = input.kind ?? cur.kind;
 	if (cur.id === 'sandbox' && kind !== 'sandbox') throw badInput('The sandbox channel stays a sandbox.', 'kind');
-	const config = { ...(input.config ?? cur.config) };
-	if (input.config) for (const k of SECRET_KEYS) if (!(k in input.config) && cur.config[k]) config[k] = cur.config[k];
+	const config = mergeConfig(cur, kind, input.config);
 	checkRequired(kind, config);
 	const [row] = await q<Row[]>`
 		update channels set name = ${input.name ?? cur.name}, kind = ${kind}, config = ${JSON.stringify(config)}::jsonb,
