@@ -6,7 +6,7 @@ export const TWILIO_CAPABILITIES: ChannelCapabilities = { batchSend: false, idem
 
 /**
  * Twilio Programmable Messaging: POST {base}/2010-04-01/Accounts/{sid}/Messages.json,
- * form-encoded To/From/Body, HTTP basic auth (account sid : auth token). Twilio has
+ * form-encoded To/From|MessagingServiceSid/Body, basic auth (account sid : auth token). Twilio has
  * no idempotency key for this call, so the channel is not idempotent: an item in
  * flight at a crash becomes `unknown` instead of being re-sent.
  */
@@ -14,7 +14,9 @@ export function twilioChannel(row: ChannelRow): Channel {
 	const base = str(row.config, 'baseUrl', 'https://api.twilio.com').replace(/\/+$/, '');
 	const sid = str(row.config, 'accountSid');
 	const token = str(row.config, 'authToken');
-	const from = str(row.config, 'from');
+	// A Messaging Service picks the sender from its pool; when set it wins over `from`.
+	const messagingServiceSid = str(row.config, 'messagingServiceSid', '');
+	const sender: Record<string, string> = messagingServiceSid ? { MessagingServiceSid: messagingServiceSid } : { From: str(row.config, 'from') };
 	const timeoutMs = Number(row.config.timeoutMs ?? 10_000);
 	const auth = `Basic ${Buffer.from(`${sid}:${token}`).toString('base64')}`;
 	return {
@@ -22,7 +24,7 @@ export function twilioChannel(row: ChannelRow): Channel {
 		kind: 'twilio',
 		capabilities: TWILIO_CAPABILITIES,
 		async send(msg: OutgoingMessage) {
-			const body = new URLSearchParams({ To: msg.to, From: from, Body: msg.body }).toString();
+			const body = new URLSearchParams({ To: msg.to, ...sender, Body: msg.body }).toString();
 			const res = await post(`${base}/2010-04-01/Accounts/${encodeURIComponent(sid)}/Messages.json`, {
 				body,
 				headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: auth },

@@ -1,6 +1,7 @@
 import type postgres from 'postgres';
 import type { ChannelKind } from '../db/schema';
 import type { Executor } from '../db/client';
+import type { RenderContact } from '../templates/render';
 
 export type ErrorClass = 'rate_limited' | 'transient' | 'permanent';
 
@@ -26,7 +27,16 @@ export class ChannelError extends Error {
 	}
 }
 
-export type OutgoingMessage = { to: string; body: string; idempotencyKey: string };
+export type OutgoingMessage = {
+	to: string;
+	body: string;
+	idempotencyKey: string;
+	/**
+	 * The recipient's fields, for channels that fill provider-side parameters per contact
+	 * (a WhatsApp template's body parameters) instead of sending `body`.
+	 */
+	contact?: RenderContact;
+};
 
 /**
  * The idempotency key of the message to one batch item: what a receiver dedupes a

@@ -79,8 +79,9 @@ export async function httpSlice(
 		await Promise.all(
 			group.map(async ({ item, contact }) => {
 				try {
-					const text = render(body, { name: contact.name, phone: contact.phone, attributes: contact.attributes }).text;
-					const id = await channel.send({ to: contact.phone, body: text, idempotencyKey: messageKey(batchId, item.id) });
+					const fields = { name: contact.name, phone: contact.phone, attributes: contact.attributes };
+					const text = render(body, fields).text;
+					const id = await channel.send({ to: contact.phone, body: text, idempotencyKey: messageKey(batchId, item.id), contact: fields });
 					outcomes.push(sentOutcome(item.id, id));
 				} catch (e) {
 					outcomes.push(errorOutcome(item.id, item.attempts, e));
