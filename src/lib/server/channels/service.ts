@@ -86,7 +86,7 @@ const REQUIRED: Record<string, string[]> = {
  * typed the new URL may not control. (Issue 12 reviews secrets further; this rule is
  * the part that needs no new storage.)
  */
-const HOST_BOUND: Record<string, { host: 'url' | 'baseUrl'; secrets: string[] }> = {
+const HOST_BOUND: Record<string, { host: 'url' | 'baseUrl'; secrets: (typeof SECRET_KEYS)[number][] }> = {
 	webhook: { host: 'url', secrets: ['secret'] },
 	twilio: { host: 'baseUrl', secrets: ['authToken'] },
 	whatsapp: { host: 'baseUrl', secrets: ['accessToken'] }
@@ -154,7 +154,7 @@ export function mergeConfig(
 	const bound = HOST_BOUND[kind];
 	if (bound && patch?.[bound.host] !== undefined && (cur.config[bound.host] ?? null) !== (out[bound.host] ?? null)) {
 		for (const s of bound.secrets) {
-			if (cur.config[s] && patch[s as keyof typeof patch] === undefined) {
+			if (cur.config[s] && patch[s] === undefined) {
 				throw badInput(
 					`config.${bound.host} changed: enter config.${s} again (or remove it), so the stored one is not sent to the new host.`,
 					`config.${s}`

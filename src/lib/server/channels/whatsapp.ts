@@ -62,7 +62,9 @@ export function templateMessage(t: TemplateConfig, msg: OutgoingMessage) {
 	const texts = t.params.map((p) => {
 		const r = render(p, msg.contact ?? { phone: msg.to });
 		missing.push(...r.missing);
-		return r.text;
+		// Meta refuses parameters with newlines, tabs or more than four spaces in a row
+		// (attributes may hold them): one space each, so the recipient still gets it.
+		return r.text.replace(/\s+/g, ' ').trim();
 	});
 	if (missing.length || texts.some((x) => x.trim() === '')) {
 		const names = missing.length ? missing.join(', ') : 'an empty value';
