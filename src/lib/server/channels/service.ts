@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { sql, type Executor } from '../db/client';
+import { sql, transaction, type Executor } from '../db/client';
 import { badInput, conflict, notFound } from '../errors';
 import { CHANNEL_KINDS } from '../db/schema';
 
@@ -176,20 +176,24 @@ export async function createChannel(input: z.infer<typeof channelCreate>) {
 	return redact(row);
 }
 
-/** A patch (channelUpdate): fields and config keys left out keep their stored values. */
+/**
+ * A patch (channelUpdate): fields and config keys left out keep their stored values.
+ * The row is locked between read and write, so two admins' patches both apply.
+ */
 export async function updateChannel(input: ChannelPatch) {
-	const q = sql();
-	const [cur] = await q<Row[]>`select ${columns(q)} from channels where id = ${input.id}`;
-	if (!cur) throw notFound(`No channel ${input.id}.`, 'id');
-	const kind = input.kind ?? cur.kind;
-	if (cur.id === 'sandbox' && kind !== 'sandbox') throw badInput('The sandbox channel stays a sandbox.', 'kind');
-	const config = mergeConfig(cur, kind, input.config);
-	checkRequired(kind, config);
-	const [row] = await q<Row[]>`
-		update channels set name = ${input.name ?? cur.name}, kind = ${kind}, config = ${JSON.stringify(config)}::jsonb,
-			rate_per_second = ${input.ratePerSecond ?? cur.ratePerSecond}, enabled = ${input.enabled ?? cur.enabled}, updated_at = now()
-		where id = ${input.id} returning ${columns(q)}`;
-	return redact(row);
+	return transaction(async (tx) => {
+		const [cur] = await tx<Row[]>`select ${columns(tx)} from channels where id = ${input.id} for update`;
+		if (!cur) throw notFound(`No channel ${input.id}.`, 'id');
+		const kind = input.kind ?? cur.kind;
+		if (cur.id === 'sandbox' && kind !== 'sandbox') throw badInput('The sandbox channel stays a sandbox.', 'kind');
+		const config = mergeConfig(cur, kind, input.config);
+		checkRequired(kind, config);
+		const [row] = await tx<Row[]>`
+			update channels set name = ${input.name ?? cur.name}, kind = ${kind}, config = ${JSON.stringify(config)}::jsonb,
+				rate_per_second = ${input.ratePerSecond ?? cur.ratePerSecond}, enabled = ${input.enabled ?? cur.enabled}, updated_at = now()
+			where id = ${input.id} returning ${columns(tx)}`;
+		return redact(row);
+	});
 }
 
 export async function deleteChannel(id: string) {
