@@ -3,8 +3,11 @@ import { sql, type Executor } from '../db/client';
 import { badInput, conflict, notFound } from '../errors';
 import { CHANNEL_KINDS } from '../db/schema';
 
-/** Config keys holding secrets: stored, used by the worker, never sent back to a browser. */
-export const SECRET_KEYS = ['secret', 'authToken', 'accessToken'] as const;
+/**
+ * Config keys holding secrets: stored, used by the worker (and by the receipts route:
+ * verifyToken and appSecret check WhatsApp's webhook), never sent back to a browser.
+ */
+export const SECRET_KEYS = ['secret', 'authToken', 'accessToken', 'verifyToken', 'appSecret'] as const;
 
 export const channelConfig = z
 	.object({
@@ -18,6 +21,10 @@ export const channelConfig = z
 		apiVersion: z.string().max(20).optional(),
 		phoneNumberId: z.string().max(100).optional(),
 		accessToken: z.string().max(2000).optional(),
+		/** WhatsApp: the token Meta's webhook verification must present (hub.verify_token). */
+		verifyToken: z.string().max(500).optional(),
+		/** WhatsApp: the Meta app's secret, the key of X-Hub-Signature-256 on its webhooks. */
+		appSecret: z.string().max(500).optional(),
 		latencyMs: z.number().int().min(0).max(60_000).optional(),
 		failureRate: z.number().min(0).max(1).optional()
 	})
