@@ -89,9 +89,10 @@ async function sentBatch(channelId: string, messageIds: string[]) {
 }
 
 /** What the batch page shows: batch.status as a user sees it. */
+let viewer: Awaited<ReturnType<typeof userCaller>> | undefined;
 async function counts(batchId: string) {
-	const { call } = await userCaller('viewer');
-	const s = await call.batch.status({ batchId });
+	viewer ??= await userCaller('viewer');
+	const s = await viewer.call.batch.status({ batchId });
 	return { delivered: s.deliveredCount, read: s.readCount, undelivered: s.undeliveredCount };
 }
 
@@ -124,8 +125,7 @@ describe('Twilio status callbacks', () => {
 			const res = await postTwilio('tw2', { MessageSid: messageSid, MessageStatus: 'delivered', AccountSid: 'AC2', To: '+18060000001' });
 			expect(res.status).toBe(200);
 			expect(await counts(batch.id)).toEqual({ delivered: 1, read: 0, undelivered: 0 });
-			const { call: viewer } = await userCaller('viewer');
-			expect((await viewer.batch.get({ batchId: batch.id })).deliveredCount).toBe(1);
+			expect((await call.batch.get({ batchId: batch.id })).deliveredCount).toBe(1);
 		} finally {
 			await worker.stop();
 			await fake.close();

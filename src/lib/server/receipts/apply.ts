@@ -42,10 +42,10 @@ export async function applyReceipts(ex: Executor, channelIds: string[], receipts
 		with incoming as (
 			-- One receipt per message: the furthest state this request carries for it (a
 			-- WhatsApp body may hold delivered and read of one message).
-			select distinct on (r.message_id) r.message_id, r.delivery, r.code, ${rankSql(ex, ex`r.delivery`)} as rank
+			select distinct on (r.message_id) r.message_id, r.delivery, r.code, ${rankSql(ex, ex`r.delivery`)} as reach
 			from unnest(${receipts.map((r) => r.messageId)}::text[], ${receipts.map((r) => r.delivery)}::text[],
 				${receipts.map((r) => r.code ?? '')}::text[]) as r(message_id, delivery, code)
-			order by r.message_id, rank desc
+			order by r.message_id, reach desc
 		),
 		locked as (
 			-- The items those messages were sent as, in these channels' batches only, where
@@ -58,7 +58,7 @@ export async function applyReceipts(ex: Executor, channelIds: string[], receipts
 			join batch_items i on i.provider_message_id = n.message_id
 			join batch_operations b on b.id = i.batch_id
 			where b.channel_id = any(${channelIds}::text[])
-				and n.rank > ${rankSql(ex, ex`i.delivery`)}
+				and n.reach > ${rankSql(ex, ex`i.delivery`)}
 			order by i.id
 			for update of i
 		),
