@@ -63,12 +63,12 @@ export async function applyReceipts(ex: Executor, channelIds: string[], receipts
 			for update of i
 		),
 		changed as (
-			-- Each item set once per state; delivery_at is when we learned it.
+			-- Each item set once per state; delivery_at is when we learned it. updated_at
+			-- stays the send's: the batch page's rate counts items sent in the last minute by it.
 			update batch_items i set
 				delivery = l.new,
 				delivery_code = l.code,
-				delivery_at = now(),
-				updated_at = now()
+				delivery_at = now()
 			from locked l
 			where i.id = l.id
 			returning i.batch_id, l.old, l.new
