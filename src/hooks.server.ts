@@ -1,11 +1,12 @@
 import type { Handle, HandleServerError, ServerInit } from '@sveltejs/kit';
-import { redirect } from '@sveltejs/kit';
+import { redirect, text } from '@sveltejs/kit';
 import { bearerFrom, resolveAuth } from '$lib/server/auth/resolve';
 import { SESSION_COOKIE } from '$lib/server/auth/sessions';
 import { setSessionCookie } from '$lib/server/trpc/http-context';
 import { handleUpgrade, wsServer } from '$lib/server/trpc/ws';
 import { exitOnInvalidEnv } from '$lib/server/env';
 import { logger } from '$lib/server/log';
+import { crossSiteFormRefusal } from '$lib/server/http/csrf';
 
 const log = logger.child({ module: 'web' });
 
@@ -26,10 +27,14 @@ export const handleError: HandleServerError = ({ error, event, status, message }
 	log.error({ err: error, method: event.request.method, path: event.url.pathname, status }, message);
 };
 
-// Pages anyone may open; every API route checks credentials itself (tRPC procedures, upload routes).
+// Pages anyone may open; every API route checks credentials itself (tRPC procedures, upload
+// routes, provider callbacks under /api/receipts/ by their signatures).
 const PUBLIC_PAGES = ['/login'];
 
 export const handle: Handle = async ({ event, resolve }) => {
+	// Before anything reads the body or the session (svelte.config.js says why it is here).
+	const refusal = crossSiteFormRefusal(event.request, event.url);
+	if (refusal) return text(refusal, { status: 403 });
 	const auth = await resolveAuth({
 		sessionToken: event.cookies.get(SESSION_COOKIE) ?? null,
 		bearer: bearerFrom(event.request.headers.get('authorization'))

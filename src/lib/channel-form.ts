@@ -29,6 +29,8 @@ export const FIELDS: Record<ChannelKindName, Field[]> = {
 		{ key: 'apiVersion', label: 'API version (default v21.0)' },
 		{ key: 'phoneNumberId', label: 'Phone number id' },
 		{ key: 'accessToken', label: 'Access token', secret: true },
+		{ key: 'verifyToken', label: 'Webhook verify token (receipts)', secret: true },
+		{ key: 'appSecret', label: 'App secret (X-Hub-Signature-256)', secret: true },
 		{ key: 'templateName', label: 'Template name (empty: send the text as is)' },
 		{ key: 'templateLanguage', label: 'Template language (e.g. en_US)' },
 		{ key: 'templateParams', label: 'Template body parameters, one per line ({{name}}, {{city|there}})', list: true },

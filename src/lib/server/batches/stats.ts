@@ -10,6 +10,7 @@ export type DayStats = { date: string; total: number; processed: number; success
  * grouped aggregates over the filtered rows; a created_at range uses the created_at
  * index, type/status filters their composite indexes.
  * successRate = totalSuccess / totalProcessed in percent, one decimal (0 when nothing ran).
+ * totalDelivered / totalRead / totalUndelivered sum the batches' delivery receipts.
  */
 export async function batchStats(input: BatchStatsInput) {
 	const ex = sql();
@@ -24,11 +25,15 @@ export async function batchStats(input: BatchStatsInput) {
 	};
 	// Sums of int columns are bigint: cast to float8, exact far beyond any count here.
 	type Sums = { n: number; processed: number; success: number; failed: number };
+	/** Delivery receipts (batch counters kept by receipts/apply.ts; read is also delivered). */
+	type Receipts = { delivered: number; read: number; undelivered: number };
 
 	const [groups, days] = await Promise.all([
-		ex<({ type: BatchType; status: BatchStatus } & Sums)[]>`
+		ex<({ type: BatchType; status: BatchStatus } & Sums & Receipts)[]>`
 			select type, status, count(*)::int as n, coalesce(sum(processed_count), 0)::float8 as processed,
-				coalesce(sum(success_count), 0)::float8 as success, coalesce(sum(failed_count), 0)::float8 as failed
+				coalesce(sum(success_count), 0)::float8 as success, coalesce(sum(failed_count), 0)::float8 as failed,
+				coalesce(sum(delivered_count), 0)::float8 as delivered, coalesce(sum(read_count), 0)::float8 as read,
+				coalesce(sum(undelivered_count), 0)::float8 as undelivered
 			from batch_operations ${where()} group by type, status`,
 		ex<({ date: string; type: BatchType } & Sums)[]>`
 			select to_char(date_trunc('day', created_at at time zone 'UTC'), 'YYYY-MM-DD') as date, type,
@@ -43,6 +48,7 @@ export async function batchStats(input: BatchStatsInput) {
 	let totalProcessed = 0;
 	let totalSuccess = 0;
 	let totalFailed = 0;
+	const receipts: Receipts = { delivered: 0, read: 0, undelivered: 0 };
 	for (const g of groups) {
 		byType[g.type] += g.n;
 		byStatus[g.status] += g.n;
@@ -50,6 +56,9 @@ export async function batchStats(input: BatchStatsInput) {
 		totalProcessed += g.processed;
 		totalSuccess += g.success;
 		totalFailed += g.failed;
+		receipts.delivered += g.delivered;
+		receipts.read += g.read;
+		receipts.undelivered += g.undelivered;
 	}
 	const perDay = new Map<string, DayStats>();
 	for (const d of days) {
@@ -72,6 +81,9 @@ export async function batchStats(input: BatchStatsInput) {
 		totalProcessed,
 		totalSuccess,
 		totalFailed,
+		totalDelivered: receipts.delivered,
+		totalRead: receipts.read,
+		totalUndelivered: receipts.undelivered,
 		perDay: [...perDay.values()]
 	};
 }

@@ -3,8 +3,11 @@ import { sql, transaction, type Executor } from '../db/client';
 import { badInput, conflict, notFound } from '../errors';
 import { CHANNEL_KINDS } from '../db/schema';
 
-/** Config keys holding secrets: stored, used by the worker, never sent back to a browser. */
-export const SECRET_KEYS = ['secret', 'authToken', 'accessToken'] as const;
+/**
+ * Config keys holding secrets: stored, used by the worker (and by the receipts route:
+ * verifyToken and appSecret check WhatsApp's webhook), never sent back to a browser.
+ */
+export const SECRET_KEYS = ['secret', 'authToken', 'accessToken', 'verifyToken', 'appSecret'] as const;
 
 export const channelConfig = z
 	.object({
@@ -22,6 +25,10 @@ export const channelConfig = z
 		templateName: z.string().regex(/^[a-z0-9_]{1,512}$/, 'A template name has lowercase letters, digits and _').optional(),
 		templateLanguage: z.string().regex(/^[a-z]{2,3}(_[A-Za-z]{2,4})?$/, 'A language code like en or en_US').optional(),
 		templateParams: z.array(z.string().trim().min(1).max(1024).refine(noNul, 'No NUL characters')).max(20).optional(),
+		/** WhatsApp: the token Meta's webhook verification must present (hub.verify_token). */
+		verifyToken: z.string().max(500).optional(),
+		/** WhatsApp: the Meta app's secret, the key of X-Hub-Signature-256 on its webhooks. */
+		appSecret: z.string().max(500).optional(),
 		latencyMs: z.number().int().min(0).max(60_000).optional(),
 		failureRate: z.number().min(0).max(1).optional()
 	})

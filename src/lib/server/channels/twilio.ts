@@ -1,5 +1,6 @@
 import type { Channel, ChannelCapabilities, ChannelRow, OutgoingMessage } from './types';
 import { classifyResponse, post, str } from './http';
+import { statusCallbackParam } from '../receipts/url';
 
 /** One HTTP call per message, and no idempotency key to make a re-send safe (below). */
 export const TWILIO_CAPABILITIES: ChannelCapabilities = { batchSend: false, idempotentResend: false };
@@ -24,7 +25,7 @@ export function twilioChannel(row: ChannelRow): Channel {
 		kind: 'twilio',
 		capabilities: TWILIO_CAPABILITIES,
 		async send(msg: OutgoingMessage) {
-			const body = new URLSearchParams({ To: msg.to, ...sender, Body: msg.body }).toString();
+			const body = new URLSearchParams({ To: msg.to, ...sender, Body: msg.body, ...statusCallbackParam(row.id) }).toString();
 			const res = await post(`${base}/2010-04-01/Accounts/${encodeURIComponent(sid)}/Messages.json`, {
 				body,
 				headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: auth },
