@@ -81,13 +81,77 @@ export async function retryFailed(batchId: string): Promise<{ batch: BatchRow; r
 			select count(*)::int as n from upd`;
 		if (r.n === 0) throw new DomainError('PRECONDITION_FAILED', 'No failed items with a retryable error.', 'batchId');
 		await bumpCounters(tx, batchId, { processed: -r.n, failed: -r.n });
-		let row: BatchRow | null = await getBatchOrThrow(batchId, tx);
-		if (row.status === 'COMPLETED') row = await transitionBatch(batchId, 'PROCESSING', { from: ['COMPLETED'], tx });
-		if (!row || !['PROCESSING', 'PAUSED'].includes(row.status)) {
-			throw new DomainError('PRECONDITION_FAILED', `Batch ${batchId} is ${batch.status}; its failed items cannot be retried.`, 'batchId');
-		}
-		if (row.status === 'PROCESSING') await enqueueSlice(row, { spawn: true }, tx);
-		await publishBatchUpdate(batchId, { tx });
+		const row = await reopen(tx, batch, 'its failed items cannot be retried');
 		return { batch: row, retried: r.n };
+	});
+}
+
+/**
+ * Items handed back to pending: a COMPLETED send re-opens, a running one gets its
+ * lanes again, a PAUSED one waits for its resume; any other status refuses (the caller's
+ * transaction then rolls its item changes back).
+ */
+async function reopen(tx: Executor, batch: BatchRow, refused: string): Promise<BatchRow> {
+	let row: BatchRow | null = await getBatchOrThrow(batch.id, tx);
+	if (row.status === 'COMPLETED') row = await transitionBatch(batch.id, 'PROCESSING', { from: ['COMPLETED'], tx });
+	if (!row || !['PROCESSING', 'PAUSED'].includes(row.status)) {
+		throw new DomainError('PRECONDITION_FAILED', `Batch ${batch.id} is ${batch.status}; ${refused}.`, 'batchId');
+	}
+	if (row.status === 'PROCESSING') await enqueueSlice(row, { spawn: true }, tx);
+	await publishBatchUpdate(batch.id, { tx });
+	return row;
+}
+
+/**
+ * An operator's explicit "send them again" for the items whose outcome is unknown:
+ * they go back to pending (the provider may already have delivered them, so a
+ * recipient may get the message twice; the UI says so before calling this). Counters
+ * are undone, and the batch re-opens as for retryFailed.
+ */
+export async function resendUnknown(batchId: string): Promise<{ batch: BatchRow; resent: number }> {
+	return transaction(async (tx) => {
+		const batch = await lockBatch(tx, batchId);
+		if (batch.type !== 'SEND') throw new DomainError('PRECONDITION_FAILED', 'Only send batches have items with an unknown outcome.', 'batchId');
+		const [r] = await tx<{ n: number }[]>`
+			with upd as (
+				update batch_items
+				set status = 'pending', attempts = 0, not_before = null, error_class = null, error_code = null,
+					error_message = null, updated_at = now()
+				where batch_id = ${batchId}
+					and status = 'unknown'
+				returning id
+			)
+			select count(*)::int as n from upd`;
+		if (r.n === 0) throw new DomainError('PRECONDITION_FAILED', 'No items with an unknown outcome.', 'batchId');
+		await bumpCounters(tx, batchId, { processed: -r.n, unknown: -r.n });
+		const row = await reopen(tx, batch, 'its unknown items cannot be sent again');
+		return { batch: row, resent: r.n };
+	});
+}
+
+/**
+ * An operator's "the provider has them": the items whose outcome is unknown count as
+ * sent (success), in any batch status. Their error code stays, and the message says
+ * an operator decided, so the ledger still shows what happened.
+ */
+export async function markUnknownSent(batchId: string): Promise<{ batch: BatchRow; marked: number }> {
+	return transaction(async (tx) => {
+		const batch = await lockBatch(tx, batchId);
+		if (batch.type !== 'SEND') throw new DomainError('PRECONDITION_FAILED', 'Only send batches have items with an unknown outcome.', 'batchId');
+		const [r] = await tx<{ n: number }[]>`
+			with upd as (
+				update batch_items
+				set status = 'sent', error_class = null,
+					error_message = left('Marked as sent by an operator; the outcome was unknown: ' || coalesce(error_message, ''), 500),
+					updated_at = now()
+				where batch_id = ${batchId}
+					and status = 'unknown'
+				returning id
+			)
+			select count(*)::int as n from upd`;
+		if (r.n === 0) throw new DomainError('PRECONDITION_FAILED', 'No items with an unknown outcome.', 'batchId');
+		await bumpCounters(tx, batchId, { unknown: -r.n, success: r.n });
+		await publishBatchUpdate(batchId, { tx });
+		return { batch: await getBatchOrThrow(batchId, tx), marked: r.n };
 	});
 }

@@ -83,7 +83,7 @@ export async function httpSlice(
 					const id = await channel.send({ to: contact.phone, body: text, idempotencyKey: messageKey(batchId, item.id) });
 					outcomes.push(sentOutcome(item.id, id));
 				} catch (e) {
-					outcomes.push(errorOutcome(item.id, item.attempts, e));
+					outcomes.push(errorOutcome(item.id, item.attempts, e, channel.capabilities));
 				}
 			})
 		);
