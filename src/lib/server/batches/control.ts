@@ -21,9 +21,9 @@ async function lockBatch(tx: Executor, batchId: string): Promise<BatchRow> {
 	return current;
 }
 
-async function lockedTransition(tx: Executor, batchId: string, to: BatchStatus): Promise<BatchRow> {
+async function lockedTransition(tx: Executor, batchId: string, to: BatchStatus, opts: { error?: string | null } = {}): Promise<BatchRow> {
 	const current = await lockBatch(tx, batchId);
-	const row = await transitionBatch(batchId, to, { tx });
+	const row = await transitionBatch(batchId, to, { tx, ...opts });
 	if (row) return row;
 	const now = await getBatchOrThrow(batchId, tx);
 	throw new DomainError('PRECONDITION_FAILED', `Batch ${batchId} is ${now.status ?? current.status}; it cannot become ${to}.`, 'batchId');
@@ -47,12 +47,75 @@ export async function pauseBatch(batchId: string): Promise<BatchRow> {
 	return transaction((tx) => lockedTransition(tx, batchId, 'PAUSED'));
 }
 
-/** PAUSED → PROCESSING: only pending items are sent, so nobody gets a message twice. */
+/**
+ * PAUSED → PROCESSING: only pending items are sent, so nobody gets a message twice.
+ * The reason of a pause (the breaker's, an auth error's) is cleared, and the breaker
+ * forgets the sends before the resume: otherwise the refusals that tripped it would
+ * trip it again at the first refusal after the resume.
+ */
 export async function resumeBatch(batchId: string): Promise<BatchRow> {
 	return transaction(async (tx) => {
-		const row = await lockedTransition(tx, batchId, 'PROCESSING');
-		if (row.type === 'SEND') await enqueueSlice(row, { spawn: true }, tx);
+		const row = await lockedTransition(tx, batchId, 'PROCESSING', { error: null });
+		if (row.type === 'SEND') {
+			await resetBreakerWindow(tx, batchId);
+			await enqueueSlice(row, { spawn: true }, tx);
+		}
 		return row;
+	});
+}
+
+/**
+ * Moves the breaker's window past every item sent so far: breaker_from_id = the
+ * highest id among sent, failed and unknown items (each a short backward scan of
+ * batch_items (batch_id, status, id)).
+ */
+async function resetBreakerWindow(tx: Executor, batchId: string) {
+	const last = (status: string) => tx`(
+		select id
+		from batch_items
+		where batch_id = ${batchId}
+			and status = ${status}
+		order by id desc
+		limit 1)`;
+	await tx`
+		update batch_operations
+		set breaker_from_id = greatest(${last('sent')}, ${last('failed')}, ${last('unknown')})
+		where id = ${batchId}`;
+}
+
+/**
+ * PROCESSING → PAUSED with the reason in the batch's error, by the engine itself (the
+ * circuit breaker). Locks like an operator's pause, so every slice that claims after
+ * it sees PAUSED. Returns null when the batch was no longer PROCESSING.
+ */
+export async function pauseWithReason(batchId: string, reason: string): Promise<BatchRow | null> {
+	return transaction(async (tx) => {
+		await lockBatch(tx, batchId);
+		return transitionBatch(batchId, 'PAUSED', { from: ['PROCESSING'], error: reason, tx });
+	});
+}
+
+/**
+ * Pauses every running send batch of a channel with the reason (the provider refused
+ * the channel's credentials: every other send on it would be refused too). Rows are
+ * locked in id order, so two slices hitting the same refusal do not deadlock; the
+ * second finds nothing left to pause. Returns the ids paused.
+ */
+export async function pauseChannelBatches(channelId: string, reason: string): Promise<string[]> {
+	return transaction(async (tx) => {
+		const rows = await tx<{ id: string }[]>`
+			select id
+			from batch_operations
+			where status = 'PROCESSING'
+				and type = 'SEND'
+				and channel_id = ${channelId}
+			order by id
+			for update`;
+		const paused: string[] = [];
+		for (const r of rows) {
+			if (await transitionBatch(r.id, 'PAUSED', { from: ['PROCESSING'], error: reason, tx })) paused.push(r.id);
+		}
+		return paused;
 	});
 }
 

@@ -1,0 +1,112 @@
+import { sql } from '../db/client';
+import { ChannelError, type ChannelRow } from '../channels/types';
+import { pauseChannelBatches, pauseWithReason } from '../batches/control';
+import { env } from '../env';
+import { logger } from '../log';
+import type { CountDelta } from './types';
+
+/**
+ * What stops a send by itself, checked by the HTTP slice (send/http.ts): a provider
+ * that refuses the channel's credentials pauses the channel's running batches, and a
+ * batch whose recent sends are mostly refused pauses itself (the circuit breaker).
+ * Both pause, never fail: pending items stay pending, and a resume sends them (only
+ * them) once the cause is fixed.
+ */
+const log = logger.child({ module: 'send' });
+
+/**
+ * On the provider refusing the channel's credentials (Twilio 20003, WhatsApp 190, any
+ * HTTP 401): pauses every PROCESSING send batch of the channel, with the reason in
+ * its error. Called as soon as the refusal is seen, so the slice's next status check
+ * stops it; the refused item itself went back to pending (send/outcomes.ts).
+ */
+export async function haltOnAuthError(channel: ChannelRow, err: unknown): Promise<void> {
+	if (!(err instanceof ChannelError) || err.errorClass !== 'auth') return;
+	const reason =
+		`Paused: the provider refused the credentials of channel "${channel.name}" (${err.code}: ${err.message.slice(0, 200)}). ` +
+		'Fix the channel settings, then resume; nothing was sent after the refusal.';
+	// Never throws: the caller is mid-slice with items claimed, and must still record them.
+	try {
+		const paused = await pauseChannelBatches(channel.id, reason);
+		if (paused.length) log.warn({ channelId: channel.id, code: err.code, batches: paused }, 'channel credentials refused: batches paused');
+	} catch (e) {
+		log.error({ err: e, channelId: channel.id }, 'could not pause the batches of a channel whose credentials were refused');
+	}
+}
+
+type Window = { sends: number; refusals: number; top: { code: string; n: number; sample: string | null }[] };
+
+/**
+ * The circuit breaker, after a slice's outcomes are recorded: when more than
+ * SEND_BREAKER_SHARE of the batch's last SEND_BREAKER_WINDOW sends were refused
+ * (failed for good, or unknown; skips are not sends), the batch pauses itself and its
+ * error says why (the commonest codes, how many, a sample message). Nothing is read
+ * unless this slice had a refusal. Returns whether it paused the batch.
+ */
+export async function checkBreaker(batchId: string, delta: CountDelta | undefined): Promise<boolean> {
+	if (!delta || delta.failed + delta.unknown === 0) return false;
+	// The slice's outcomes are recorded already: a failed check is logged, not the slice's failure.
+	try {
+		return await tripIfRefused(batchId);
+	} catch (e) {
+		log.error({ err: e, batchId }, 'circuit breaker check failed');
+		return false;
+	}
+}
+
+async function tripIfRefused(batchId: string): Promise<boolean> {
+	const { share, window, minSends } = env().send.breaker;
+	if (share >= 1) return false;
+	const w = await recentSends(batchId, window);
+	if (w.sends < minSends || w.refusals <= share * w.sends) return false;
+	const codes = w.top.map((t) => `${t.code} ×${t.n}`).join(', ');
+	const sample = w.top.find((t) => t.sample)?.sample;
+	const reason =
+		`Paused by the circuit breaker: ${w.refusals} of the last ${w.sends} sends were refused ` +
+		`(more than ${Math.round(share * 100)}%): ${codes}.` +
+		(sample ? ` Example: "${sample.slice(0, 200)}".` : '') +
+		' Resume sends the pending recipients only.';
+	const paused = await pauseWithReason(batchId, reason);
+	if (paused) log.warn({ batchId, refusals: w.refusals, sends: w.sends, top: w.top }, 'circuit breaker: batch paused');
+	return paused !== null;
+}
+
+/**
+ * The batch's last `size` sends (sent, failed or unknown items) after its
+ * breaker_from_id, with the refusals among them counted by code. "Last" is by item
+ * id: slices claim in id order, so id order is send order except for retries. One
+ * statement; each branch is a backward scan of batch_items (batch_id, status, id)
+ * that stops after `size` rows, so it costs the same on a batch of any size
+ * (a single `status in (…) order by id` could not use the index order and would read
+ * every processed item of the batch).
+ */
+async function recentSends(batchId: string, size: number): Promise<Window> {
+	const ex = sql();
+	const branch = (status: string) => ex`(
+		select id, status, error_code, error_message
+		from batch_items
+		where batch_id = ${batchId}
+			and status = ${status}
+			and id > (select coalesce(breaker_from_id, 0) from batch_operations where id = ${batchId})
+		order by id desc
+		limit ${size})`;
+	const [r] = await ex<Window[]>`
+		with w as (
+			select *
+			from (${branch('sent')} union all ${branch('failed')} union all ${branch('unknown')}) u
+			order by id desc
+			limit ${size}
+		)
+		select
+			(select count(*) from w)::int as sends,
+			(select count(*) from w where status <> 'sent')::int as refusals,
+			(select coalesce(json_agg(t), '[]'::json)
+				from (
+					select coalesce(error_code, 'unknown') as code, count(*)::int as n, min(error_message) as sample
+					from w
+					where status <> 'sent'
+					group by 1
+					order by 2 desc, 1
+					limit 3) t) as top`;
+	return r;
+}
