@@ -14,14 +14,26 @@ import type { CountDelta } from './types';
  */
 const log = logger.child({ module: 'send' });
 
+/** Pauses under way, by channel: the requests of one group that all get the refusal share one. */
+const halting = new Map<string, Promise<void>>();
+
 /**
  * On the provider refusing the channel's credentials (Twilio 20003, WhatsApp 190, any
  * HTTP 401): pauses every PROCESSING send batch of the channel, with the reason in
  * its error. Called as soon as the refusal is seen, so the slice's next status check
  * stops it; the refused item itself went back to pending (send/outcomes.ts).
  */
-export async function haltOnAuthError(channel: ChannelRow, err: unknown): Promise<void> {
-	if (!(err instanceof ChannelError) || err.errorClass !== 'auth') return;
+export function haltOnAuthError(channel: ChannelRow, err: unknown): Promise<void> {
+	if (!(err instanceof ChannelError) || err.errorClass !== 'auth') return Promise.resolve();
+	let p = halting.get(channel.id);
+	if (!p) {
+		p = pauseChannel(channel, err).finally(() => halting.delete(channel.id));
+		halting.set(channel.id, p);
+	}
+	return p;
+}
+
+async function pauseChannel(channel: ChannelRow, err: ChannelError): Promise<void> {
 	const reason =
 		`Paused: the provider refused the credentials of channel "${channel.name}" (${err.code}: ${err.message.slice(0, 200)}). ` +
 		'Fix the channel settings, then resume; nothing was sent after the refusal.';
