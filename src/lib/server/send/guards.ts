@@ -36,7 +36,7 @@ export function haltOnAuthError(channel: ChannelRow, err: unknown): Promise<void
 async function pauseChannel(channel: ChannelRow, err: ChannelError): Promise<void> {
 	const reason =
 		`Paused: the provider refused the credentials of channel "${channel.name}" (${err.code}: ${err.message.slice(0, 200)}). ` +
-		'Fix the channel settings, then resume; nothing was sent after the refusal.';
+		'Fix the channel settings, then resume: the recipients not sent yet are still pending.';
 	// Never throws: the caller is mid-slice with items claimed, and must still record them.
 	try {
 		const paused = await pauseChannelBatches(channel.id, reason);
