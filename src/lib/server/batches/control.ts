@@ -64,22 +64,11 @@ export async function resumeBatch(batchId: string): Promise<BatchRow> {
 	});
 }
 
-/**
- * Moves the breaker's window past every item sent so far: breaker_from_id = the
- * highest id among sent, failed and unknown items (each a short backward scan of
- * batch_items (batch_id, status, id)).
- */
+/** The breaker judges only outcomes recorded from now on (send/guards.ts). */
 async function resetBreakerWindow(tx: Executor, batchId: string) {
-	const last = (status: string) => tx`(
-		select id
-		from batch_items
-		where batch_id = ${batchId}
-			and status = ${status}
-		order by id desc
-		limit 1)`;
 	await tx`
 		update batch_operations
-		set breaker_from_id = greatest(${last('sent')}, ${last('failed')}, ${last('unknown')})
+		set breaker_from = now()
 		where id = ${batchId}`;
 }
 

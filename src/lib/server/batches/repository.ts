@@ -66,7 +66,7 @@ const batchColumns = (ex: Executor) => ex`
 	updated_at as "updatedAt", error, idempotency_key as "idempotencyKey",
 	idempotency_hash as "idempotencyHash", channel_id as "channelId",
 	rate_per_minute as "ratePerMinute", jitter_ms as "jitterMs", next_send_at as "nextSendAt",
-	breaker_from_id::int as "breakerFromId"`;
+	breaker_from as "breakerFrom"`;
 
 export async function findBatch(id: string, ex: Executor = sql()): Promise<BatchRow | undefined> {
 	const [row] = await ex<BatchRow[]>`

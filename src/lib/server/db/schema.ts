@@ -157,10 +157,10 @@ export const batchOperations = pgTable(
 		/** Pacing: the earliest time the next send of this batch may start (database clock). */
 		nextSendAt: timestamp('next_send_at', { withTimezone: true }),
 		/**
-		 * The circuit breaker judges only items with a higher id (send/guards.ts): set on
-		 * resume to the last item sent, so a resumed batch starts with a clean window.
+		 * The circuit breaker judges only outcomes recorded since (send/guards.ts): set on
+		 * resume, so a resumed batch starts with a clean window.
 		 */
-		breakerFromId: bigint('breaker_from_id', { mode: 'number' })
+		breakerFrom: timestamp('breaker_from', { withTimezone: true })
 	},
 	(t) => [
 		index('batch_operations_created_idx').on(t.createdAt.desc(), t.id),

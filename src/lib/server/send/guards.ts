@@ -50,26 +50,26 @@ type Window = { sends: number; refusals: number; top: { code: string; n: number;
 
 /**
  * The circuit breaker, after a slice's outcomes are recorded: when more than
- * SEND_BREAKER_SHARE of the batch's last SEND_BREAKER_WINDOW sends were refused
- * (failed for good, or unknown; skips are not sends), the batch pauses itself and its
- * error says why (the commonest codes, how many, a sample message). Nothing is read
- * unless this slice had a refusal. Returns whether it paused the batch.
+ * SEND_BREAKER_SHARE of the batch's recent sends were refused (failed for good, or
+ * unknown; skips are not sends), the batch pauses itself and its error says why (the
+ * commonest codes, how many, a sample message). Nothing is read unless this slice had
+ * a refusal. Returns whether it paused the batch.
  */
-export async function checkBreaker(batchId: string, delta: CountDelta | undefined): Promise<boolean> {
-	if (!delta || delta.failed + delta.unknown === 0) return false;
+export async function checkBreaker(batchId: string, delta: CountDelta | undefined, outcomes: { id: number }[]): Promise<boolean> {
+	if (!delta || delta.failed + delta.unknown === 0 || outcomes.length === 0) return false;
 	// The slice's outcomes are recorded already: a failed check is logged, not the slice's failure.
 	try {
-		return await tripIfRefused(batchId);
+		return await tripIfRefused(batchId, Math.max(...outcomes.map((o) => o.id)));
 	} catch (e) {
 		log.error({ err: e, batchId }, 'circuit breaker check failed');
 		return false;
 	}
 }
 
-async function tripIfRefused(batchId: string): Promise<boolean> {
+async function tripIfRefused(batchId: string, lastId: number): Promise<boolean> {
 	const { share, window, minSends } = env().send.breaker;
 	if (share >= 1) return false;
-	const w = await recentSends(batchId, window);
+	const w = await recentSends(batchId, lastId, window);
 	if (w.sends < minSends || w.refusals <= share * w.sends) return false;
 	const codes = w.top.map((t) => `${t.code} ×${t.n}`).join(', ');
 	const sample = w.top.find((t) => t.sample)?.sample;
@@ -84,30 +84,25 @@ async function tripIfRefused(batchId: string): Promise<boolean> {
 }
 
 /**
- * The batch's last `size` sends (sent, failed or unknown items) after its
- * breaker_from_id, with the refusals among them counted by code. "Last" is by item
- * id: slices claim in id order, so id order is send order except for retries. One
- * statement; each branch is a backward scan of batch_items (batch_id, status, id)
- * that stops after `size` rows, so it costs the same on a batch of any size
- * (a single `status in (…) order by id` could not use the index order and would read
- * every processed item of the batch).
+ * The sliding window: the sends (sent, failed or unknown items) among the batch's
+ * `size` items up to `lastId`, the highest item of the slice just recorded, recorded
+ * since its breaker_from (the last resume); the refusals among them counted by code. Slices claim in id
+ * order and a batch's items have consecutive ids, so these are its latest sends (less
+ * the skipped and those still in flight). The id range bounds the statement to `size`
+ * rows by either index: "the last N by id" with ORDER BY … LIMIT let the planner walk
+ * the primary key backwards through every newer batch's items (measured: 330 ms with
+ * 400 000 newer items, against a few ms this way).
  */
-async function recentSends(batchId: string, size: number): Promise<Window> {
-	const ex = sql();
-	const branch = (status: string) => ex`(
-		select id, status, error_code, error_message
-		from batch_items
-		where batch_id = ${batchId}
-			and status = ${status}
-			and id > (select coalesce(breaker_from_id, 0) from batch_operations where id = ${batchId})
-		order by id desc
-		limit ${size})`;
-	const [r] = await ex<Window[]>`
+async function recentSends(batchId: string, lastId: number, size: number): Promise<Window> {
+	const [r] = await sql()<Window[]>`
 		with w as (
-			select *
-			from (${branch('sent')} union all ${branch('failed')} union all ${branch('unknown')}) u
-			order by id desc
-			limit ${size}
+			select status, error_code, error_message
+			from batch_items
+			where batch_id = ${batchId}
+				and id > ${lastId - size}::bigint
+				and id <= ${lastId}::bigint
+				and updated_at >= (select coalesce(breaker_from, '-infinity') from batch_operations where id = ${batchId})
+				and status in ('sent', 'failed', 'unknown')
 		)
 		select
 			(select count(*) from w)::int as sends,

@@ -103,7 +103,7 @@ export async function httpSlice(
 		await resolveUnrecorded(claim.map((c) => c.id)).catch(() => {});
 		throw e;
 	}
-	await checkBreaker(batchId, delta);
+	await checkBreaker(batchId, delta, outcomes);
 	return { claimed: claim.length - released.length, stopped: released.length > 0, delta, nextDueMs: claim.nextDueMs };
 }
 

@@ -1,1 +1,0 @@
-ALTER TABLE "batch_operations" ADD COLUMN "breaker_from_id" bigint;
