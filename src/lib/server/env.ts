@@ -84,8 +84,9 @@ const fields = {
 	/** Logs each slice's size and duration, each paced step's lateness (benchmarks). */
 	SEND_TRACE: flag(),
 	/**
-	 * Circuit breaker: a batch pauses itself when more than this share of its last
-	 * SEND_BREAKER_WINDOW sends were refused (failed for good, or unknown); 1 turns it off.
+	 * Circuit breaker: a batch pauses itself when more than this share of the sends among
+	 * its latest SEND_BREAKER_WINDOW recipients were refused (failed for good, or unknown);
+	 * 1 turns it off.
 	 */
 	SEND_BREAKER_SHARE: number().gt(0, { error: 'must be more than 0' }).max(1, { error: 'must be at most 1' }).default(0.2),
 	SEND_BREAKER_WINDOW: whole(1).default(200),
