@@ -27,7 +27,7 @@ describe('errorOutcome', () => {
 		expect(errorOutcome(1, 1, refused, NO_DEDUPE)).toMatchObject({ status: 'pending' });
 		expect(errorOutcome(1, 5, refused, NO_DEDUPE)).toMatchObject({ status: 'failed' });
 		expect(errorOutcome(1, 1, new ChannelError('permanent', 'x', 'no'), NO_DEDUPE)).toMatchObject({ status: 'failed' });
-		expect(errorOutcome(1, 5, new ChannelError('auth', 'http_401', 'no'), NO_DEDUPE)).toMatchObject({ status: 'pending', notBefore: null });
+		expect(errorOutcome(1, 5, new ChannelError('auth', 'http_401', 'no'), NO_DEDUPE)).toMatchObject({ status: 'pending', errorClass: 'auth' });
 	});
 });
 

@@ -28,8 +28,8 @@ export function skippedOutcome(id: number, code: 'contact_deleted' | 'opted_out'
  * - the provider may have the message (ambiguous: a timeout or reset after the request
  *   was written, a 5xx) and the channel cannot dedupe a re-send (Twilio, WhatsApp):
  *   `unknown` at once, never retried by the engine; an operator resends or marks it sent;
- * - the channel's credentials were refused: back to pending untouched (its batches are
- *   paused, send/guards.ts), so a resume after the fix sends it;
+ * - the channel's credentials were refused: back to pending whatever its attempts (its
+ *   batches are paused, send/guards.ts), so a resume after the fix sends it;
  * - permanent errors and the last allowed attempt fail for good;
  * - the rest (rate limits, a refused connection, and ambiguous outcomes on a channel
  *   that dedupes) go back to pending after a back-off (Retry-After first).
@@ -38,9 +38,11 @@ export function errorOutcome(id: number, attempts: number, err: unknown, caps: P
 	const e = err instanceof ChannelError ? err : new ChannelError('transient', 'internal', (err as Error)?.message ?? String(err));
 	const base = { id, errorClass: e.errorClass as string, code: e.code, message: e.message.slice(0, 500), optOut: e.optedOut || undefined };
 	if (e.ambiguous && !caps.idempotentResend) return { ...base, errorClass: 'unknown', status: 'unknown' };
-	if (e.errorClass === 'auth') return { ...base, status: 'pending', notBefore: null };
+	// Auth refusals wait out the back-off too: should the pause fail, the item is not claimed again at once.
+	const later = new Date(Date.now() + retryDelayMs(attempts, e.retryAfterMs, Math.random, retryBaseMs()));
+	if (e.errorClass === 'auth') return { ...base, status: 'pending', notBefore: later };
 	if (e.errorClass === 'permanent' || attempts >= MAX_ATTEMPTS) return { ...base, status: 'failed' };
-	return { ...base, status: 'pending', notBefore: new Date(Date.now() + retryDelayMs(attempts, e.retryAfterMs, Math.random, retryBaseMs())) };
+	return { ...base, status: 'pending', notBefore: later };
 }
 
 export function deltaOf(outcomes: ItemOutcome[]): CountDelta {
