@@ -86,12 +86,12 @@ async function tripIfRefused(batchId: string, lastId: number): Promise<boolean> 
 /**
  * The sliding window: the sends (sent, failed or unknown items) among the batch's
  * `size` items up to `lastId`, the highest item of the slice just recorded, recorded
- * since its breaker_from (the last resume); the refusals among them counted by code. Slices claim in id
- * order and a batch's items have consecutive ids, so these are its latest sends (less
- * the skipped and those still in flight). The id range bounds the statement to `size`
- * rows by either index: "the last N by id" with ORDER BY … LIMIT let the planner walk
- * the primary key backwards through every newer batch's items (measured: 330 ms with
- * 400 000 newer items, against a few ms this way).
+ * since its breaker_from (the last resume); the refusals among them counted by code.
+ * Slices claim in id order and a batch's items have consecutive ids, so these are its
+ * latest sends (less the skipped and those still in flight). The id range bounds the
+ * statement to `size` rows by either index: "the last N by id" with ORDER BY … LIMIT
+ * let the planner walk the primary key backwards through every newer batch's items
+ * (measured: 330 ms with 400 000 newer items, against 0.3 ms this way).
  */
 async function recentSends(batchId: string, lastId: number, size: number): Promise<Window> {
 	const [r] = await sql()<Window[]>`
