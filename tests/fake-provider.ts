@@ -23,7 +23,11 @@ export type Behaviour =
  * and answers as told: 200 with an id, 429 with Retry-After, 500, hang, or reset.
  * `plan` is consulted per request (by index and request), default 200.
  */
-export async function startFakeProvider(plan: (n: number, req: RecordedRequest) => Behaviour = () => ({ kind: 'ok' })) {
+export async function startFakeProvider(
+	plan: (n: number, req: RecordedRequest) => Behaviour = () => ({ kind: 'ok' }),
+	/** port: listen there (a provider that comes back on the address a channel already has). */
+	opts: { port?: number } = {}
+) {
 	const requests: RecordedRequest[] = [];
 	const sockets = new Set<import('node:net').Socket>();
 	let n = 0;
@@ -64,7 +68,7 @@ export async function startFakeProvider(plan: (n: number, req: RecordedRequest) 
 		sockets.add(s);
 		s.on('close', () => sockets.delete(s));
 	});
-	await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+	await new Promise<void>((r) => server.listen(opts.port ?? 0, '127.0.0.1', r));
 	const { port } = server.address() as AddressInfo;
 	return {
 		url: `http://127.0.0.1:${port}`,
@@ -74,4 +78,37 @@ export async function startFakeProvider(plan: (n: number, req: RecordedRequest) 
 			await new Promise<void>((r) => server.close(() => r()));
 		}
 	};
+}
+
+/** Twilio's documented error answer: JSON { code, message, more_info, status } with that HTTP status. */
+export function twilioError(code: number, status = 400, message = `Twilio error ${code}`): Behaviour {
+	return {
+		kind: 'status',
+		status,
+		body: JSON.stringify({ code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status })
+	};
+}
+
+/** A Graph API error as the WhatsApp Cloud API answers it: { error: { message, type, code, error_data, fbtrace_id } }. */
+export function graphError(code: number, status = 400, message = `(#${code}) WhatsApp error`, details?: string): Behaviour {
+	return {
+		kind: 'status',
+		status,
+		body: JSON.stringify({
+			error: {
+				message,
+				type: 'OAuthException',
+				code,
+				...(details ? { error_data: { messaging_product: 'whatsapp', details } } : {}),
+				fbtrace_id: 'AbCdEf123'
+			}
+		})
+	};
+}
+
+/** The recipient of a recorded Twilio (form To) or WhatsApp (JSON to, with its +) request. */
+export function recipientOf(req: RecordedRequest): string {
+	if (req.path.includes('/Messages.json')) return new URLSearchParams(req.body).get('To') ?? '';
+	const to = (JSON.parse(req.body) as { to?: string }).to ?? '';
+	return to.startsWith('+') ? to : `+${to}`;
 }

@@ -17,8 +17,18 @@ export async function seedContacts(n: number, opts: { prefix?: string; tags?: st
 
 export async function batchRow(id: string) {
 	const [b] = await sql()<
-		{ status: string; total_count: number; processed_count: number; success_count: number; failed_count: number; skipped_count: number }[]
-	>`select status, total_count, processed_count, success_count, failed_count, skipped_count from batch_operations where id = ${id}`;
+		{
+			status: string;
+			total_count: number;
+			processed_count: number;
+			success_count: number;
+			failed_count: number;
+			skipped_count: number;
+			unknown_count: number;
+			error: string | null;
+		}[]
+	>`select status, total_count, processed_count, success_count, failed_count, skipped_count, unknown_count, error
+		from batch_operations where id = ${id}`;
 	return b;
 }
 

@@ -83,6 +83,15 @@ const fields = {
 	SEND_RETRY_BASE_MS: whole(1).default(1_000),
 	/** Logs each slice's size and duration, each paced step's lateness (benchmarks). */
 	SEND_TRACE: flag(),
+	/**
+	 * Circuit breaker: a batch pauses itself when more than this share of the sends among
+	 * its latest SEND_BREAKER_WINDOW recipients were refused (failed for good, or unknown);
+	 * 1 turns it off.
+	 */
+	SEND_BREAKER_SHARE: number().gt(0, { error: 'must be more than 0' }).max(1, { error: 'must be at most 1' }).default(0.2),
+	SEND_BREAKER_WINDOW: whole(1).default(200),
+	/** Sends the window must hold before the breaker judges (a few bad numbers at the start are not an outage). */
+	SEND_BREAKER_MIN_SENDS: whole(1).default(50),
 
 	// import
 	UPLOAD_MAX_BYTES: whole(1).default(200 * 1024 * 1024),
@@ -144,7 +153,12 @@ function grouped(e: Flat) {
 			sliceBudgetMs: e.SEND_SLICE_BUDGET_MS,
 			pacedBudgetMs: e.SEND_PACED_BUDGET_MS,
 			retryBaseMs: e.SEND_RETRY_BASE_MS,
-			trace: e.SEND_TRACE
+			trace: e.SEND_TRACE,
+			breaker: {
+				share: e.SEND_BREAKER_SHARE,
+				window: e.SEND_BREAKER_WINDOW,
+				minSends: Math.min(e.SEND_BREAKER_MIN_SENDS, e.SEND_BREAKER_WINDOW)
+			}
 		},
 		imports: {
 			uploadDir: path.resolve(e.BATCHDESK_DATA_DIR, 'uploads'),

@@ -21,9 +21,9 @@ async function lockBatch(tx: Executor, batchId: string): Promise<BatchRow> {
 	return current;
 }
 
-async function lockedTransition(tx: Executor, batchId: string, to: BatchStatus): Promise<BatchRow> {
+async function lockedTransition(tx: Executor, batchId: string, to: BatchStatus, opts: { error?: string | null } = {}): Promise<BatchRow> {
 	const current = await lockBatch(tx, batchId);
-	const row = await transitionBatch(batchId, to, { tx });
+	const row = await transitionBatch(batchId, to, { tx, ...opts });
 	if (row) return row;
 	const now = await getBatchOrThrow(batchId, tx);
 	throw new DomainError('PRECONDITION_FAILED', `Batch ${batchId} is ${now.status ?? current.status}; it cannot become ${to}.`, 'batchId');
@@ -47,12 +47,64 @@ export async function pauseBatch(batchId: string): Promise<BatchRow> {
 	return transaction((tx) => lockedTransition(tx, batchId, 'PAUSED'));
 }
 
-/** PAUSED → PROCESSING: only pending items are sent, so nobody gets a message twice. */
+/**
+ * PAUSED → PROCESSING: only pending items are sent, so nobody gets a message twice.
+ * The reason of a pause (the breaker's, an auth error's) is cleared, and the breaker
+ * forgets the sends before the resume: otherwise the refusals that tripped it would
+ * trip it again at the first refusal after the resume.
+ */
 export async function resumeBatch(batchId: string): Promise<BatchRow> {
 	return transaction(async (tx) => {
-		const row = await lockedTransition(tx, batchId, 'PROCESSING');
-		if (row.type === 'SEND') await enqueueSlice(row, { spawn: true }, tx);
+		const row = await lockedTransition(tx, batchId, 'PROCESSING', { error: null });
+		if (row.type === 'SEND') {
+			await resetBreakerWindow(tx, batchId);
+			await enqueueSlice(row, { spawn: true }, tx);
+		}
 		return row;
+	});
+}
+
+/** The breaker judges only outcomes recorded from now on (send/guards.ts). */
+async function resetBreakerWindow(tx: Executor, batchId: string) {
+	await tx`
+		update batch_operations
+		set breaker_from = now()
+		where id = ${batchId}`;
+}
+
+/**
+ * PROCESSING → PAUSED with the reason in the batch's error, by the engine itself (the
+ * circuit breaker). Locks like an operator's pause, so every slice that claims after
+ * it sees PAUSED. Returns null when the batch was no longer PROCESSING.
+ */
+export async function pauseWithReason(batchId: string, reason: string): Promise<BatchRow | null> {
+	return transaction(async (tx) => {
+		await lockBatch(tx, batchId);
+		return transitionBatch(batchId, 'PAUSED', { from: ['PROCESSING'], error: reason, tx });
+	});
+}
+
+/**
+ * Pauses every running send batch of a channel with the reason (the provider refused
+ * the channel's credentials: every other send on it would be refused too). Rows are
+ * locked in id order, so two slices hitting the same refusal do not deadlock; the
+ * second finds nothing left to pause. Returns the ids paused.
+ */
+export async function pauseChannelBatches(channelId: string, reason: string): Promise<string[]> {
+	return transaction(async (tx) => {
+		const rows = await tx<{ id: string }[]>`
+			select id
+			from batch_operations
+			where status = 'PROCESSING'
+				and type = 'SEND'
+				and channel_id = ${channelId}
+			order by id
+			for update`;
+		const paused: string[] = [];
+		for (const r of rows) {
+			if (await transitionBatch(r.id, 'PAUSED', { from: ['PROCESSING'], error: reason, tx })) paused.push(r.id);
+		}
+		return paused;
 	});
 }
 
@@ -81,13 +133,77 @@ export async function retryFailed(batchId: string): Promise<{ batch: BatchRow; r
 			select count(*)::int as n from upd`;
 		if (r.n === 0) throw new DomainError('PRECONDITION_FAILED', 'No failed items with a retryable error.', 'batchId');
 		await bumpCounters(tx, batchId, { processed: -r.n, failed: -r.n });
-		let row: BatchRow | null = await getBatchOrThrow(batchId, tx);
-		if (row.status === 'COMPLETED') row = await transitionBatch(batchId, 'PROCESSING', { from: ['COMPLETED'], tx });
-		if (!row || !['PROCESSING', 'PAUSED'].includes(row.status)) {
-			throw new DomainError('PRECONDITION_FAILED', `Batch ${batchId} is ${batch.status}; its failed items cannot be retried.`, 'batchId');
-		}
-		if (row.status === 'PROCESSING') await enqueueSlice(row, { spawn: true }, tx);
-		await publishBatchUpdate(batchId, { tx });
+		const row = await reopen(tx, batch, 'its failed items cannot be retried');
 		return { batch: row, retried: r.n };
+	});
+}
+
+/**
+ * Items handed back to pending: a COMPLETED send re-opens, a running one gets its
+ * lanes again, a PAUSED one waits for its resume; any other status refuses (the caller's
+ * transaction then rolls its item changes back).
+ */
+async function reopen(tx: Executor, batch: BatchRow, refused: string): Promise<BatchRow> {
+	let row: BatchRow | null = await getBatchOrThrow(batch.id, tx);
+	if (row.status === 'COMPLETED') row = await transitionBatch(batch.id, 'PROCESSING', { from: ['COMPLETED'], tx });
+	if (!row || !['PROCESSING', 'PAUSED'].includes(row.status)) {
+		throw new DomainError('PRECONDITION_FAILED', `Batch ${batch.id} is ${batch.status}; ${refused}.`, 'batchId');
+	}
+	if (row.status === 'PROCESSING') await enqueueSlice(row, { spawn: true }, tx);
+	await publishBatchUpdate(batch.id, { tx });
+	return row;
+}
+
+/**
+ * An operator's explicit "send them again" for the items whose outcome is unknown:
+ * they go back to pending (the provider may already have delivered them, so a
+ * recipient may get the message twice; the UI says so before calling this). Counters
+ * are undone, and the batch re-opens as for retryFailed.
+ */
+export async function resendUnknown(batchId: string): Promise<{ batch: BatchRow; resent: number }> {
+	return transaction(async (tx) => {
+		const batch = await lockBatch(tx, batchId);
+		if (batch.type !== 'SEND') throw new DomainError('PRECONDITION_FAILED', 'Only send batches have items with an unknown outcome.', 'batchId');
+		const [r] = await tx<{ n: number }[]>`
+			with upd as (
+				update batch_items
+				set status = 'pending', attempts = 0, not_before = null, error_class = null, error_code = null,
+					error_message = null, updated_at = now()
+				where batch_id = ${batchId}
+					and status = 'unknown'
+				returning id
+			)
+			select count(*)::int as n from upd`;
+		if (r.n === 0) throw new DomainError('PRECONDITION_FAILED', 'No items with an unknown outcome.', 'batchId');
+		await bumpCounters(tx, batchId, { processed: -r.n, unknown: -r.n });
+		const row = await reopen(tx, batch, 'its unknown items cannot be sent again');
+		return { batch: row, resent: r.n };
+	});
+}
+
+/**
+ * An operator's "the provider has them": the items whose outcome is unknown count as
+ * sent (success), in any batch status. Their error code stays, and the message says
+ * an operator decided, so the ledger still shows what happened.
+ */
+export async function markUnknownSent(batchId: string): Promise<{ batch: BatchRow; marked: number }> {
+	return transaction(async (tx) => {
+		const batch = await lockBatch(tx, batchId);
+		if (batch.type !== 'SEND') throw new DomainError('PRECONDITION_FAILED', 'Only send batches have items with an unknown outcome.', 'batchId');
+		const [r] = await tx<{ n: number }[]>`
+			with upd as (
+				update batch_items
+				set status = 'sent', error_class = null,
+					error_message = left('Marked as sent by an operator; the outcome was unknown: ' || coalesce(error_message, ''), 500),
+					updated_at = now()
+				where batch_id = ${batchId}
+					and status = 'unknown'
+				returning id
+			)
+			select count(*)::int as n from upd`;
+		if (r.n === 0) throw new DomainError('PRECONDITION_FAILED', 'No items with an unknown outcome.', 'batchId');
+		await bumpCounters(tx, batchId, { unknown: -r.n, success: r.n });
+		await publishBatchUpdate(batchId, { tx });
+		return { batch: await getBatchOrThrow(batchId, tx), marked: r.n };
 	});
 }

@@ -65,7 +65,8 @@ const batchColumns = (ex: Executor) => ex`
 	scheduled_at as "scheduledAt", started_at as "startedAt", completed_at as "completedAt",
 	updated_at as "updatedAt", error, idempotency_key as "idempotencyKey",
 	idempotency_hash as "idempotencyHash", channel_id as "channelId",
-	rate_per_minute as "ratePerMinute", jitter_ms as "jitterMs", next_send_at as "nextSendAt"`;
+	rate_per_minute as "ratePerMinute", jitter_ms as "jitterMs", next_send_at as "nextSendAt",
+	breaker_from as "breakerFrom"`;
 
 export async function findBatch(id: string, ex: Executor = sql()): Promise<BatchRow | undefined> {
 	const [row] = await ex<BatchRow[]>`

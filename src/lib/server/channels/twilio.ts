@@ -1,6 +1,7 @@
 import type { Channel, ChannelCapabilities, ChannelRow, OutgoingMessage } from './types';
 import { classifyResponse, post, str } from './http';
 import { statusCallbackParam } from '../receipts/url';
+import { readTwilioError } from './twilio-errors';
 
 /** One HTTP call per message, and no idempotency key to make a re-send safe (below). */
 export const TWILIO_CAPABILITIES: ChannelCapabilities = { batchSend: false, idempotentResend: false };
@@ -31,7 +32,7 @@ export function twilioChannel(row: ChannelRow): Channel {
 				headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: auth },
 				timeoutMs
 			});
-			if (!res.ok) throw await classifyResponse(res);
+			if (!res.ok) throw await classifyResponse(res, readTwilioError);
 			const json = (await res.json().catch(() => ({}))) as { sid?: string };
 			return json.sid ?? '';
 		}

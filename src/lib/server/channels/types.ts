@@ -3,7 +3,12 @@ import type { ChannelKind } from '../db/schema';
 import type { Executor } from '../db/client';
 import type { RenderContact } from '../templates/render';
 
-export type ErrorClass = 'rate_limited' | 'transient' | 'permanent';
+/**
+ * rate_limited and transient: try again later; permanent: never for this recipient;
+ * auth: the provider refused the channel's credentials, so nothing can go out on the
+ * channel until an admin fixes them (its running batches pause, the item stays pending).
+ */
+export type ErrorClass = 'rate_limited' | 'transient' | 'permanent' | 'auth';
 
 /** A failed send, classed so the engine knows whether and when to retry. */
 export class ChannelError extends Error {
@@ -13,17 +18,20 @@ export class ChannelError extends Error {
 	 * idempotentResend such a send must not be retried: its outcome is `unknown`.
 	 */
 	public readonly ambiguous: boolean;
+	/** The provider says the recipient unsubscribed (Twilio 21610): the contact is marked opted out. */
+	public readonly optedOut: boolean;
 	constructor(
 		public readonly errorClass: ErrorClass,
 		public readonly code: string,
 		message: string,
 		/** For rate_limited: how long the provider asked us to wait. */
 		public readonly retryAfterMs?: number,
-		opts: { ambiguous?: boolean } = {}
+		opts: { ambiguous?: boolean; optedOut?: boolean } = {}
 	) {
 		super(message);
 		this.name = 'ChannelError';
 		this.ambiguous = opts.ambiguous ?? false;
+		this.optedOut = opts.optedOut ?? false;
 	}
 }
 

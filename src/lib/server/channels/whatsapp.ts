@@ -1,6 +1,7 @@
 import { ChannelError, type Channel, type ChannelCapabilities, type ChannelRow, type OutgoingMessage } from './types';
 import { classifyResponse, post, str } from './http';
 import { render } from '../templates/render';
+import { readWhatsappError } from './whatsapp-errors';
 
 /** One HTTP call per message, and no idempotency key to make a re-send safe (below). */
 export const WHATSAPP_CAPABILITIES: ChannelCapabilities = { batchSend: false, idempotentResend: false };
@@ -32,7 +33,7 @@ export function whatsappChannel(row: ChannelRow): Channel {
 				headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
 				timeoutMs
 			});
-			if (!res.ok) throw await classifyResponse(res);
+			if (!res.ok) throw await classifyResponse(res, readWhatsappError);
 			const json = (await res.json().catch(() => ({}))) as { messages?: { id?: string }[] };
 			return json.messages?.[0]?.id ?? '';
 		}

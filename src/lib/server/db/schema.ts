@@ -155,7 +155,12 @@ export const batchOperations = pgTable(
 		ratePerMinute: integer('rate_per_minute'),
 		jitterMs: integer('jitter_ms'),
 		/** Pacing: the earliest time the next send of this batch may start (database clock). */
-		nextSendAt: timestamp('next_send_at', { withTimezone: true })
+		nextSendAt: timestamp('next_send_at', { withTimezone: true }),
+		/**
+		 * The circuit breaker judges only outcomes recorded since (send/guards.ts): set on
+		 * resume, so a resumed batch starts with a clean window.
+		 */
+		breakerFrom: timestamp('breaker_from', { withTimezone: true })
 	},
 	(t) => [
 		index('batch_operations_created_idx').on(t.createdAt.desc(), t.id),

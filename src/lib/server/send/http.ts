@@ -5,6 +5,7 @@ import { messageKey, type ChannelRow } from '../channels/types';
 import { WORKER_PROCESS_ID } from '../jobs/recovery';
 import { errorOutcome, recordOutcomes, sentOutcome, skippedOutcome } from './outcomes';
 import { settleUnrecorded } from './recovery';
+import { checkBreaker, haltOnAuthError } from './guards';
 import { moveNextSendAt } from './sandbox';
 import type { ItemOutcome, PacedStep, SliceResult } from './types';
 import { env } from '../env';
@@ -84,7 +85,9 @@ export async function httpSlice(
 					const id = await channel.send({ to: contact.phone, body: text, idempotencyKey: messageKey(batchId, item.id), contact: fields });
 					outcomes.push(sentOutcome(item.id, id));
 				} catch (e) {
-					outcomes.push(errorOutcome(item.id, item.attempts, e));
+					outcomes.push(errorOutcome(item.id, item.attempts, e, channel.capabilities));
+					// Refused credentials pause the channel's batches now: the next group's status check stops this slice.
+					await haltOnAuthError(channelRow, e);
 				}
 			})
 		);
@@ -101,6 +104,7 @@ export async function httpSlice(
 		await resolveUnrecorded(claim.map((c) => c.id)).catch(() => {});
 		throw e;
 	}
+	await checkBreaker(batchId, delta, outcomes);
 	return { claimed: claim.length - released.length, stopped: released.length > 0, delta, nextDueMs: claim.nextDueMs };
 }
 

@@ -1,6 +1,6 @@
 import type { Tx } from '../db/client';
 import type { CountDelta, ItemOutcome } from './types';
-import { ChannelError, messageKey } from '../channels/types';
+import { ChannelError, messageKey, type ChannelCapabilities } from '../channels/types';
 import { sandboxMessageId, sandboxMessageIdSql } from '../channels/sandbox';
 import { bumpCounters } from '../batches/counters';
 import { MAX_ATTEMPTS, retryDelayMs } from './pacing';
@@ -24,14 +24,25 @@ export function skippedOutcome(id: number, code: 'contact_deleted' | 'opted_out'
 }
 
 /**
- * What a failed send becomes: permanent errors and the last allowed attempt fail
- * for good; other errors go back to pending after a back-off (Retry-After first).
+ * What a failed send becomes, decided by the error and the channel's capabilities:
+ * - the provider may have the message (ambiguous: a timeout or reset after the request
+ *   was written, a 5xx) and the channel cannot dedupe a re-send (Twilio, WhatsApp):
+ *   `unknown` at once, never retried by the engine; an operator resends or marks it sent;
+ * - the channel's credentials were refused: back to pending whatever its attempts (its
+ *   batches are paused, send/guards.ts), so a resume after the fix sends it;
+ * - permanent errors and the last allowed attempt fail for good;
+ * - the rest (rate limits, a refused connection, and ambiguous outcomes on a channel
+ *   that dedupes) go back to pending after a back-off (Retry-After first).
  */
-export function errorOutcome(id: number, attempts: number, err: unknown): ItemOutcome {
+export function errorOutcome(id: number, attempts: number, err: unknown, caps: Pick<ChannelCapabilities, 'idempotentResend'>): ItemOutcome {
 	const e = err instanceof ChannelError ? err : new ChannelError('transient', 'internal', (err as Error)?.message ?? String(err));
-	const base = { id, errorClass: e.errorClass, code: e.code, message: e.message.slice(0, 500) };
+	const base = { id, errorClass: e.errorClass as string, code: e.code, message: e.message.slice(0, 500), optOut: e.optedOut || undefined };
+	if (e.ambiguous && !caps.idempotentResend) return { ...base, errorClass: 'unknown', status: 'unknown' };
+	// Auth refusals wait out the back-off too: should the pause fail, the item is not claimed again at once.
+	const later = new Date(Date.now() + retryDelayMs(attempts, e.retryAfterMs, Math.random, retryBaseMs()));
+	if (e.errorClass === 'auth') return { ...base, status: 'pending', notBefore: later };
 	if (e.errorClass === 'permanent' || attempts >= MAX_ATTEMPTS) return { ...base, status: 'failed' };
-	return { ...base, status: 'pending', notBefore: new Date(Date.now() + retryDelayMs(attempts, e.retryAfterMs, Math.random, retryBaseMs())) };
+	return { ...base, status: 'pending', notBefore: later };
 }
 
 export function deltaOf(outcomes: ItemOutcome[]): CountDelta {
@@ -84,6 +95,17 @@ export async function recordOutcomes(tx: Tx, batchId: string, outcomes: ItemOutc
 			)}::jsonb) as u(id bigint, status text, error_class text, error_code text, error_message text,
 				provider_message_id text, not_before timestamptz)
 			where i.id = u.id`;
+	}
+	const optOuts = outcomes.filter((o) => o.optOut).map((o) => o.id);
+	if (optOuts.length) {
+		// The provider refuses this recipient for good (they unsubscribed): later batches skip them.
+		await tx`
+			update contacts c
+			set opted_out_at = now(), updated_at = now()
+			from batch_items i
+			where i.id = any(${optOuts}::bigint[])
+				and c.id = i.contact_id
+				and c.opted_out_at is null`;
 	}
 	const d = deltaOf(outcomes);
 	if (d.processed) await bumpCounters(tx, batchId, d);

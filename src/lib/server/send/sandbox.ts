@@ -1,6 +1,6 @@
 import { transaction, type Tx } from '../db/client';
 import { render, isStatic } from '../templates/render';
-import { sandboxConfig, sandboxMessageId, sandboxMessageIdSql, simulatedFailure } from '../channels/sandbox';
+import { sandboxConfig, sandboxMessageId, sandboxMessageIdSql, simulatedFailure, SANDBOX_CAPABILITIES } from '../channels/sandbox';
 import { outboxInsertSql } from '../channels/outbox';
 import { messageKey, type ChannelRow } from '../channels/types';
 import { counterAssignments } from '../batches/counters';
@@ -75,7 +75,7 @@ export async function sandboxSlice(
 			else {
 				const fail = simulatedFailure(cfg);
 				if (fail) {
-					outcomes.push(errorOutcome(id, it.attempts, fail));
+					outcomes.push(errorOutcome(id, it.attempts, fail, SANDBOX_CAPABILITIES));
 					continue;
 				}
 				ids.push(id);

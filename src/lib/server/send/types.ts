@@ -27,4 +27,6 @@ export type ItemOutcome = {
 	message?: string | null;
 	providerMessageId?: string | null;
 	notBefore?: Date | null;
+	/** The provider says the recipient unsubscribed: recordOutcomes marks the contact opted out. */
+	optOut?: boolean;
 };

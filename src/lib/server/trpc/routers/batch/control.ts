@@ -1,6 +1,6 @@
 import { operatorProcedure } from '../../init';
 import { batchIdInput } from '../../../../schemas/send';
-import { cancelBatch, pauseBatch, resumeBatch, retryFailed } from '../../../batches/control';
+import { cancelBatch, markUnknownSent, pauseBatch, resendUnknown, resumeBatch, retryFailed } from '../../../batches/control';
 import { toStatusDto } from '../../../batches/repository';
 
 /** Operator actions on any batch type, each one transition of the one table. */
@@ -11,5 +11,15 @@ export const batchControlProcedures = {
 	retryFailed: operatorProcedure.input(batchIdInput).mutation(async ({ input }) => {
 		const { batch, retried } = await retryFailed(input.batchId);
 		return { ...toStatusDto(batch), retried };
+	}),
+	/** Sends the items whose outcome is unknown again: their recipients may get the message twice. */
+	resendUnknown: operatorProcedure.input(batchIdInput).mutation(async ({ input }) => {
+		const { batch, resent } = await resendUnknown(input.batchId);
+		return { ...toStatusDto(batch), resent };
+	}),
+	/** Counts the items whose outcome is unknown as sent (the provider's logs say they went). */
+	markUnknownSent: operatorProcedure.input(batchIdInput).mutation(async ({ input }) => {
+		const { batch, marked } = await markUnknownSent(input.batchId);
+		return { ...toStatusDto(batch), marked };
 	})
 };

@@ -1,0 +1,1 @@
+ALTER TABLE "batch_operations" ADD COLUMN "breaker_from" timestamp with time zone;
