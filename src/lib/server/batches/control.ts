@@ -1,4 +1,4 @@
-import { transaction, type Executor } from '../db/client';
+import { sql, transaction, type Executor, type Fragment } from '../db/client';
 import { DomainError } from '../errors';
 import type { BatchStatus } from '../db/schema';
 import { getBatchOrThrow, transitionBatch, type BatchRow } from './repository';
@@ -117,24 +117,55 @@ const RETRYABLE = ['transient', 'rate_limited'];
  * Items whose outcome is `unknown` are never re-sent silently.
  */
 export async function retryFailed(batchId: string): Promise<{ batch: BatchRow; retried: number }> {
+	const { batch, n } = await sendAgain(batchId, 'failed', sql()`error_class = any(${RETRYABLE}::text[])`, {
+		none: 'No failed items with a retryable error.',
+		refused: 'its failed items cannot be retried'
+	});
+	return { batch, retried: n };
+}
+
+/**
+ * An operator's explicit "send them again" for the items whose outcome is unknown:
+ * they go back to pending (the provider may already have delivered them, so a
+ * recipient may get the message twice; the UI says so before calling this). Counters
+ * are undone, and the batch re-opens as for retryFailed.
+ */
+export async function resendUnknown(batchId: string): Promise<{ batch: BatchRow; resent: number }> {
+	const { batch, n } = await sendAgain(batchId, 'unknown', sql()`true`, {
+		none: 'No items with an unknown outcome.',
+		refused: 'its unknown items cannot be sent again'
+	});
+	return { batch, resent: n };
+}
+
+/**
+ * Hands a SEND batch's items in `status` (and matching `also`) back to pending as new
+ * (no attempts, no error), undoes their counts and re-opens the batch, in one
+ * transaction: refused as a whole when there are none or the batch cannot re-open.
+ */
+async function sendAgain(
+	batchId: string,
+	status: 'failed' | 'unknown',
+	also: Fragment,
+	say: { none: string; refused: string }
+): Promise<{ batch: BatchRow; n: number }> {
 	return transaction(async (tx) => {
 		const batch = await lockBatch(tx, batchId);
-		if (batch.type !== 'SEND') throw new DomainError('PRECONDITION_FAILED', 'Only send batches can retry failed items.', 'batchId');
+		if (batch.type !== 'SEND') throw new DomainError('PRECONDITION_FAILED', 'Only send batches can send items again.', 'batchId');
 		const [r] = await tx<{ n: number }[]>`
 			with upd as (
 				update batch_items
 				set status = 'pending', attempts = 0, not_before = null, error_class = null, error_code = null,
 					error_message = null, updated_at = now()
 				where batch_id = ${batchId}
-					and status = 'failed'
-					and error_class = any(${RETRYABLE}::text[])
+					and status = ${status}
+					and ${also}
 				returning id
 			)
 			select count(*)::int as n from upd`;
-		if (r.n === 0) throw new DomainError('PRECONDITION_FAILED', 'No failed items with a retryable error.', 'batchId');
-		await bumpCounters(tx, batchId, { processed: -r.n, failed: -r.n });
-		const row = await reopen(tx, batch, 'its failed items cannot be retried');
-		return { batch: row, retried: r.n };
+		if (r.n === 0) throw new DomainError('PRECONDITION_FAILED', say.none, 'batchId');
+		await bumpCounters(tx, batchId, { processed: -r.n, [status]: -r.n });
+		return { batch: await reopen(tx, batch, say.refused), n: r.n };
 	});
 }
 
@@ -152,33 +183,6 @@ async function reopen(tx: Executor, batch: BatchRow, refused: string): Promise<B
 	if (row.status === 'PROCESSING') await enqueueSlice(row, { spawn: true }, tx);
 	await publishBatchUpdate(batch.id, { tx });
 	return row;
-}
-
-/**
- * An operator's explicit "send them again" for the items whose outcome is unknown:
- * they go back to pending (the provider may already have delivered them, so a
- * recipient may get the message twice; the UI says so before calling this). Counters
- * are undone, and the batch re-opens as for retryFailed.
- */
-export async function resendUnknown(batchId: string): Promise<{ batch: BatchRow; resent: number }> {
-	return transaction(async (tx) => {
-		const batch = await lockBatch(tx, batchId);
-		if (batch.type !== 'SEND') throw new DomainError('PRECONDITION_FAILED', 'Only send batches have items with an unknown outcome.', 'batchId');
-		const [r] = await tx<{ n: number }[]>`
-			with upd as (
-				update batch_items
-				set status = 'pending', attempts = 0, not_before = null, error_class = null, error_code = null,
-					error_message = null, updated_at = now()
-				where batch_id = ${batchId}
-					and status = 'unknown'
-				returning id
-			)
-			select count(*)::int as n from upd`;
-		if (r.n === 0) throw new DomainError('PRECONDITION_FAILED', 'No items with an unknown outcome.', 'batchId');
-		await bumpCounters(tx, batchId, { processed: -r.n, unknown: -r.n });
-		const row = await reopen(tx, batch, 'its unknown items cannot be sent again');
-		return { batch: row, resent: r.n };
-	});
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { PendingQuery } from 'postgres';
 import type { TagOperation } from '../../schemas/bulk';
 import { sql } from '../db/client';
-import type { Fragment } from '../contacts/filter';
+import type { Fragment } from '../db/client';
 import { BATCH_CHANNEL, statusPayloadSql } from '../events/publish';
 import { env } from '../env';
 

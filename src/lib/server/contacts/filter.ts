@@ -1,10 +1,7 @@
-import type { PendingQuery, Row } from 'postgres';
 import type { ContactFilter } from '../../schemas/targets';
-import { sql } from '../db/client';
+import { sql, type Fragment } from '../db/client';
 import { badInput } from '../errors';
 
-/** A piece of a postgres.js statement, to be embedded in another. */
-export type Fragment = PendingQuery<Row[]>;
 
 /**
  * The WHERE condition (over table alias `c`) that selects a contact filter's contacts,

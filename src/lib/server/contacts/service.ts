@@ -1,6 +1,7 @@
 import { sql, type Executor } from '../db/client';
 import { notFound } from '../errors';
-import { contactWhere, type Fragment } from './filter';
+import { contactWhere } from './filter';
+import type { Fragment } from '../db/client';
 import type { ContactListInput, ContactUpdateInput } from '../../schemas/contacts';
 
 export type ContactDto = {

@@ -15,6 +15,8 @@ export type Sql = postgres.Sql;
 export type Executor = postgres.Sql | postgres.TransactionSql;
 /** An open transaction (from `transaction()`). */
 export type Tx = postgres.TransactionSql;
+/** A piece of a statement, built with `sql()` and embedded in another (postgres.js fragments are lazy). */
+export type Fragment = postgres.PendingQuery<postgres.Row[]>;
 
 type Handles = { sql: Sql; db: Db };
 

@@ -1,6 +1,7 @@
 import { sql, type Executor } from '../db/client';
 import { badInput, conflict, notFound } from '../errors';
-import { contactWhere, type Fragment } from '../contacts/filter';
+import { contactWhere } from '../contacts/filter';
+import type { Fragment } from '../db/client';
 import type { ContactFilter } from '../../schemas/targets';
 import { render, variablesOf } from './render';
 
