@@ -1,111 +1,338 @@
 import { sql, transaction, type Tx } from '../db/client';
 import { render } from '../templates/render';
 import { channelFor } from '../channels/registry';
-import { messageKey, type ChannelRow } from '../channels/types';
+import { whenWritten } from '../channels/http';
+import { giveBackTokens, takeTokens } from '../channels/limiter';
+import { messageKey, type Channel, type ChannelRow } from '../channels/types';
 import { WORKER_PROCESS_ID } from '../jobs/recovery';
 import { errorOutcome, recordOutcomes, sentOutcome, skippedOutcome } from './outcomes';
 import { settleUnrecorded } from './recovery';
-import { moveNextSendAt } from './sandbox';
-import type { ItemOutcome, PacedStep, SliceResult } from './types';
+import { dbNowMs, sleep, waitUntilPerf } from './clock';
+import type { CountDelta, ItemOutcome, PacedStep, SliceResult } from './types';
 import { env } from '../env';
 
-/** Requests in flight at once per slice (SEND_HTTP_CONCURRENCY); the batch status is re-read before each group. */
-const groupSize = () => env().send.httpConcurrency;
-
-type Claimed = { id: number; contact_id: number | null; attempts: number };
-type ContactRow = { id: number; phone: string; name: string | null; attributes: Record<string, unknown>; opted_out: boolean };
+type Claimed = {
+	status: string;
+	due: boolean;
+	due_ms: number | null;
+	next_ms: number | null;
+	id: number | null;
+	attempts: number;
+	phone: string | null;
+	name: string | null;
+	attributes: Record<string, unknown> | null;
+	opted_out: boolean;
+	gone: boolean;
+};
 
 /**
- * A slice for a provider reached over HTTP: claim items (status `sending`, with this
- * process as claimant) in a short transaction, call the provider with no
- * transaction open, then record every outcome and the counters in one transaction.
- * A worker dying in between leaves `sending` items that recovery resolves.
+ * Claims up to `limit` pending items of a PROCESSING batch in ONE statement (its own
+ * short transaction): status check, claim (status `sending`, this process as claimant)
+ * and the recipients' contact rows. The first row always carries the batch status.
+ * The batch row is read FOR KEY SHARE (unpaced: lanes do not block each other; a cancel
+ * or pause, which locks it FOR UPDATE, waits for a claim in progress and is seen by
+ * every later one) or FOR NO KEY UPDATE (paced: two steps never both pass the due check,
+ * and the step moves next_send_at in the same statement).
  */
-export async function httpSlice(
-	batchId: string,
-	channelRow: ChannelRow,
-	body: string,
-	limit: number,
-	opts: { paced?: PacedStep; stopping: () => boolean }
-): Promise<SliceResult> {
-	const channel = channelFor(channelRow);
-	const claim = await transaction(async (tx) => {
-		const [b] = await tx<{ status: string; due: boolean }[]>`
-			select status, (next_send_at is null or next_send_at <= clock_timestamp()) as due
-			from batch_operations where id = ${batchId} ${opts.paced ? tx`for no key update` : tx`for key share`}`;
-		if (!b || b.status !== 'PROCESSING') return 'stopped' as const;
-		if (opts.paced && !b.due) return 'early' as const;
-		const rows = await tx<Claimed[]>`
-			with picked as (
-				select id from batch_items
-				where batch_id = ${batchId} and status = 'pending' and (not_before is null or not_before <= now())
-				order by id limit ${limit} for update skip locked)
+async function claim(batchId: string, limit: number, paced?: { leadMs: number; gapMs: number }): Promise<Claimed[]> {
+	const ex = sql();
+	const lock = paced ? ex`for no key update` : ex`for key share`;
+	const lead = paced ? paced.leadMs / 1000 : 0;
+	// Paced: due a little ahead of time (the lead) so that the claim and the render are
+	// done when the send's time comes; the send itself waits for the time (sendAt below).
+	// next_send_at moves provisionally to (due or now) + gap, so nothing else can pass
+	// before this send has happened; once it has, it moves to "written + gap".
+	return ex<Claimed[]>`
+		with b as (
+			select status, (next_send_at is null or next_send_at <= clock_timestamp() + make_interval(secs => ${lead}::float8)) as due,
+				(extract(epoch from next_send_at) * 1000)::float8 as due_ms
+			from batch_operations where id = ${batchId} ${lock}),
+		picked as (
+			select id from batch_items
+			where batch_id = ${batchId} and status = 'pending' and (not_before is null or not_before <= now())
+				and exists (select 1 from b where status = 'PROCESSING' and due)
+			order by id limit ${limit} for update skip locked),
+		claimed as (
 			update batch_items i set status = 'sending', attempts = i.attempts + 1, claimed_by = ${WORKER_PROCESS_ID},
 				claimed_at = now(), updated_at = now()
 			from picked where i.id = picked.id
-			returning i.id::int as id, i.contact_id::int as contact_id, i.attempts`;
-		const nextDueMs = opts.paced && rows.length ? await moveNextSendAt(tx, batchId, opts.paced) : null;
-		return Object.assign([...rows], { nextDueMs });
-	});
-	if (claim === 'stopped') return { claimed: 0, stopped: true };
-	if (claim === 'early') return { claimed: 0, stopped: false, early: true };
-	if (claim.length === 0) return { claimed: 0, stopped: false };
-
-	const contactIds = claim.map((c) => c.contact_id).filter((x): x is number => x !== null);
-	const contacts = new Map(
-		(
-			await sql()<ContactRow[]>`select id::int as id, phone_e164 as phone, name, attributes, opted_out_at is not null as opted_out
-				from contacts where id = any(${contactIds}::bigint[])`
-		).map((c) => [c.id, c])
-	);
-	const outcomes: ItemOutcome[] = [];
-	const toSend: { item: Claimed; contact: ContactRow }[] = [];
-	for (const item of claim) {
-		const c = item.contact_id === null ? undefined : contacts.get(item.contact_id);
-		if (!c) outcomes.push(skippedOutcome(item.id, 'contact_deleted'));
-		else if (c.opted_out) outcomes.push(skippedOutcome(item.id, 'opted_out'));
-		else toSend.push({ item, contact: c });
-	}
-
-	let released: number[] = [];
-	for (let i = 0, step = groupSize(); i < toSend.length; i += step) {
-		// The claim checked the status for the first group; later groups re-check, so
-		// a cancel or pause that committed meanwhile stops new sends here.
-		if (i > 0 && (opts.stopping() || !(await stillProcessing(batchId)))) {
-			released = toSend.slice(i).map((s) => s.item.id);
-			break;
-		}
-		const group = toSend.slice(i, i + step);
-		await Promise.all(
-			group.map(async ({ item, contact }) => {
-				try {
-					const text = render(body, { name: contact.name, phone: contact.phone, attributes: contact.attributes }).text;
-					const id = await channel.send({ to: contact.phone, body: text, idempotencyKey: messageKey(batchId, item.id) });
-					outcomes.push(sentOutcome(item.id, id));
-				} catch (e) {
-					outcomes.push(errorOutcome(item.id, item.attempts, e));
-				}
-			})
-		);
-	}
-	let delta;
-	try {
-		delta = await transaction(async (tx) => {
-			if (released.length) await releaseClaimed(tx, batchId, released);
-			return recordOutcomes(tx, batchId, outcomes, false);
-		});
-	} catch (e) {
-		// Outcomes could not be written (database trouble): settle the claims as a dead
-		// worker's would be, so they are neither stuck in `sending` nor re-sent blindly.
-		await resolveUnrecorded(claim.map((c) => c.id)).catch(() => {});
-		throw e;
-	}
-	return { claimed: claim.length - released.length, stopped: released.length > 0, delta, nextDueMs: claim.nextDueMs };
+			returning i.id, i.contact_id, i.attempts),
+		moved as (
+			update batch_operations set next_send_at = greatest(coalesce(next_send_at, clock_timestamp()), clock_timestamp())
+				+ make_interval(secs => ${paced ? paced.gapMs / 1000 : 0}::float8)
+			where id = ${batchId} and ${paced ? ex`true` : ex`false`} and exists (select 1 from claimed)
+			returning (extract(epoch from next_send_at) * 1000)::float8 as next_ms)
+		select b.status, b.due, b.due_ms, (select next_ms from moved) as next_ms, c.id::int as id, c.attempts,
+			ct.phone_e164 as phone, ct.name, ct.attributes, coalesce(ct.opted_out_at is not null, false) as opted_out,
+			(c.id is not null and ct.id is null) as gone
+		from b left join (claimed c left join contacts ct on ct.id = c.contact_id) on true
+		order by c.id`;
 }
 
-async function stillProcessing(batchId: string): Promise<boolean> {
-	const [b] = await sql()<{ status: string }[]>`select status from batch_operations where id = ${batchId}`;
-	return b?.status === 'PROCESSING';
+/** What becomes of a claimed row before any call: skipped, or a message to send. */
+function prepare(batchId: string, body: string, it: Claimed): ItemOutcome | { id: number; attempts: number; to: string; text: string; key: string } {
+	const id = it.id!;
+	if (it.gone) return skippedOutcome(id, 'contact_deleted');
+	if (it.opted_out) return skippedOutcome(id, 'opted_out');
+	const text = render(body, { name: it.name, phone: it.phone, attributes: it.attributes }).text;
+	return { id, attempts: it.attempts, to: it.phone!, text, key: messageKey(batchId, id) };
+}
+
+/** Requests in flight in this process, over every lane and batch (SEND_HTTP_MAX_IN_FLIGHT bounds it). */
+let processInFlight = 0;
+/** What each lane learned about its window, so the next job of the lane starts there. */
+const learned = new Map<string, number>();
+
+export type WindowResult = { stopped: boolean; exhausted: boolean };
+
+/**
+ * An unpaced lane on a provider reached over HTTP: a sliding window of requests, a new
+ * one starting as soon as one finishes, for as long as the job's budget lasts.
+ *
+ * Throughput at a provider is requests in flight ÷ latency (measured: 30 in flight at
+ * 200 ms gave 132 msg/s), so the window adapts: it starts at SEND_HTTP_CONCURRENCY and
+ * grows by half whenever, over about one latency, it was full while the channel's
+ * token bucket still granted everything asked for; it shrinks when latency climbs
+ * (the provider is saturating). The bucket (channels/limiter.ts) holds the channel's
+ * cap across lanes and worker processes; SEND_HTTP_MAX_IN_FLIGHT bounds the requests
+ * (and sockets) of one process.
+ *
+ * Each wave of new sends takes tokens, then claims exactly that many items in one
+ * statement that also checks the batch status, and starts them at once: a cancel or
+ * pause that has committed stops every later wave, and no item waits claimed but
+ * unsent (which a crash would turn into `unknown` on a channel that cannot dedupe).
+ * No transaction is open during a call. Outcomes are written in one transaction per
+ * bounded batch of completions (FLUSH_MAX, or FLUSH_MS after the first), one at a time.
+ * A stop (cancel, pause, SIGTERM) or the end of the budget starts nothing new and
+ * returns when every request in flight has finished and been recorded.
+ */
+export async function httpWindow(
+	batchId: string,
+	channelRow: ChannelRow,
+	body: string,
+	opts: { lane: number; deadline: number; stopping: () => boolean; onRecorded: (d: CountDelta) => void; onBusy: () => Promise<void> }
+): Promise<WindowResult> {
+	const channel = channelFor(channelRow);
+	const maxInFlight = env().send.httpMaxInFlight;
+	const key = `${batchId}:${opts.lane}`;
+	let window = Math.min(maxInFlight, learned.get(key) ?? env().send.httpConcurrency);
+	let inFlight = 0;
+	let claimedTotal = 0;
+	let busyCalled = false;
+	let stopped = false;
+	let exhausted = false;
+
+	// A promise that settles when any request in flight finishes.
+	let wake: (() => void) | null = null;
+	const completion = () => new Promise<void>((r) => (wake = r));
+
+	// Latency (ms): smoothed, and the lowest smoothed value seen (the provider unloaded).
+	let latency = 0;
+	let latencyFloor = Infinity;
+	// What happened since the window was last adjusted.
+	let periodStart = performance.now();
+	let wasFull = false;
+	let tokenShort = false;
+
+	const pending: ItemOutcome[] = [];
+	let firstPendingAt = 0;
+	let flushing: Promise<void> = Promise.resolve();
+	let flushError: unknown = null;
+	const FLUSH_MAX = 500;
+	const FLUSH_MS = 100;
+	const flush = () => {
+		if (pending.length === 0) return flushing;
+		const batch = pending.splice(0, pending.length);
+		flushing = flushing.then(async () => {
+			try {
+				const d = await transaction((tx) => recordOutcomes(tx, batchId, batch, false));
+				opts.onRecorded(d);
+			} catch (e) {
+				// Outcomes could not be written (database trouble): settle these claims as a
+				// dead worker's would be, so they are neither stuck in `sending` nor re-sent blindly.
+				flushError ??= e;
+				await resolveUnrecorded(batch.map((o) => o.id)).catch(() => {});
+			}
+		});
+		return flushing;
+	};
+	const record = (o: ItemOutcome) => {
+		if (pending.length === 0) firstPendingAt = performance.now();
+		pending.push(o);
+		if (pending.length >= FLUSH_MAX) void flush();
+	};
+	const flushTimer = setInterval(() => {
+		if (pending.length && performance.now() - firstPendingAt >= FLUSH_MS) void flush();
+	}, FLUSH_MS / 2);
+
+	const adapt = () => {
+		const now = performance.now();
+		if (now - periodStart < Math.max(50, latency)) return;
+		if (latency > latencyFloor * 3 + 20 && window > env().send.httpConcurrency) {
+			window = Math.max(env().send.httpConcurrency, Math.floor(window * 0.75));
+		} else if (wasFull && !tokenShort) {
+			window = Math.min(maxInFlight, Math.ceil(window * 1.5));
+		}
+		periodStart = now;
+		wasFull = false;
+		tokenShort = false;
+	};
+
+	const start = (m: { id: number; attempts: number; to: string; text: string; key: string }) => {
+		inFlight++;
+		processInFlight++;
+		const t0 = performance.now();
+		void sendOne(channel, m).then((o) => {
+			inFlight--;
+			processInFlight--;
+			const ms = performance.now() - t0;
+			latency = latency === 0 ? ms : latency * 0.9 + ms * 0.1;
+			latencyFloor = Math.min(latencyFloor, latency);
+			record(o);
+			wake?.();
+		});
+	};
+
+	try {
+		for (;;) {
+			if (opts.stopping() || Date.now() > opts.deadline || flushError) break;
+			adapt();
+			const free = Math.min(window - inFlight, maxInFlight - processInFlight);
+			if (free <= 0) {
+				wasFull = true;
+				await completion();
+				continue;
+			}
+			const { granted, waitMs } = await takeTokens(channel.id, free);
+			if (granted < free) tokenShort = true;
+			if (granted === 0) {
+				// Wait for enough tokens to make a wave worth its two statements, or a completion.
+				await Promise.race([sleep(Math.min(50, waitMs * Math.min(free, 20))), inFlight ? completion() : new Promise(() => {})]);
+				continue;
+			}
+			const rows = await claim(batchId, granted);
+			const head = rows[0];
+			const items = head && head.id !== null ? rows : [];
+			if (items.length < granted) await giveBackTokens(channel.id, granted - items.length);
+			if (!head || head.status !== 'PROCESSING') {
+				stopped = true;
+				break;
+			}
+			if (items.length === 0) {
+				// Nothing claimable now: done once nothing is in flight (a failed send may
+				// come back as pending; the caller parks or finishes the lane).
+				if (inFlight === 0) {
+					exhausted = true;
+					break;
+				}
+				await completion();
+				continue;
+			}
+			claimedTotal += items.length;
+			for (const it of items) {
+				const p = prepare(batchId, body, it);
+				if ('status' in p) record(p);
+				else start(p);
+			}
+			if (!busyCalled && claimedTotal >= env().send.httpSlice) {
+				busyCalled = true;
+				await opts.onBusy();
+			}
+		}
+		while (inFlight > 0) await completion();
+	} finally {
+		clearInterval(flushTimer);
+		await flush();
+		if (exhausted) learned.delete(key);
+		else learned.set(key, window);
+	}
+	if (flushError) throw flushError;
+	return { stopped, exhausted };
+}
+
+async function sendOne(channel: Channel, m: { id: number; attempts: number; to: string; text: string; key: string }, onWritten?: () => void) {
+	try {
+		const send = () => channel.send({ to: m.to, body: m.text, idempotencyKey: m.key });
+		const id = onWritten ? await whenWritten(onWritten, send) : await send();
+		return sentOutcome(m.id, id);
+	} catch (e) {
+		return errorOutcome(m.id, m.attempts, e);
+	}
+}
+
+
+/**
+ * What a paced lane keeps between its steps: when (this process's monotonic clock) the
+ * last request was written and the gap drawn after it, and how long a step takes from
+ * its start to the send (the lead it starts ahead by).
+ */
+export type PacedHttpState = { lastWrittenPerf: number | null; lastGapMs: number; leadMs: number };
+export const pacedHttpState = (): PacedHttpState => ({ lastWrittenPerf: null, lastGapMs: 0, leadMs: 5 });
+
+/**
+ * One paced send to a provider over HTTP. The schedule is defined by when requests
+ * were written to the provider, not by when they were claimed: each request goes out
+ * no sooner than the previous one's write + its gap (base + jitter draw), on the
+ * database clock across jobs and processes, and on this process's monotonic clock
+ * within a job. A late send therefore delays the rest and never shortens a gap.
+ * Measured before: due times computed at claim let the request reach the receiver
+ * after a variable delay and the schedule catch up after a late one (gaps down to
+ * 35 ms at 100 ms). To keep the mean on target, the step starts `leadMs` early (the
+ * claim, contact read and render measured on earlier steps) and then waits for the
+ * exact time; the lateness left is the write itself (well under a millisecond).
+ * The step waits for the provider's answer before the next one, so the rate holds
+ * while the provider answers within the interval.
+ */
+export async function httpPacedStep(
+	batchId: string,
+	channelRow: ChannelRow,
+	body: string,
+	paced: PacedStep,
+	st: PacedHttpState
+): Promise<SliceResult> {
+	const channel = channelFor(channelRow);
+	const gapMs = paced.baseMs + (paced.jitterMs > 0 ? Math.random() * paced.jitterMs : 0);
+	const t0 = performance.now();
+	const rows = await claim(batchId, 1, { leadMs: st.leadMs, gapMs });
+	const head = rows[0];
+	if (!head || head.status !== 'PROCESSING') return { claimed: 0, stopped: true };
+	if (!head.due) return { claimed: 0, stopped: false, early: true };
+	if (head.id === null) return { claimed: 0, stopped: false };
+	const p = prepare(batchId, body, head);
+	let writtenDb: number | null = null;
+	let outcome: ItemOutcome;
+	if ('status' in p) outcome = p;
+	else {
+		st.leadMs = Math.min(Math.max(2, paced.baseMs / 2), Math.max(2, st.leadMs * 0.8 + (performance.now() - t0 + 2) * 0.2));
+		// The time: the due time on the database clock, and within this job, the previous
+		// write + its gap on the monotonic clock (immune to a re-measured clock offset).
+		const dueLocal = head.due_ms === null ? 0 : performance.now() + (head.due_ms - dbNowMs());
+		const afterLast = st.lastWrittenPerf === null ? 0 : st.lastWrittenPerf + st.lastGapMs;
+		await waitUntilPerf(Math.max(dueLocal, afterLast));
+		outcome = await sendOne(channel, p, () => {
+			writtenDb = dbNowMs();
+			st.lastWrittenPerf = performance.now();
+			st.lastGapMs = gapMs;
+		});
+	}
+	let delta: CountDelta;
+	let nextDueMs = head.next_ms;
+	try {
+		delta = await transaction(async (tx) => {
+			const d = await recordOutcomes(tx, batchId, [outcome], false);
+			if (writtenDb !== null) {
+				const [r] = await tx<{ next_ms: number }[]>`
+					update batch_operations set next_send_at = greatest(next_send_at, to_timestamp(${(writtenDb + gapMs) / 1000}::float8))
+					where id = ${batchId} returning (extract(epoch from next_send_at) * 1000)::float8 as next_ms`;
+				nextDueMs = r?.next_ms ?? nextDueMs;
+			}
+			return d;
+		});
+	} catch (e) {
+		await resolveUnrecorded([p.id]).catch(() => {});
+		throw e;
+	}
+	return { claimed: 1, stopped: false, delta, nextDueMs };
 }
 
 /** Claimed but never sent: back to pending (or cancelled, if the batch was cancelled meanwhile). */
@@ -116,7 +343,7 @@ export async function releaseClaimed(tx: Tx, batchId: string, ids: number[]) {
 		where id = any(${ids}::bigint[]) and status = 'sending'`;
 }
 
-/** This slice's claims whose outcomes could not be written: settled as a dead worker's are. */
+/** Claims whose outcomes could not be written: settled as a dead worker's are. */
 async function resolveUnrecorded(ids: number[]) {
 	await transaction((tx) =>
 		settleUnrecorded(tx, tx`i.id = any(${ids}::bigint[])`, {
