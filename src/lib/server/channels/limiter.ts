@@ -19,8 +19,13 @@ const ensured = new Set<string>();
 export const BURST_SHARE = 0.02;
 export const REFILL_SHARE = 0.97;
 
-export async function takeTokens(channelId: string, want: number): Promise<{ granted: number; waitMs: number }> {
-	if (want <= 0) return { granted: 0, waitMs: 0 };
+/**
+ * Takes up to `want` tokens: `granted` may be fewer (or 0, then `waitMs` is when the
+ * next one is due). `fillMs`: how long the bucket takes to fill from empty; a caller
+ * that waits for tokens should look again well within it, or tokens overflow unused.
+ */
+export async function takeTokens(channelId: string, want: number): Promise<{ granted: number; waitMs: number; fillMs: number }> {
+	if (want <= 0) return { granted: 0, waitMs: 0, fillMs: 0 };
 	if (!ensured.has(channelId)) {
 		await sql()`insert into channel_limits (channel_id, tokens, refilled_at)
 			select id, greatest(1, floor(rate_per_second * ${BURST_SHARE}::float8)), now() from channels where id = ${channelId}
@@ -29,7 +34,7 @@ export async function takeTokens(channelId: string, want: number): Promise<{ gra
 	}
 	// refilled_at advances only by the time the whole tokens credited took, so
 	// fractions are not lost; a full bucket restarts the clock.
-	const [row] = await sql()<{ granted: number; refill: number }[]>`
+	const [row] = await sql()<{ granted: number; refill: number; cap: number }[]>`
 		with cur as (
 			select l.channel_id, l.tokens, ${capacitySql()} as cap, ${refillSql()} as refill,
 				floor(greatest(extract(epoch from (clock_timestamp() - l.refilled_at)), 0) * ${refillSql()})::bigint as gained
@@ -37,17 +42,17 @@ export async function takeTokens(channelId: string, want: number): Promise<{ gra
 			where l.channel_id = ${channelId}
 			for update of l),
 		av as (
-			select channel_id, refill, gained, least(cap, tokens + gained)::int as available, (tokens + gained >= cap) as full from cur)
+			select channel_id, refill, cap, gained, least(cap, tokens + gained)::int as available, (tokens + gained >= cap) as full from cur)
 		update channel_limits l set
 			tokens = av.available - least(${want}::int, av.available),
 			refilled_at = case when av.full then clock_timestamp() else l.refilled_at + make_interval(secs => av.gained::float8 / av.refill) end
 		from av where l.channel_id = av.channel_id
-		returning least(${want}::int, av.available) as granted, av.refill`;
+		returning least(${want}::int, av.available) as granted, av.refill, av.cap`;
 	if (!row) {
 		ensured.delete(channelId);
-		return { granted: want, waitMs: 0 };
+		return { granted: want, waitMs: 0, fillMs: 0 };
 	}
-	return { granted: row.granted, waitMs: row.granted > 0 ? 0 : Math.ceil(1000 / row.refill) };
+	return { granted: row.granted, waitMs: row.granted > 0 ? 0 : Math.ceil(1000 / row.refill), fillMs: (1000 * row.cap) / row.refill };
 }
 
 /** Tokens taken and not used (fewer items than asked for, a stop): back into the bucket, never above its size. */

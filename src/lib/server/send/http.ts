@@ -199,15 +199,19 @@ export async function httpWindow(
 			adapt();
 			const free = Math.min(window - inFlight, maxInFlight - processInFlight);
 			if (free <= 0) {
-				wasFull = true;
-				await completion();
+				wasFull = inFlight >= window;
+				// Full: the next completion frees a slot. The process's bound reached by
+				// other lanes alone: theirs will, but we are not told, so look again soon.
+				await (inFlight > 0 ? completion() : sleep(20));
 				continue;
 			}
-			const { granted, waitMs } = await takeTokens(channel.id, free);
+			const { granted, waitMs, fillMs } = await takeTokens(channel.id, free);
 			if (granted < free) tokenShort = true;
 			if (granted === 0) {
-				// Wait for enough tokens to make a wave worth its two statements, or a completion.
-				await Promise.race([sleep(Math.min(50, waitMs * Math.min(free, 20))), inFlight ? completion() : new Promise(() => {})]);
+				// Wait for enough tokens to make a wave worth its two statements, but look
+				// again before the bucket (2% of the cap, channels/limiter.ts) could fill up
+				// and overflow: at 1 000/s it holds 20, which refill in about 20 ms.
+				await sleep(Math.max(waitMs, Math.min(waitMs * free, fillMs / 2)));
 				continue;
 			}
 			const rows = await claim(batchId, granted);
@@ -243,8 +247,10 @@ export async function httpWindow(
 	} finally {
 		clearInterval(flushTimer);
 		await flush();
-		if (exhausted) learned.delete(key);
-		else learned.set(key, window);
+		learned.delete(key);
+		// Kept for the lane's next job; a batch that never comes back (cancelled) leaves
+		// an entry, so the map is emptied now and then rather than grow.
+		if (!exhausted) learned.set(key, learned.size > 10_000 ? (learned.clear(), window) : window);
 	}
 	if (flushError) throw flushError;
 	return { stopped, exhausted };
