@@ -24,7 +24,7 @@ const { values: args } = parseArgs({
 	options: {
 		latency: { type: 'string', default: '200' },
 		cap: { type: 'string', default: '1000' },
-		recipients: { type: 'string', default: '10000' },
+		recipients: { type: 'string', default: '20000' },
 		workers: { type: 'string', default: '1' },
 		paced: { type: 'string', default: '300' }
 	}
@@ -74,10 +74,10 @@ function maxInWindow(times: number[], windowMs: number) {
 async function waitDone(sql: postgres.Sql, batchId: string, total: number) {
 	let lastLog = 0;
 	for (;;) {
-		const [b] = await sql<{ status: string; processed_count: number; failed_count: number }[]>`
-			select status, processed_count, failed_count from batch_operations where id = ${batchId}`;
+		const [b] = await sql<{ status: string; processed_count: number; failed_count: number; error: string | null }[]>`
+			select status, processed_count, failed_count, error from batch_operations where id = ${batchId}`;
 		if (b.status === 'COMPLETED') return b;
-		if (b.status === 'FAILED' || b.status === 'CANCELLED') throw new Error(`batch ${b.status}`);
+		if (b.status === 'FAILED' || b.status === 'CANCELLED') throw new Error(`batch ${b.status}: ${b.error}`);
 		if (performance.now() - lastLog > 2000) {
 			lastLog = performance.now();
 			log(`  ${b.processed_count} / ${total}`);
@@ -97,9 +97,10 @@ async function main() {
 		await sql`insert into contacts (phone_e164, name) select '+1' || lpad(g::text, 10, '0'), 'Contact ' || g from generate_series(1, ${N + PACED}) g`;
 		const ids = (await sql<{ id: string }[]>`select id from contacts order by id`).map((r) => Number(r.id));
 		const [{ id: userId }] = await sql<{ id: number }[]>`insert into users (email, password_hash, role) values ('bench@local', 'x', 'operator') returning id`;
-		await sql`insert into channels (id, name, kind, config, rate_per_second)
-			values ('hook', 'hook', 'webhook', ${JSON.stringify({ url: fast.url, secret: 's', timeoutMs: 10_000 })}::jsonb, ${CAP}),
-				('paced', 'paced', 'webhook', ${JSON.stringify({ url: slow.url, secret: 's', timeoutMs: 10_000 })}::jsonb, 1000)`;
+		for (const [id, url, cap] of [['hook', fast.url, CAP], ['paced', slow.url, 1000]] as const) {
+			await sql`insert into channels (id, name, kind, config, rate_per_second)
+				values (${id}, ${id}, 'webhook', ${sql.json({ url, secret: 's', timeoutMs: 10_000 })}, ${cap})`;
+		}
 		await sql`vacuum analyze contacts`;
 
 		log(`starting ${WORKERS} worker process(es)`);
