@@ -11,7 +11,7 @@ import { dbNowMs, sleep, sleepUntilDb, syncDbClock } from './clock';
 import { baseIntervalMs } from './pacing';
 import { sandboxSlice } from './sandbox';
 import type { PacedStep, SliceResult } from './types';
-import { httpPacedStep, httpWindow, pacedHttpState } from './http';
+import { httpPacedStep, httpWindow, pacedHttpState, settlePaced } from './http';
 import { fastPathApplies, prepareNext, sendPrepared, type Prepared } from './paced';
 import { env } from '../env';
 import { logger } from '../log';
@@ -166,10 +166,12 @@ async function runPaced(batch: BatchRow, channel: ChannelRow, body: string) {
 				// A long wait, the end of this job's budget or a shutdown: hand over to a job
 				// due then (the scheduler starts it on time).
 				if (wait > PARK_MS || isStopping() || Date.now() + Math.max(0, wait) > deadline) {
+					await settlePaced(httpState);
 					return await enqueueSlice(batch, { runAt: dueMs - dbNowMs() > 0 ? new Date(dueMs) : undefined });
 				}
 				if (wait > 0) await sleepUntilDb(wakeAt);
 			} else if (isStopping() || Date.now() > deadline) {
+				await settlePaced(httpState);
 				return await enqueueSlice(batch);
 			}
 			if (allowance === 0) {
@@ -199,6 +201,8 @@ async function runPaced(batch: BatchRow, channel: ChannelRow, body: string) {
 			}
 			if (r.claimed > 0) allowance--;
 			if (r.delta) void publishBatchUpdate(batch.id).catch(() => {});
+			// The last request's answer is recorded before the batch is handed over or finished.
+			if (r.stopped || r.claimed === 0) await settlePaced(httpState);
 			if (r.stopped) return isStopping() ? await enqueueSlice(batch) : undefined;
 			if (r.claimed === 0) return await finishOrPark(batch, 0);
 			dueMs = r.nextDueMs ?? null;
@@ -206,6 +210,8 @@ async function runPaced(batch: BatchRow, channel: ChannelRow, body: string) {
 			if (fast) prepared = await prepareNext(batch.id, body);
 		}
 	} finally {
+		// An exit by an exception: the answer still gets recorded (or its claim settled).
+		await settlePaced(httpState).catch(() => {});
 		if (allowance > 0) await giveBackTokens(channel.id, allowance);
 	}
 }
