@@ -50,11 +50,11 @@ export async function sendPrepared(
 	channel: ChannelRow,
 	p: Prepared,
 	paced: PacedStep
-): Promise<SliceResult & { sent: boolean }> {
+): Promise<SliceResult & { sent: boolean; sentAtMs?: number }> {
 	const gap = paced.baseMs + (paced.jitterMs > 0 ? Math.random() * paced.jitterMs : 0);
 	const ex = sql();
 	const oneSent: CountDelta = { processed: 1, success: 1, failed: 0, skipped: 0, unknown: 0 };
-	const [r] = await ex<{ sent: number; next_ms: number | null; status: string; due: boolean }[]>`
+	const [r] = await ex<{ sent: number; next_ms: number | null; ts_ms: number; status: string; due: boolean }[]>`
 		with t as materialized (select clock_timestamp() as ts),
 		b as (
 			select id from batch_operations
@@ -76,11 +76,12 @@ export async function sendPrepared(
 				next_send_at = (select ts from t) + make_interval(secs => ${gap / 1000}::float8)
 			where id = ${batchId} and exists (select 1 from it)
 			returning (extract(epoch from next_send_at) * 1000)::float8 as next_ms)
-		select (select count(*) from it)::int as sent, (select next_ms from upd) as next_ms, o.status,
+		select (select count(*) from it)::int as sent, (select next_ms from upd) as next_ms,
+			(select (extract(epoch from ts) * 1000)::float8 from t) as ts_ms, o.status,
 			(o.next_send_at is null or o.next_send_at <= (select ts from t)) as due
 		from batch_operations o where o.id = ${batchId}`;
 	if (!r || r.status !== 'PROCESSING') return { claimed: 0, stopped: true, sent: false };
-	if (r.sent === 1) return { claimed: 1, stopped: false, sent: true, delta: oneSent, nextDueMs: r.next_ms };
+	if (r.sent === 1) return { claimed: 1, stopped: false, sent: true, delta: oneSent, nextDueMs: r.next_ms, sentAtMs: r.ts_ms };
 	if (!r.due) return { claimed: 0, stopped: false, early: true, sent: false };
 	// The item changed meanwhile (cancelled, retried elsewhere): the general path sorts it out.
 	return { claimed: 0, stopped: false, sent: false };
