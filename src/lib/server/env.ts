@@ -71,7 +71,7 @@ const fields = {
 	// send
 	/** Parallel slice chains of an unpaced batch (each claims its own items with SKIP LOCKED). */
 	SEND_LANES: whole(1).default(3),
-	/** Recipients per slice: the sandbox writes one multi-row insert, HTTP channels call the provider per recipient. */
+	/** Recipients per sandbox slice (one multi-row insert); recipients an HTTP lane sends before it opens the other lanes. */
 	SEND_SANDBOX_SLICE: whole(1).default(5_000),
 	SEND_HTTP_SLICE: whole(1).default(100),
 	/** Provider requests in flight per lane when a lane starts; the window grows from there (send/http.ts). */

@@ -1,4 +1,4 @@
-import { sql, transaction, type Tx } from '../db/client';
+import { sql, transaction } from '../db/client';
 import { render } from '../templates/render';
 import { channelFor } from '../channels/registry';
 import { whenWritten } from '../channels/http';
@@ -453,14 +453,6 @@ async function recordOne(batchId: string, outcome: ItemOutcome, writtenDb: numbe
 		await resolveUnrecorded([outcome.id]).catch(() => {});
 		throw e;
 	}
-}
-
-/** Claimed but never sent: back to pending (or cancelled, if the batch was cancelled meanwhile). */
-export async function releaseClaimed(tx: Tx, batchId: string, ids: number[]) {
-	await tx`update batch_items set
-			status = case when (select status from batch_operations where id = ${batchId}) = 'CANCELLED' then 'cancelled' else 'pending' end,
-			attempts = greatest(attempts - 1, 0), claimed_by = null, claimed_at = null, updated_at = now()
-		where id = any(${ids}::bigint[]) and status = 'sending'`;
 }
 
 /** Claims whose outcomes could not be written: settled as a dead worker's are. */
