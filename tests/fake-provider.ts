@@ -3,6 +3,8 @@ import type { AddressInfo } from 'node:net';
 
 export type RecordedRequest = {
 	at: number;
+	/** When the request had arrived whole, in ms with sub-millisecond precision (gaps between sends). */
+	hrAt: number;
 	method: string;
 	path: string;
 	headers: http.IncomingHttpHeaders;
@@ -31,12 +33,17 @@ export async function startFakeProvider(
 	const requests: RecordedRequest[] = [];
 	const sockets = new Set<import('node:net').Socket>();
 	let n = 0;
+	// Requests received and not yet answered, and the most there ever were at once.
+	const load = { inFlight: 0, maxInFlight: 0 };
 	const server = http.createServer((req, res) => {
+		load.maxInFlight = Math.max(load.maxInFlight, ++load.inFlight);
+		res.on('close', () => load.inFlight--);
 		const chunks: Buffer[] = [];
 		req.on('data', (c) => chunks.push(c));
 		req.on('end', async () => {
 			const rec: RecordedRequest = {
 				at: Date.now(),
+				hrAt: performance.timeOrigin + performance.now(),
 				method: req.method ?? '',
 				path: req.url ?? '',
 				headers: req.headers,
@@ -73,6 +80,7 @@ export async function startFakeProvider(
 	return {
 		url: `http://127.0.0.1:${port}`,
 		requests,
+		load,
 		async close() {
 			for (const s of sockets) s.destroy();
 			await new Promise<void>((r) => server.close(() => r()));

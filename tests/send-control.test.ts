@@ -55,7 +55,9 @@ describe('cancel, pause, resume', () => {
 	it('pause stops new sends; resume sends only pending items, nobody twice', async () => {
 		const fake = await startFakeProvider(() => ({ kind: 'delay', ms: 5 }));
 		try {
-			await createChannel('hookp', 'webhook', { url: fake.url }, 10_000);
+			// A cap of 200/s keeps the run about 2 s long, so the pause lands mid-way (the
+			// HTTP window sends 400 recipients at 5 ms in well under 100 ms uncapped).
+			await createChannel('hookp', 'webhook', { url: fake.url }, 200);
 			const { call } = await userCaller('operator');
 			const ids = await seedContacts(400, { prefix: '+1903' });
 			const res = await call.batch.send({ contactIds: ids, content: 'x', channelId: 'hookp' });

@@ -71,11 +71,13 @@ const fields = {
 	// send
 	/** Parallel slice chains of an unpaced batch (each claims its own items with SKIP LOCKED). */
 	SEND_LANES: whole(1).default(3),
-	/** Recipients per slice: the sandbox writes one multi-row insert, HTTP channels call the provider per recipient. */
+	/** Recipients per sandbox slice (one multi-row insert); recipients an HTTP lane sends before it opens the other lanes. */
 	SEND_SANDBOX_SLICE: whole(1).default(5_000),
 	SEND_HTTP_SLICE: whole(1).default(100),
-	/** Provider requests in flight at once per HTTP slice. */
+	/** Provider requests in flight per lane when a lane starts; the window grows from there (send/http.ts). */
 	SEND_HTTP_CONCURRENCY: whole(1).default(10),
+	/** Most provider requests in flight in one worker process, over all lanes and batches. */
+	SEND_HTTP_MAX_IN_FLIGHT: whole(1).default(1_000),
 	/** How long one job keeps working before handing over to a fresh job (fairness, shutdown); paced jobs keep their batch longer. */
 	SEND_SLICE_BUDGET_MS: whole(1).default(2_000),
 	SEND_PACED_BUDGET_MS: whole(1).default(30_000),
@@ -150,6 +152,7 @@ function grouped(e: Flat) {
 			sandboxSlice: e.SEND_SANDBOX_SLICE,
 			httpSlice: e.SEND_HTTP_SLICE,
 			httpConcurrency: e.SEND_HTTP_CONCURRENCY,
+			httpMaxInFlight: e.SEND_HTTP_MAX_IN_FLIGHT,
 			sliceBudgetMs: e.SEND_SLICE_BUDGET_MS,
 			pacedBudgetMs: e.SEND_PACED_BUDGET_MS,
 			retryBaseMs: e.SEND_RETRY_BASE_MS,

@@ -1,3 +1,5 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { Agent, Dispatcher, request } from 'undici';
 import { ChannelError, type ErrorClass } from './types';
 
 /** Retry-After as seconds or an HTTP date, in ms. */
@@ -32,7 +34,7 @@ export type ProviderErrorReader = (status: number, body: string) => ProviderErro
  * 401 the channel's credentials, 408 transient (the request did not arrive whole),
  * any other 4xx permanent. The provider's code and message are kept for the item.
  */
-export async function classifyResponse(res: Response, read?: ProviderErrorReader): Promise<ChannelError> {
+export async function classifyResponse(res: ProviderResponse, read?: ProviderErrorReader): Promise<ChannelError> {
 	const text = await res.text().catch(() => '');
 	const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'));
 	const known = read?.(res.status, text);
@@ -51,19 +53,144 @@ export async function classifyResponse(res: Response, read?: ProviderErrorReader
 }
 
 /**
- * POST with a timeout. A timeout or a dropped connection is transient: with an
- * idempotent channel the retry is safe, otherwise the engine decides.
+ * What a provider answered: the part of a fetch Response the channels read, so
+ * classifyResponse works on either.
  */
-export async function post(url: string, init: RequestInit & { timeoutMs: number }): Promise<Response> {
-	try {
-		return await fetch(url, { ...init, method: 'POST', signal: AbortSignal.timeout(init.timeoutMs) });
-	} catch (e) {
-		const err = e as Error & { cause?: { code?: string } };
-		if (err.name === 'TimeoutError' || err.name === 'AbortError') {
-			throw new ChannelError('transient', 'timeout', `No answer within ${init.timeoutMs} ms`);
-		}
-		throw new ChannelError('transient', err.cause?.code ?? 'network', `Network error: ${err.cause?.code ?? err.message}`);
+export type ProviderResponse = {
+	status: number;
+	ok: boolean;
+	headers: { get(name: string): string | null };
+	text(): Promise<string>;
+	json(): Promise<unknown>;
+};
+
+/**
+ * One keep-alive pool per connect timeout (channels rarely differ). undici 7's own
+ * `request` rather than fetch: Node 20's fetch bundles undici 6 and builds WHATWG
+ * streams per call; `request` on an Agent keeps sockets open between sends (no
+ * handshake per message) and costs less CPU per call, which is what a worker sending
+ * ~1 000 requests a second on a shared core spends its time on. Connections per
+ * origin are not capped here: the send window (send/http.ts) bounds requests in flight.
+ */
+const agents = new Map<number, Dispatcher>();
+function agentFor(connectTimeoutMs: number): Dispatcher {
+	let a = agents.get(connectTimeoutMs);
+	if (!a) {
+		a = new WatchedAgent(new Agent({ connect: { timeout: connectTimeoutMs }, keepAliveTimeout: 10_000 }));
+		agents.set(connectTimeoutMs, a);
 	}
+	return a;
+}
+
+/** Per request: set once undici starts writing it to a socket; a callback once it has all been written. */
+type WriteWatch = { started: boolean; onWritten?: () => void };
+const WATCH = Symbol('writeWatch');
+
+/**
+ * Sees when a request goes onto the wire: undici calls a (classic) handler's onConnect
+ * right before it writes the request line, onRequestSent once the body is written.
+ * Whether a failure is ambiguous depends only on the first. A plain dispatcher around
+ * the Agent rather than an interceptor (compose): interceptors get the new handler API,
+ * which has no "request sent" event.
+ */
+class WatchedAgent extends Dispatcher {
+	constructor(private readonly agent: Agent) {
+		super();
+	}
+	dispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+		const watch = (opts as { [WATCH]?: WriteWatch })[WATCH];
+		if (!watch) return this.agent.dispatch(opts, handler);
+		const target = handler as Dispatcher.DispatchHandler & Record<string | symbol, unknown>;
+		const call = (name: string, args: unknown[]) => (target[name] as ((...a: unknown[]) => unknown) | undefined)?.apply(target, args);
+		const wrapped = new Proxy(target, {
+			get(t, prop) {
+				if (prop === 'onConnect') {
+					return (...args: unknown[]) => {
+						watch.started = true;
+						return call('onConnect', args);
+					};
+				}
+				if (prop === 'onRequestSent') {
+					return (...args: unknown[]) => {
+						watch.onWritten?.();
+						return call('onRequestSent', args);
+					};
+				}
+				const v = Reflect.get(t, prop, t);
+				return typeof v === 'function' ? v.bind(t) : v;
+			}
+		});
+		return this.agent.dispatch(opts, wrapped);
+	}
+}
+
+/**
+ * The engine's hook into the transport without threading it through every channel:
+ * `whenWritten(cb, () => channel.send(msg))` calls cb (in this async context's
+ * request) the moment the request has been written, e.g. to pace from that instant.
+ */
+const writtenHook = new AsyncLocalStorage<() => void>();
+export function whenWritten<T>(onWritten: () => void, fn: () => Promise<T>): Promise<T> {
+	return writtenHook.run(onWritten, fn);
+}
+
+/** Failures before anything could reach the provider (nothing to be ambiguous about). */
+const CONNECT_CODES: Record<string, string> = {
+	UND_ERR_CONNECT_TIMEOUT: 'connect_timeout',
+	ECONNREFUSED: 'ECONNREFUSED',
+	ENOTFOUND: 'ENOTFOUND',
+	EAI_AGAIN: 'EAI_AGAIN',
+	EHOSTUNREACH: 'EHOSTUNREACH',
+	ENETUNREACH: 'ENETUNREACH'
+};
+
+/**
+ * POST with a timeout, through a keep-alive pool. timeoutMs bounds the connect, the
+ * wait for the answer's headers after the request was written, and each pause in its
+ * body. A failure is `ambiguous` when the request had started onto the wire (a timeout
+ * waiting for the answer, a reset or a closed socket after writing): the provider may
+ * have it. A refused connection, a DNS failure or a connect timeout never sent anything.
+ * Both are transient; with an idempotent channel a retry is safe, otherwise the engine decides.
+ */
+export async function post(url: string, init: { body: string; headers: Record<string, string>; timeoutMs: number }): Promise<ProviderResponse> {
+	const watch: WriteWatch = { started: false, onWritten: writtenHook.getStore() };
+	let res: Dispatcher.ResponseData;
+	try {
+		const opts = {
+			method: 'POST' as const,
+			body: init.body,
+			headers: init.headers,
+			headersTimeout: init.timeoutMs,
+			bodyTimeout: init.timeoutMs,
+			dispatcher: agentFor(init.timeoutMs),
+			[WATCH]: watch
+		};
+		res = await request(url, opts);
+	} catch (e) {
+		const err = e as Error & { code?: string; cause?: { code?: string } };
+		const code = err.code ?? err.cause?.code ?? 'network';
+		const ambiguous = watch.started;
+		if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
+			throw new ChannelError('transient', 'timeout', `No answer within ${init.timeoutMs} ms`, undefined, { ambiguous });
+		}
+		if (!ambiguous && CONNECT_CODES[code]) {
+			throw new ChannelError('transient', CONNECT_CODES[code], `Could not connect: ${code}`, undefined, { ambiguous: false });
+		}
+		throw new ChannelError('transient', code, `Network error: ${code}${ambiguous ? ' after the request was sent' : ''}`, undefined, { ambiguous });
+	}
+	const { statusCode, headers, body } = res;
+	return {
+		status: statusCode,
+		ok: statusCode >= 200 && statusCode < 300,
+		headers: {
+			get(name: string) {
+				const v = headers[name.toLowerCase()];
+				return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
+			}
+		},
+		text: () => body.text(),
+		json: () => body.json()
+	};
 }
 
 export function str(config: Record<string, unknown>, key: string, fallback?: string): string {

@@ -37,31 +37,25 @@ export async function prepareNext(batchId: string, body: string): Promise<Prepar
 }
 
 /**
- * Pacing keeps an ideal schedule (each due time = the previous ideal one + base +
- * jitter draw) and sends at the later of it and "this send + base interval". A send
- * that was late does not push every later one back: the schedule catches up at the
- * base interval (never faster), so the mean gap stays 60000/rate + jitter/2. The
- * catch-up is bounded to one second of debt, so a long stall does not become a burst.
+ * One schedule for every channel: each send at least its gap (base + jitter draw) after
+ * the previous send's recorded time, which for this path is the statement's own clock
+ * reading. A late send delays the rest; nothing catches up, so no gap is ever shorter
+ * than its draw (before: an ideal schedule caught up after a late send, at the base
+ * interval, which made a gap shorter than base + draw). The mean stays on target
+ * because the step fires within a fraction of a millisecond of its time (send/clock.ts
+ * waitUntilPerf, and the statement is one round trip).
  */
-export type Schedule = { idealMs: number | null };
-
 export async function sendPrepared(
 	batchId: string,
 	channel: ChannelRow,
 	p: Prepared,
-	paced: PacedStep,
-	schedule: Schedule
-): Promise<SliceResult & { sent: boolean }> {
+	paced: PacedStep
+): Promise<SliceResult & { sent: boolean; sentAtMs?: number }> {
 	const gap = paced.baseMs + (paced.jitterMs > 0 ? Math.random() * paced.jitterMs : 0);
-	const ideal = schedule.idealMs;
 	const ex = sql();
 	const oneSent: CountDelta = { processed: 1, success: 1, failed: 0, skipped: 0, unknown: 0 };
-	const [r] = await ex<{ sent: number; next_ms: number | null; ideal_ms: number | null; status: string; due: boolean }[]>`
+	const [r] = await ex<{ sent: number; next_ms: number | null; ts_ms: number; status: string; due: boolean }[]>`
 		with t as materialized (select clock_timestamp() as ts),
-		sched as materialized (
-			select greatest(coalesce(to_timestamp(${ideal === null ? null : ideal / 1000}::float8), o.next_send_at, t.ts), t.ts - interval '1 second')
-				+ make_interval(secs => ${gap / 1000}::float8) as ideal
-			from batch_operations o, t where o.id = ${batchId}),
 		b as (
 			select id from batch_operations
 			where id = ${batchId} and status = 'PROCESSING' and (next_send_at is null or next_send_at <= (select ts from t))
@@ -79,16 +73,15 @@ export async function sendPrepared(
 		})}),
 		upd as (
 			update batch_operations set ${counterAssignments(ex, oneSent)},
-				next_send_at = greatest((select ideal from sched), (select ts from t) + make_interval(secs => ${paced.baseMs / 1000}::float8))
+				next_send_at = (select ts from t) + make_interval(secs => ${gap / 1000}::float8)
 			where id = ${batchId} and exists (select 1 from it)
 			returning (extract(epoch from next_send_at) * 1000)::float8 as next_ms)
 		select (select count(*) from it)::int as sent, (select next_ms from upd) as next_ms,
-			(select (extract(epoch from ideal) * 1000)::float8 from sched) as ideal_ms, o.status,
+			(select (extract(epoch from ts) * 1000)::float8 from t) as ts_ms, o.status,
 			(o.next_send_at is null or o.next_send_at <= (select ts from t)) as due
 		from batch_operations o where o.id = ${batchId}`;
 	if (!r || r.status !== 'PROCESSING') return { claimed: 0, stopped: true, sent: false };
-	if (r.sent === 1) schedule.idealMs = r.ideal_ms;
-	if (r.sent === 1) return { claimed: 1, stopped: false, sent: true, delta: oneSent, nextDueMs: r.next_ms };
+	if (r.sent === 1) return { claimed: 1, stopped: false, sent: true, delta: oneSent, nextDueMs: r.next_ms, sentAtMs: r.ts_ms };
 	if (!r.due) return { claimed: 0, stopped: false, early: true, sent: false };
 	// The item changed meanwhile (cancelled, retried elsewhere): the general path sorts it out.
 	return { claimed: 0, stopped: false, sent: false };

@@ -114,18 +114,15 @@ export async function sandboxSlice(
 }
 
 /**
- * The next send of a paced batch: the previous due time plus the gap (base + jitter
- * draw) keeps the mean exact, and never less than the base interval after this
- * send, so two sends are never closer than 60000 / ratePerMinute ms.
+ * The next send of a paced batch: this send's time plus the gap (base + jitter draw).
+ * A late send delays the rest and never shortens a gap (the rule of send/paced.ts).
  */
 function nextSendAtSql(tx: Tx, paced?: PacedStep, sentAtFromT = false) {
 	if (!paced) return tx`next_send_at`;
 	const gap = paced.baseMs + (paced.jitterMs > 0 ? Math.random() * paced.jitterMs : 0);
 	// `t` (one clock reading per statement) when the send time was recorded from it.
-	const at = () => (sentAtFromT ? tx`(select ts from t)` : tx`clock_timestamp()`);
-	return tx`greatest(
-			coalesce(next_send_at, ${at()}) + make_interval(secs => ${gap / 1000}::float8),
-			${at()} + make_interval(secs => ${paced.baseMs / 1000}::float8))`;
+	const at = sentAtFromT ? tx`(select ts from t)` : tx`clock_timestamp()`;
+	return tx`${at} + make_interval(secs => ${gap / 1000}::float8)`;
 }
 
 export async function moveNextSendAt(tx: Tx, batchId: string, paced: PacedStep): Promise<number | null> {

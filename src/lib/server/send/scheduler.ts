@@ -1,7 +1,7 @@
 import { sql } from '../db/client';
 import { TASK } from '../jobs/payloads';
 import { enqueueSlice, parseSliceJobKey } from './jobs';
-import { runSendSlice } from './slice';
+import { runSendSlice, setHandOverWakeUp } from './slice';
 import { env } from '../env';
 import { logger } from '../log';
 
@@ -53,16 +53,22 @@ export function startSendScheduler(): { stop(): Promise<void> } {
 				-- A job that failed for good keeps its key and row: it is a record, not a wake-up.
 				and attempts < max_attempts
 				and run_at > now() and run_at <= now() + make_interval(secs => ${LOOKAHEAD_MS / 1000}::float8)`;
-		const now = Date.now();
-		for (const r of rows) {
-			const at = now + r.in_ms;
-			const t = timers.get(r.key);
-			if (t && Math.abs(t.at - at) < 2) continue;
-			if (t) clearTimeout(t.timer);
-			const timer = setTimeout(() => void fire(r.key).catch((err) => log.error({ err, key: r.key }, 'wake-up failed')), Math.max(0, r.in_ms));
-			timers.set(r.key, { at, timer });
-		}
+		for (const r of rows) arm(r.key, r.in_ms);
 	};
+
+	const arm = (key: string, inMs: number) => {
+		if (stopped) return;
+		const at = Date.now() + inMs;
+		const t = timers.get(key);
+		if (t && Math.abs(t.at - at) < 2) return;
+		if (t) clearTimeout(t.timer);
+		const timer = setTimeout(() => void fire(key).catch((err) => log.error({ err, key }, 'wake-up failed')), Math.max(0, inMs));
+		timers.set(key, { at, timer });
+	};
+	// A paced job handing over with its next send moments away arms the wake-up at
+	// once: the 250 ms look-ahead would often miss it, and graphile's poll finds it ~1 s
+	// late, which pacing no longer makes up.
+	setHandOverWakeUp(arm);
 
 	const loop = async () => {
 		while (!stopped) {
@@ -79,6 +85,7 @@ export function startSendScheduler(): { stop(): Promise<void> } {
 		/** Call after stopSending(): direct runs hand over and return. */
 		async stop() {
 			stopped = true;
+			setHandOverWakeUp(null);
 			for (const t of timers.values()) clearTimeout(t.timer);
 			timers.clear();
 			await running;
