@@ -1,23 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { userCaller, waitFor } from './helpers';
-import { batchRow, createChannel, itemCounts, seedContacts } from './send-helpers';
+import { userCaller } from './helpers';
+import { createChannel, ended, itemCounts, seedContacts, useSendWorker } from './send-helpers';
 import { startFakeProvider, type RecordedRequest } from './fake-provider';
-import { startWorker, type WorkerHandle } from '../worker/index';
 import { sql } from '../src/lib/server/db/client';
-import { resetEnvCache } from '../src/lib/server/env';
 
-let worker: WorkerHandle;
-beforeAll(async () => {
-	process.env.SEND_RETRY_BASE_MS = '50';
-	resetEnvCache();
-	worker = await startWorker({ concurrency: 4 });
-});
-afterAll(async () => {
-	await worker?.stop();
-});
-
-const done = (id: string) => waitFor(async () => ['COMPLETED', 'FAILED'].includes((await batchRow(id)).status), 25_000);
+useSendWorker();
+const done = (id: string) => ended(id);
 
 async function stored(id: string) {
 	const [row] = await sql()<{ name: string; config: Record<string, unknown>; rate_per_second: number; enabled: boolean; kind: string }[]>`

@@ -1,23 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createHmac } from 'node:crypto';
-import { userCaller, waitFor } from './helpers';
-import { batchRow, createChannel, itemCounts, seedContacts } from './send-helpers';
+import { userCaller } from './helpers';
+import { batchRow, createChannel, ended, itemCounts, seedContacts, useSendWorker } from './send-helpers';
 import { startFakeProvider } from './fake-provider';
-import { startWorker, type WorkerHandle } from '../worker/index';
 import { sql } from '../src/lib/server/db/client';
-import { resetEnvCache } from '../src/lib/server/env';
 
-let worker: WorkerHandle;
-beforeAll(async () => {
-	process.env.SEND_RETRY_BASE_MS = '50';
-	resetEnvCache();
-	worker = await startWorker({ concurrency: 4 });
-});
-afterAll(async () => {
-	await worker?.stop();
-});
-
-const done = (id: string) => waitFor(async () => ['COMPLETED', 'FAILED'].includes((await batchRow(id)).status), 25_000);
+useSendWorker();
+const done = (id: string) => ended(id);
 
 describe('webhook channel', () => {
 	it('POSTs signed JSON with an Idempotency-Key per item, retries 429 (after Retry-After) and 500, fails 400 for good', async () => {

@@ -1,8 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sleep, userCaller, waitFor } from './helpers';
-import { batchRow, createChannel, itemCounts, seedContacts } from './send-helpers';
+import { batchRow, createChannel, ended, itemCounts, seedContacts, useSendWorker } from './send-helpers';
 import { graphError, recipientOf, startFakeProvider, twilioError, type RecordedRequest } from './fake-provider';
-import { startWorker, type WorkerHandle } from '../worker/index';
 import { sql } from '../src/lib/server/db/client';
 import { resetEnvCache } from '../src/lib/server/env';
 
@@ -13,23 +12,9 @@ import { resetEnvCache } from '../src/lib/server/env';
  * answer; the operator's actions on unknown outcomes; auth errors and the breaker.
  */
 
-let worker: WorkerHandle;
-beforeAll(async () => {
-	process.env.SEND_RETRY_BASE_MS = '50';
-	// Small slices and a small breaker window, so a breaker test needs 100 recipients, not 1 000.
-	// Every other test here stays under SEND_BREAKER_MIN_SENDS sends per batch.
-	process.env.SEND_HTTP_SLICE = '10';
-	process.env.SEND_BREAKER_WINDOW = '20';
-	process.env.SEND_BREAKER_MIN_SENDS = '10';
-	process.env.SEND_BREAKER_SHARE = '0.2';
-	resetEnvCache();
-	worker = await startWorker({ concurrency: 4 });
-});
-afterAll(async () => {
-	await worker?.stop();
-});
-
-const ended = (id: string, ms = 25_000) => waitFor(async () => ['COMPLETED', 'FAILED'].includes((await batchRow(id)).status), ms);
+// Small slices and a small breaker window, so a breaker test needs 100 recipients, not 1 000.
+// Every other test here stays under SEND_BREAKER_MIN_SENDS sends per batch.
+useSendWorker({ SEND_HTTP_SLICE: '10', SEND_BREAKER_WINDOW: '20', SEND_BREAKER_MIN_SENDS: '10', SEND_BREAKER_SHARE: '0.2' });
 const paused = (id: string, ms = 15_000) => waitFor(async () => (await batchRow(id)).status === 'PAUSED', ms);
 
 /** Requests per recipient. */

@@ -9,26 +9,15 @@ import { errorOutcome, recordOutcomes, sentOutcome, skippedOutcome } from './out
 import { settleUnrecorded } from './recovery';
 import { checkBreaker, haltOnAuthError } from './guards';
 import { dbNowMs, sleep, waitUntilPerf } from './clock';
-import type { CountDelta, ItemOutcome, PacedStep, SliceResult } from './types';
+import type { ClaimedRow, CountDelta, ItemOutcome, PacedStep, SliceResult } from './types';
 import { env } from '../env';
 import { publishBatchUpdate } from '../events/publish';
 import { logger } from '../log';
 
 const log = logger.child({ module: 'send' });
 
-type Claimed = {
-	status: string;
-	due: boolean;
-	due_ms: number | null;
-	next_ms: number | null;
-	id: number | null;
-	attempts: number;
-	phone: string | null;
-	name: string | null;
-	attributes: Record<string, unknown> | null;
-	opted_out: boolean;
-	gone: boolean;
-};
+/** A claimed row, with (paced) when the batch was due and when its next send may start. */
+type Claimed = ClaimedRow & { due_ms: number | null; next_ms: number | null };
 
 /**
  * Claims up to `limit` pending items of a PROCESSING batch in ONE statement (its own
@@ -235,7 +224,7 @@ export async function httpWindow(
 		tokenShort = false;
 	};
 
-	const start = (m: { id: number; attempts: number; to: string; text: string; key: string }) => {
+	const start = (m: Message) => {
 		inFlight++;
 		processInFlight++;
 		const t0 = performance.now();

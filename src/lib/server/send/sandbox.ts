@@ -5,19 +5,8 @@ import { outboxInsertSql } from '../channels/outbox';
 import { messageKey, type ChannelRow } from '../channels/types';
 import { counterAssignments } from '../batches/counters';
 import { errorOutcome, recordOutcomes, sentOutcome, skippedOutcome } from './outcomes';
-import type { ItemOutcome, PacedStep, SliceResult } from './types';
+import type { ClaimedRow as Claimed, ItemOutcome, PacedStep, SliceResult } from './types';
 
-type Claimed = {
-	status: string;
-	due: boolean;
-	id: number | null;
-	attempts: number;
-	phone: string | null;
-	name: string | null;
-	attributes: Record<string, unknown> | null;
-	opted_out: boolean;
-	gone: boolean;
-};
 
 /**
  * The batch form of a channel that delivers by database write (capability batchSend:

@@ -30,3 +30,21 @@ export type ItemOutcome = {
 	/** The provider says the recipient unsubscribed: recordOutcomes marks the contact opted out. */
 	optOut?: boolean;
 };
+
+/**
+ * One row of a claiming statement (send/sandbox.ts, send/http.ts): the batch's status
+ * and due-ness on every row, and a claimed item with its contact's fields, or nulls
+ * when nothing was claimed (the batch row still answers). `gone`: the contact was
+ * deleted since the batch was created.
+ */
+export type ClaimedRow = {
+	status: string;
+	due: boolean;
+	id: number | null;
+	attempts: number;
+	phone: string | null;
+	name: string | null;
+	attributes: Record<string, unknown> | null;
+	opted_out: boolean;
+	gone: boolean;
+};
