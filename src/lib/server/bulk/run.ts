@@ -1,4 +1,4 @@
-import { sql } from '../db/client';
+import { sql, transaction } from '../db/client';
 import { findBatch, transitionBatch, type BatchRow } from '../batches/repository';
 import { isTerminal } from '../batches/transitions';
 import { contactWhere } from '../contacts/filter';
@@ -93,9 +93,17 @@ export async function runBulkBatch(
 		} else {
 			target = filterTarget(where!, cursor, maxId, chunkSize);
 		}
-		const stmt =
-			batch.type === 'TAG' ? tagChunkSql(batchId, target, input.operation!, input.tags!) : deleteChunkSql(batchId, target);
-		const [r] = await stmt;
+		const chunk = target;
+		const [r] = await transaction(async (tx) => {
+			// The chunk statement is prepared, and Postgres may switch a prepared statement to
+			// a generic plan after five runs: for a filter page that plan is far slower (tag
+			// set by filter, 1M contacts: 2.5-3x the raw SQL, measured twice; 1.39x with this).
+			// Each chunk is planned for its own values, as a plain statement is.
+			await tx`set local plan_cache_mode = force_custom_plan`;
+			return batch.type === 'TAG'
+				? tagChunkSql(tx, batchId, chunk, input.operation!, input.tags!)
+				: deleteChunkSql(tx, batchId, chunk);
+		});
 		if (r.status === 'PAUSED') return 'paused';
 		if (r.status !== 'PROCESSING') return 'stopped';
 		if (r.matched === 0) break;

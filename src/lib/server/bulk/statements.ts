@@ -1,7 +1,7 @@
 import type { PendingQuery } from 'postgres';
 import type { TagOperation } from '../../schemas/bulk';
 import { sql } from '../db/client';
-import type { Fragment } from '../db/client';
+import type { Executor, Fragment } from '../db/client';
 import { BATCH_CHANNEL, statusPayloadSql } from '../events/publish';
 import { env } from '../env';
 
@@ -80,9 +80,9 @@ export function filterTarget(where: Fragment, after: number, maxId: number, limi
  * redoes (tags and deletes are idempotent); waiting for a WAL flush on every chunk
  * was a large part of the cost over one plain statement.
  */
-function chunkSql(batchId: string, target: Fragment, work: Fragment): PendingQuery<ChunkResult[]> {
+function chunkSql(ex: Executor, batchId: string, target: Fragment, work: Fragment): PendingQuery<ChunkResult[]> {
 	const q = sql();
-	return q<ChunkResult[]>`with batch as (select status from batch_operations where id = ${batchId}::uuid for update),
+	return ex<ChunkResult[]>`with batch as (select status from batch_operations where id = ${batchId}::uuid for update),
 	target as (select id from (${target}) t where (select status from batch) = 'PROCESSING'),
 	${work},
 	progress as (
@@ -104,6 +104,7 @@ function chunkSql(batchId: string, target: Fragment, work: Fragment): PendingQue
 }
 
 export function tagChunkSql(
+	ex: Executor,
 	batchId: string,
 	target: Fragment,
 	op: TagOperation,
@@ -113,6 +114,7 @@ export function tagChunkSql(
 	const q = sql();
 	const { set, guard } = tagChange(op, tags);
 	return chunkSql(
+		ex,
 		batchId,
 		target,
 		q`changed as (
@@ -137,9 +139,10 @@ export function tagChunkSql(
  * Past batch ledgers stay readable: batch_items has no foreign key to contacts and
  * keeps its own phone/name snapshot.
  */
-export function deleteChunkSql(batchId: string, target: Fragment): PendingQuery<ChunkResult[]> {
+export function deleteChunkSql(ex: Executor, batchId: string, target: Fragment): PendingQuery<ChunkResult[]> {
 	const q = sql();
 	return chunkSql(
+		ex,
 		batchId,
 		target,
 		q`changed as (
