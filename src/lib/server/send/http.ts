@@ -176,9 +176,15 @@ export async function httpWindow(
 	let flushError: unknown = null;
 	const FLUSH_MAX = 500;
 	const FLUSH_MS = 100;
+	// Refusals (failed, unknown) among the outcomes not recorded yet, and over the lane's
+	// answers (sent, failed, unknown) in this job.
+	let pendingRefused = 0;
+	let laneRefused = 0;
+	let laneAnswered = 0;
 	const flush = () => {
 		if (pending.length === 0) return flushing;
 		const batch = pending.splice(0, pending.length);
+		pendingRefused = 0;
 		flushing = flushing.then(async () => {
 			try {
 				const d = await transaction((tx) => recordOutcomes(tx, batchId, batch, false));
@@ -196,6 +202,11 @@ export async function httpWindow(
 	const record = (o: ItemOutcome) => {
 		if (pending.length === 0) firstPendingAt = performance.now();
 		pending.push(o);
+		if (o.status === 'failed' || o.status === 'unknown') {
+			pendingRefused++;
+			laneRefused++;
+		}
+		if (o.status !== 'skipped' && o.status !== 'pending') laneAnswered++;
 		if (pending.length >= FLUSH_MAX) void flush();
 	};
 	const flushTimer = setInterval(() => {
@@ -259,8 +270,27 @@ export async function httpWindow(
 				await Promise.race([completion(), sleep(lastWave + 5 - performance.now())]);
 				continue;
 			}
+			// The circuit breaker judges recorded outcomes, and a fast provider answers many
+			// waves within one FLUSH_MS: when this lane's answers are refused past the
+			// breaker's share, record them (and let it judge) before claiming more, so a
+			// tripped breaker stops the lane here rather than after the whole batch.
+			// While this lane's own answers are refused past the share, it sends only what the
+			// breaker still needs to judge (SEND_BREAKER_MIN_SENDS), then waits for answers.
+			let claimable = free;
+			const breaker = env().send.breaker;
+			if (laneRefused > 0 && laneRefused / laneAnswered > breaker.share) {
+				if (pendingRefused > 0) await flush();
+				if (flushError) break;
+				if (inFlight > 0) {
+					claimable = Math.min(free, Math.max(0, breaker.minSends - laneAnswered - inFlight));
+					if (claimable === 0) {
+						await completion();
+						continue;
+					}
+				}
+			}
 			lastWave = performance.now();
-			const rows = await claimWithTokens(batchId, channel.id, free);
+			const rows = await claimWithTokens(batchId, channel.id, claimable);
 			const head = rows[0];
 			if (!head || head.status !== 'PROCESSING') {
 				stopped = true;
@@ -295,7 +325,10 @@ export async function httpWindow(
 				if ('status' in p) record(p);
 				else start(p);
 			}
-			if (!busyCalled && claimedTotal >= env().send.httpSlice) {
+			// Other lanes open only once this one's answers are not refused past the breaker's
+			// share: a batch the provider refuses stays on one lane, which the breaker stops.
+			const healthy = laneAnswered > 0 && laneRefused / laneAnswered <= breaker.share;
+			if (!busyCalled && claimedTotal >= env().send.httpSlice && healthy) {
 				busyCalled = true;
 				await opts.onBusy();
 			}
