@@ -19,6 +19,7 @@ import postgres from 'postgres';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { benchDatabase, log, stopChildren } from './bench-db';
+import { maxInWindow } from '../tests/fake-provider';
 
 const { values: args } = parseArgs({
 	options: {
@@ -60,16 +61,6 @@ async function startReceiver(latency: () => number) {
 	return { url: `http://127.0.0.1:${port}/hook`, arrivals, load, close: () => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))) };
 }
 
-/** The most timestamps (ms) inside any window of `windowMs` starting at one of them. */
-function maxInWindow(times: number[], windowMs: number) {
-	const t = [...times].sort((a, b) => a - b);
-	let best = 0;
-	for (let i = 0, j = 0; i < t.length; i++) {
-		while (j < t.length && t[j] < t[i] + windowMs) j++;
-		best = Math.max(best, j - i);
-	}
-	return best;
-}
 
 async function waitDone(sql: postgres.Sql, batchId: string, total: number) {
 	let lastLog = 0;

@@ -120,3 +120,17 @@ export function recipientOf(req: RecordedRequest): string {
 	const to = (JSON.parse(req.body) as { to?: string }).to ?? '';
 	return to.startsWith('+') ? to : `+${to}`;
 }
+
+/**
+ * The most timestamps (ms) inside any window of `windowMs` starting at one of them:
+ * what a receiver saw in its busiest second (tests and bench:providers hold a cap by it).
+ */
+export function maxInWindow(times: number[], windowMs: number) {
+	const t = [...times].sort((a, b) => a - b);
+	let best = 0;
+	for (let i = 0, j = 0; i < t.length; i++) {
+		while (j < t.length && t[j] < t[i] + windowMs) j++;
+		best = Math.max(best, j - i);
+	}
+	return best;
+}

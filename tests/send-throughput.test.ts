@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { userCaller, waitFor } from './helpers';
 import { batchRow, createChannel, itemCounts, seedContacts } from './send-helpers';
-import { startFakeProvider } from './fake-provider';
+import { maxInWindow, startFakeProvider } from './fake-provider';
 import { startWorker, type WorkerHandle } from '../worker/index';
 
 let worker: WorkerHandle;
@@ -17,16 +17,6 @@ afterAll(async () => {
 
 const completed = (id: string, ms = 60_000) => waitFor(async () => (await batchRow(id)).status === 'COMPLETED', ms, 50);
 
-/** The most timestamps inside any window of `windowMs` starting at one of them. */
-function maxInWindow(times: number[], windowMs: number) {
-	const t = [...times].sort((a, b) => a - b);
-	let best = 0;
-	for (let i = 0, j = 0; i < t.length; i++) {
-		while (j < t.length && t[j] < t[i] + windowMs) j++;
-		best = Math.max(best, j - i);
-	}
-	return best;
-}
 
 describe('HTTP send window', () => {
 	it('grows past the initial 10 requests in flight per lane with a slow provider, and sends everyone once', async () => {
