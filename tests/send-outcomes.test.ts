@@ -384,6 +384,11 @@ describe('auth errors pause the channel', () => {
 			await paused(b.id);
 			expect((await batchRow(a.id)).error).toMatch(/whatsapp_190: Error validating access token/);
 			expect((await batchRow(b.id)).error).toMatch(/http_401/);
+			// The pause commits at the first refusal; requests already in flight are recorded
+			// (back to pending) when they come back, a moment later.
+			const settled = async (id: string) => !('sending' in (await itemCounts(id)));
+			await waitFor(() => settled(a.id), 10_000);
+			await waitFor(() => settled(b.id), 10_000);
 			expect(await itemCounts(a.id)).toEqual({ pending: 15 });
 			expect(await itemCounts(b.id)).toEqual({ pending: 15 });
 		} finally {
