@@ -50,8 +50,12 @@ describe('paced sends over HTTP', () => {
 			expect(await itemCounts(res.id)).toEqual({ sent: 40 });
 			const t = fake.requests.map((r) => r.hrAt).sort((a, b) => a - b);
 			const gaps = t.slice(1).map((x, i) => x - t[i]);
-			// Measured at the receiver, from when each request had arrived whole.
-			expect(Math.min(...gaps)).toBeGreaterThanOrEqual(50);
+			// Measured at the receiver, from when each request had arrived whole. The fake
+			// receiver stamps on this test process's event loop, which the in-process worker
+			// shares: a stamp taken late by a busy loop makes the next gap look shorter than
+			// it was on the wire (seen once in CI: 48.1 ms). 3 ms of stamping slack; the
+			// pacing itself never schedules a write closer than 50 ms (send/http-paced.ts).
+			expect(Math.min(...gaps)).toBeGreaterThanOrEqual(47);
 			const mean = gaps.reduce((a, b) => a + b, 0) / gaps.length;
 			// Expected 50 + 20 / 2 = 60 ms; generous above (a loaded machine delays sends, never hastens them).
 			expect(mean).toBeGreaterThanOrEqual(50);
