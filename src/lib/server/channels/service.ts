@@ -1,3 +1,4 @@
+import { DEFAULT_CHANNEL_ID } from './types';
 import { z } from 'zod';
 import { sql, transaction, type Executor } from '../db/client';
 import { badInput, conflict, notFound } from '../errors';
@@ -192,7 +193,7 @@ export async function updateChannel(input: ChannelPatch) {
 		const [cur] = await tx<Row[]>`select ${columns(tx)} from channels where id = ${input.id} for update`;
 		if (!cur) throw notFound(`No channel ${input.id}.`, 'id');
 		const kind = input.kind ?? cur.kind;
-		if (cur.id === 'sandbox' && kind !== 'sandbox') throw badInput('The sandbox channel stays a sandbox.', 'kind');
+		if (cur.id === DEFAULT_CHANNEL_ID && kind !== 'sandbox') throw badInput('The sandbox channel stays a sandbox.', 'kind');
 		const config = mergeConfig(cur, kind, input.config);
 		checkRequired(kind, config);
 		const [row] = await tx<Row[]>`
@@ -204,7 +205,7 @@ export async function updateChannel(input: ChannelPatch) {
 }
 
 export async function deleteChannel(id: string) {
-	if (id === 'sandbox') throw badInput('The sandbox channel is the default and cannot be deleted.', 'id');
+	if (id === DEFAULT_CHANNEL_ID) throw badInput('The sandbox channel is the default and cannot be deleted.', 'id');
 	const rows = await sql()`delete from channels where id = ${id} returning id`;
 	if (rows.length === 0) throw notFound(`No channel ${id}.`, 'id');
 }

@@ -35,6 +35,9 @@ export class ChannelError extends Error {
 	}
 }
 
+/** The channel seeded by migration 0001: where a send goes when it names none; it cannot be deleted. */
+export const DEFAULT_CHANNEL_ID = 'sandbox';
+
 export type OutgoingMessage = {
 	to: string;
 	body: string;

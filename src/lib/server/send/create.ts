@@ -1,3 +1,4 @@
+import { DEFAULT_CHANNEL_ID } from '../channels/types';
 import { createHash } from 'node:crypto';
 import { transaction, type Executor, type Tx } from '../db/client';
 import { badInput, conflict, notFound } from '../errors';
@@ -35,7 +36,7 @@ type Created = { batch: BatchRow; deduplicated: boolean };
  * back on any later refusal.
  */
 export async function createSendBatch(input: SendInput, userId: number | null): Promise<Created> {
-	const channelId = input.channelId ?? 'sandbox';
+	const channelId = input.channelId ?? DEFAULT_CHANNEL_ID;
 	const channel = await loadChannelRow(channelId, true).catch(() => {
 		throw notFound(`No channel "${channelId}".`, 'channelId');
 	});

@@ -1,6 +1,6 @@
 import { sql, transaction } from '../db/client';
 import { capabilitiesOf, channelFor, loadChannelRow } from '../channels/registry';
-import { ChannelError } from '../channels/types';
+import { ChannelError, DEFAULT_CHANNEL_ID } from '../channels/types';
 import { DomainError } from '../errors';
 import type { ChannelRow } from '../channels/types';
 import { giveBackTokens, takeTokens } from '../channels/limiter';
@@ -63,7 +63,7 @@ export async function runSendSlice(batchId: string, lane: number, spawn: boolean
 	// what FAILED means (a batch with some failed recipients still COMPLETES).
 	let channel: ChannelRow;
 	try {
-		channel = await loadChannelRow(batch.channelId ?? 'sandbox', true);
+		channel = await loadChannelRow(batch.channelId ?? DEFAULT_CHANNEL_ID, true);
 		if (!channel.enabled) throw new Error(`Channel "${channel.id}" is disabled.`);
 		channelFor(channel);
 	} catch (e) {
