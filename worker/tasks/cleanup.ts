@@ -4,5 +4,5 @@ import type { TaskHandler } from '../task';
 
 export const cleanup: TaskHandler<'maintenance:cleanup'> = async () => {
 	await deleteExpiredSessions();
-	await sql()`delete from login_failures where at < now() - interval '1 day'`;
+	await sql()`delete from login_throttle where updated_at < now() - interval '1 day'`;
 };

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { listOffset } from './paging';
+import { dateTime } from './text';
 import { tagName, targets } from './targets';
 import { BATCH_STATUSES, BATCH_TYPES } from '../batch-kinds';
 
@@ -31,7 +33,7 @@ export const batchListInput = z.object({
 	type: z.enum(BATCH_TYPES).optional(),
 	status: z.enum(BATCH_STATUSES).optional(),
 	limit: z.coerce.number().int().min(1).max(200, 'limit is at most 200').default(50),
-	offset: z.coerce.number().int().min(0).max(10_000_000).default(0)
+	offset: listOffset
 }).prefault({});
 export type BatchListInput = z.infer<typeof batchListInput>;
 
@@ -40,8 +42,8 @@ export const batchStatsInput = z
 	.object({
 		type: z.enum(BATCH_TYPES).optional(),
 		status: z.enum(BATCH_STATUSES).optional(),
-		createdAfter: z.coerce.date({ error: 'createdAfter must be a date' }).optional(),
-		createdBefore: z.coerce.date({ error: 'createdBefore must be a date' }).optional()
+		createdAfter: dateTime('createdAfter').optional(),
+		createdBefore: dateTime('createdBefore').optional()
 	})
 	.refine((v) => !v.createdAfter || !v.createdBefore || v.createdAfter <= v.createdBefore, {
 		message: 'createdAfter must not be later than createdBefore',

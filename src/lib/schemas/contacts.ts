@@ -1,25 +1,28 @@
 import { z } from 'zod';
+import { listOffset } from './paging';
+import { text } from './text';
 import { contactId, tagName } from './targets';
-import { ATTRIBUTE_KEY_MAX, ATTRIBUTE_VALUE_MAX, NAME_MAX } from './import';
+import { ATTRIBUTE_KEY_MAX, ATTRIBUTE_VALUE_MAX, ATTRIBUTES_MAX, NAME_MAX } from './import';
 
 /** contacts.list: the same search/tags as a bulk action's filter, so "all N matching" means one set. */
 export const contactListInput = z.object({
-	search: z.string().trim().max(200).optional(),
+	search: text().trim().max(200).optional(),
 	tags: z.array(tagName).max(50).optional(),
 	limit: z.number().int().min(1).max(200).default(50),
-	offset: z.number().int().min(0).max(10_000_000).default(0)
+	offset: listOffset
 });
 export type ContactListInput = z.infer<typeof contactListInput>;
 
 export const contactUpdateInput = z.object({
 	id: contactId,
-	name: z.string().trim().max(NAME_MAX, `Names are at most ${NAME_MAX} characters`).nullable().optional(),
+	name: text().trim().max(NAME_MAX, `Names are at most ${NAME_MAX} characters`).nullable().optional(),
 	tags: z.array(tagName).max(100, 'At most 100 tags').optional(),
 	attributes: z
 		.record(
-			z.string().trim().min(1, 'Attribute keys cannot be empty').max(ATTRIBUTE_KEY_MAX),
-			z.string().max(ATTRIBUTE_VALUE_MAX, `Attribute values are at most ${ATTRIBUTE_VALUE_MAX} characters`)
+			text().trim().min(1, 'Attribute keys cannot be empty').max(ATTRIBUTE_KEY_MAX),
+			text().max(ATTRIBUTE_VALUE_MAX, `Attribute values are at most ${ATTRIBUTE_VALUE_MAX} characters`)
 		)
+		.refine((a) => Object.keys(a).length <= ATTRIBUTES_MAX, `At most ${ATTRIBUTES_MAX} attributes per contact`)
 		.optional(),
 	optedOut: z.boolean().optional()
 });

@@ -6,6 +6,11 @@
 export const NAME_MAX = 200;
 export const ATTRIBUTE_KEY_MAX = 64;
 export const ATTRIBUTE_VALUE_MAX = 1000;
+/** Attribute keys per contact: each key is a JSON key every filter and render walks. */
+export const ATTRIBUTES_MAX = 100;
+/** Columns of an import's header, and characters per header cell: the header is stored with the batch. */
+export const HEADER_MAX_COLUMNS = 500;
+export const HEADER_CELL_MAX = 200;
 /** A CSV line longer than this is refused at upload (a runaway quote or a binary blob). */
 export const LINE_MAX_BYTES = 1024 * 1024;
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
+import { text } from './text';
 import { tagName } from './targets';
-import { ATTRIBUTE_KEY_MAX, ATTRIBUTE_VALUE_MAX, NAME_MAX, splitTags, type ColumnTarget } from './import-cells';
+import { ATTRIBUTE_KEY_MAX, ATTRIBUTE_VALUE_MAX, ATTRIBUTES_MAX, HEADER_CELL_MAX, HEADER_MAX_COLUMNS, NAME_MAX, splitTags, type ColumnTarget } from './import-cells';
 
 export * from './import-cells';
 
@@ -21,24 +22,24 @@ export const importOptions = z.object({
 	skipDuplicates: z.boolean().default(true),
 	/** Added to every imported contact. */
 	tags: z.array(tagName).max(20, 'At most 20 batch tags').default([]),
-	source: z.string().trim().max(100, 'Source is at most 100 characters').optional(),
+	source: text().trim().max(100, 'Source is at most 100 characters').optional(),
 	defaultCountry: countryCode.optional()
 });
 export type ImportOptions = z.infer<typeof importOptions>;
 
-const attributeKey = z
-	.string()
+const attributeKey = text()
 	.trim()
 	.min(1, 'Attribute keys cannot be empty')
 	.max(ATTRIBUTE_KEY_MAX, `Attribute keys are at most ${ATTRIBUTE_KEY_MAX} characters`);
 
 /** One contact of a JSON import (the seed's shape). Phones are validated by the worker and reported per row. */
 export const importContact = z.object({
-	phoneE164: z.string().max(64, 'phoneE164 is at most 64 characters'),
-	name: z.string().max(NAME_MAX, `Names are at most ${NAME_MAX} characters`).optional().nullable(),
+	phoneE164: text().max(64, 'phoneE164 is at most 64 characters'),
+	name: text().max(NAME_MAX, `Names are at most ${NAME_MAX} characters`).optional().nullable(),
 	tags: z.array(tagName).max(50).optional(),
 	attributes: z
-		.record(attributeKey, z.string().max(ATTRIBUTE_VALUE_MAX, `Attribute values are at most ${ATTRIBUTE_VALUE_MAX} characters`))
+		.record(attributeKey, text().max(ATTRIBUTE_VALUE_MAX, `Attribute values are at most ${ATTRIBUTE_VALUE_MAX} characters`))
+		.refine((a) => Object.keys(a).length <= ATTRIBUTES_MAX, `At most ${ATTRIBUTES_MAX} attributes per contact`)
 		.optional()
 });
 export type ImportContact = z.infer<typeof importContact>;
@@ -62,7 +63,15 @@ export const columnTarget = z.union([
 ]);
 
 /** One target per header column, in column order. */
-export const columnMapping = z.array(columnTarget).max(500, 'At most 500 columns');
+export const columnMapping = z.array(columnTarget).max(HEADER_MAX_COLUMNS, `At most ${HEADER_MAX_COLUMNS} columns`);
+
+/**
+ * An import's header as it is stored with the batch (batch.input, import_uploads): bounded,
+ * so a guessed mapping cannot store megabytes of header per batch.
+ */
+export const csvHeader = z
+	.array(text().max(HEADER_CELL_MAX, `Header cells are at most ${HEADER_CELL_MAX} characters`))
+	.max(HEADER_MAX_COLUMNS, `At most ${HEADER_MAX_COLUMNS} columns`);
 
 /** Checks a mapping against its header: exactly one phone column, at most one name column. */
 export function mappingProblem(header: string[], mapping: ColumnTarget[]): string | null {
@@ -134,9 +143,9 @@ export const uploadParams = z.object({
 		.optional()
 		.transform((v) => splitTags(v ?? ''))
 		.pipe(z.array(tagName).max(20, 'At most 20 batch tags')),
-	source: z.string().trim().max(100, 'Source is at most 100 characters').optional(),
+	source: text().trim().max(100, 'Source is at most 100 characters').optional(),
 	defaultCountry: countryCode.optional(),
-	filename: z.string().max(255).optional(),
+	filename: text().max(255).optional(),
 	mapping: z
 		.string()
 		.optional()
@@ -149,5 +158,14 @@ export const uploadParams = z.object({
 				return z.NEVER;
 			}
 		})
-		.pipe(z.union([columnMapping, z.record(z.string(), columnTarget)]).nullable())
+		.pipe(
+			z
+				.union([
+					columnMapping,
+					z
+						.record(text().max(HEADER_CELL_MAX), columnTarget)
+						.refine((m) => Object.keys(m).length <= HEADER_MAX_COLUMNS, `At most ${HEADER_MAX_COLUMNS} columns`)
+				])
+				.nullable()
+		)
 });

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { listOffset } from './paging';
+import { text, optionalDateTime } from './text';
 import { contactFilter, targets } from './targets';
 import { ITEM_STATUSES } from '../batch-kinds';
 
@@ -6,7 +8,7 @@ import { ITEM_STATUSES } from '../batch-kinds';
 export const sendInput = z
 	.object({
 		...targets,
-		content: z.string().trim().min(1, 'Content cannot be empty').max(4096, 'Content is at most 4096 characters').optional(),
+		content: text().trim().min(1, 'Content cannot be empty').max(4096, 'Content is at most 4096 characters').optional(),
 		templateId: z.coerce.number().int().positive('templateId must be a template id').optional(),
 		ratePerMinute: z.coerce
 			.number()
@@ -16,10 +18,10 @@ export const sendInput = z
 			.optional(),
 		jitterMs: z.coerce.number().int().min(0, 'jitterMs cannot be negative').max(3_600_000).optional(),
 		/** A Date, or an ISO string; must be in the future (checked on the database clock). */
-		scheduleAt: z.coerce.date({ error: 'scheduleAt must be a date and time' }).optional(),
-		channelId: z.string().trim().min(1).max(64).optional(),
+		scheduleAt: optionalDateTime('scheduleAt'),
+		channelId: text().trim().min(1).max(64).optional(),
 		/** Same key + same input within 24 h returns the same batch; a different input is a conflict. */
-		idempotencyKey: z.string().trim().min(1).max(200).optional()
+		idempotencyKey: text().trim().min(1).max(200).optional()
 	})
 	.superRefine((v, ctx) => {
 		if ((v.content === undefined) === (v.templateId === undefined)) {
@@ -36,9 +38,9 @@ export const batchIdInput = z.object({ batchId: z.string().uuid('batchId must be
 export const itemListInput = z.object({
 	batchId: z.string().uuid('batchId must be a batch id (UUID)'),
 	status: z.enum(ITEM_STATUSES).optional(),
-	errorCode: z.string().max(100).optional(),
+	errorCode: text().max(100).optional(),
 	limit: z.number().int().min(1).max(500).default(100),
-	offset: z.number().int().min(0).default(0)
+	offset: listOffset
 });
 
 export { contactFilter };

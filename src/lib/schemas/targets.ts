@@ -1,14 +1,15 @@
 import { z } from 'zod';
+import { text } from './text';
 
 /** Contact ids travel as numbers or digit strings (the seed used strings). */
 export const contactId = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 
-export const tagName = z.string().trim().min(1, 'Tags cannot be empty').max(64, 'Tags are at most 64 characters');
+export const tagName = text().trim().min(1, 'Tags cannot be empty').max(64, 'Tags are at most 64 characters');
 
 /** Which contacts an operation targets, without sending 500 000 ids from the browser. */
 export const contactFilter = z.object({
 	tags: z.array(tagName).max(50).optional(),
-	search: z.string().trim().max(200).optional(),
+	search: text().trim().max(200).optional(),
 	/** Must be true to target every contact when no tags or search narrow it down. */
 	all: z.boolean().optional()
 });

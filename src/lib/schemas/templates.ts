@@ -1,8 +1,9 @@
 import { z } from 'zod';
+import { text } from './text';
 import { contactFilter, contactId } from './targets';
 
-export const templateName = z.string().trim().min(1, 'Name cannot be empty').max(100, 'Name is at most 100 characters');
-export const templateBody = z.string().trim().min(1, 'Body cannot be empty').max(4096, 'Body is at most 4096 characters');
+export const templateName = text().trim().min(1, 'Name cannot be empty').max(100, 'Name is at most 100 characters');
+export const templateBody = text().trim().min(1, 'Body cannot be empty').max(4096, 'Body is at most 4096 characters');
 
 export const templateCreate = z.object({ name: templateName, body: templateBody });
 export const templateUpdate = z.object({ id: contactId, name: templateName.optional(), body: templateBody.optional() });

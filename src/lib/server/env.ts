@@ -45,6 +45,8 @@ const fields = {
 	ORIGIN: httpUrl().optional(),
 	/** Largest JSON body of an API call; bigger answers 413 and points to the CSV upload. */
 	TRPC_MAX_BODY_BYTES: whole(1).default(16 * 1024 * 1024),
+	/** Most calls one batched API request may carry (more: 400); the app's own clients send at most 10. */
+	TRPC_MAX_BATCH_SIZE: whole(1).default(20),
 	/** adapter-node's own limit (server.js sets Infinity: the routes enforce theirs). Checked here so a typo stops `npm start` early. */
 	BODY_SIZE_LIMIT: z
 		.string()
@@ -57,8 +59,16 @@ const fields = {
 
 	// auth
 	SESSION_TTL_HOURS: positive().default(24 * 7),
+	/** Sign-in attempts of one account from one address before the back-off starts (auth/throttle.ts). */
 	LOGIN_MAX_FAILURES: whole(1).default(10),
+	/** A throttle count is forgotten after this long without an attempt; also the longest back-off. */
 	LOGIN_WINDOW_MINUTES: positive().default(15),
+	/** First back-off once a limit is reached; it doubles with each further attempt. */
+	LOGIN_BACKOFF_SECONDS: positive().default(2),
+	/** Attempts from one address over all accounts before its back-off (credential stuffing). */
+	LOGIN_ADDRESS_MAX_FAILURES: whole(1).default(50),
+	/** Attempts on one account over all addresses before its back-off (a ceiling for distributed guessing). */
+	LOGIN_ACCOUNT_MAX_FAILURES: whole(1).default(100),
 	/** The first admin, created only when there is no user at all. */
 	ADMIN_EMAIL: z.email({ error: 'must be an email address' }).optional(),
 	ADMIN_PASSWORD: z.string().min(8, { error: 'must be at least 8 characters' }).optional(),
@@ -135,12 +145,16 @@ function grouped(e: Flat) {
 			devPort: e.PORT ?? 5173,
 			origin: e.ORIGIN,
 			trpcMaxBodyBytes: e.TRPC_MAX_BODY_BYTES,
+			trpcMaxBatchSize: e.TRPC_MAX_BATCH_SIZE,
 			isDev: e.NODE_ENV === 'development'
 		},
 		auth: {
 			sessionTtlHours: e.SESSION_TTL_HOURS,
 			loginMaxFailures: e.LOGIN_MAX_FAILURES,
 			loginWindowMinutes: e.LOGIN_WINDOW_MINUTES,
+			loginBackoffSeconds: e.LOGIN_BACKOFF_SECONDS,
+			loginAddressMaxFailures: e.LOGIN_ADDRESS_MAX_FAILURES,
+			loginAccountMaxFailures: e.LOGIN_ACCOUNT_MAX_FAILURES,
 			firstAdmin: { email: e.ADMIN_EMAIL, password: e.ADMIN_PASSWORD }
 		},
 		worker: {

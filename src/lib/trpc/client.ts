@@ -31,7 +31,7 @@ function makeClient() {
 			splitLink({
 				condition: (op) => op.type === 'subscription',
 				true: wsLink({ client: wsClient, transformer: superjson }),
-				false: httpBatchLink({ url: '/api/trpc', transformer: superjson })
+				false: httpBatchLink({ url: '/api/trpc', transformer: superjson, maxItems: 10 })
 			})
 		]
 	});

@@ -29,6 +29,8 @@ export function createBatchdeskClient(opts: { url: string; token: string }) {
 				false: httpBatchLink({
 					url: `${base}/api/trpc`,
 					transformer: superjson,
+					// The server refuses batches over TRPC_MAX_BATCH_SIZE (default 20).
+					maxItems: 10,
 					headers: () => ({ authorization: `Bearer ${opts.token}` })
 				})
 			})

@@ -77,16 +77,19 @@ export const apiTokens = pgTable(
 	(t) => [index('api_tokens_user_idx').on(t.userId)]
 );
 
-/** Failed logins, per key ("acct:<email>" or "ip:<addr>"), for throttling across web processes. */
-export const loginFailures = pgTable(
-	'login_failures',
-	{
-		id: id(),
-		key: text('key').notNull(),
-		at: timestamp('at', { withTimezone: true }).notNull().defaultNow()
-	},
-	(t) => [index('login_failures_key_at_idx').on(t.key, t.at)]
-);
+/**
+ * The sign-in throttle, one row per key: "pair:<email> <addr>", "acct:<email>",
+ * "ip:<addr>". Decided and recorded by one call of login_attempt() (hand-written in its
+ * migration), so concurrent guesses cannot all read a count before any is written.
+ */
+export const loginThrottle = pgTable('login_throttle', {
+	key: text('key').primaryKey(),
+	/** Attempts counted against the key (success undoes its own), forgotten after LOGIN_WINDOW_MINUTES without one. */
+	failures: integer('failures').notNull().default(0),
+	/** The next attempt under this key is refused before this time (the back-off). */
+	nextAt: timestamp('next_at', { withTimezone: true }).notNull().defaultNow(),
+	updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow()
+});
 
 /** One row per live worker process; a stale row means a dead worker whose jobs get unlocked. */
 export const workerProcesses = pgTable('worker_processes', {

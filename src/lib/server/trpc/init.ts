@@ -6,6 +6,17 @@ import { DomainError, type DomainErrorCode } from '../errors';
 import type { Context } from './context';
 import type { Role } from '../db/schema';
 import { env } from '../env';
+import { logger } from '../log';
+import { unstorable } from '../../schemas/text';
+import { errorRef } from '../error-ref';
+
+const log = logger.child({ module: 'trpc' });
+
+/**
+ * What a procedure sees: the caller (context.ts) and, over HTTP, how many calls the
+ * request carried (a batch of one is how httpBatchLink sends a lone call).
+ */
+export type TrpcContext = Context & { callsInRequest?: number };
 
 const CODE: Record<DomainErrorCode, TRPC_ERROR_CODE_KEY> = {
 	BAD_INPUT: 'BAD_REQUEST',
@@ -18,14 +29,21 @@ const CODE: Record<DomainErrorCode, TRPC_ERROR_CODE_KEY> = {
 	PRECONDITION_FAILED: 'PRECONDITION_FAILED'
 };
 
-const t = initTRPC.context<Context>().create({
+const t = initTRPC.context<TrpcContext>().create({
 	transformer: superjson,
 	// Stack traces in error responses only under the dev server: `node build` / server.js
 	// run without NODE_ENV, and tRPC would otherwise treat that as development. Added per
 	// error below (NODE_ENV through env()), so importing this file reads no setting.
 	isDev: false,
-	errorFormatter({ shape, error }) {
+	errorFormatter({ shape, error, path }) {
 		const cause = error.cause;
+		if (error.code === 'INTERNAL_SERVER_ERROR') {
+			// A raw database error's message carries its statement and every parameter (a
+			// token hash for tokens.create): the client gets a reference, the log the details.
+			const ref = errorRef();
+			log.error({ err: cause ?? error, path, ref }, 'procedure failed');
+			shape = { ...shape, message: `Internal error (ref ${ref}). The details are in the server log.` };
+		}
 		return {
 			...shape,
 			data: {
@@ -53,7 +71,55 @@ export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
 export const middleware = t.middleware;
 
-export const publicProcedure = t.procedure.use(mapErrors);
+/**
+ * PostgreSQL cannot store NUL or a lone surrogate: refused here for every string of every
+ * procedure's raw input (a field error naming its path), before any schema runs. The
+ * schemas refuse them too (schemas/text.ts); this catches the fields of schemas that
+ * do not use those helpers yet.
+ */
+const storableInput = t.middleware(async ({ getRawInput, next }) => {
+	const bad = findUnstorable(await getRawInput().catch(() => undefined));
+	if (bad) {
+		const issue = { code: 'custom' as const, path: bad.path, message: `Text ${bad.why}`, input: undefined };
+		throw new TRPCError({ code: 'BAD_REQUEST', message: `${bad.path.join('.') || 'input'}: Text ${bad.why}`, cause: new ZodError([issue]) });
+	}
+	return next();
+});
+
+function findUnstorable(v: unknown, path: (string | number)[] = [], depth = 0): { path: (string | number)[]; why: string } | null {
+	if (depth > 32) return null;
+	if (typeof v === 'string') {
+		const why = unstorable(v);
+		return why ? { path, why } : null;
+	}
+	if (Array.isArray(v)) {
+		for (let i = 0; i < v.length; i++) {
+			const r = findUnstorable(v[i], [...path, i], depth + 1);
+			if (r) return r;
+		}
+	} else if (v && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
+		for (const [k, x] of Object.entries(v)) {
+			const why = unstorable(k);
+			if (why) return { path: [...path, k], why };
+			const r = findUnstorable(x, [...path, k], depth + 1);
+			if (r) return r;
+		}
+	}
+	return null;
+}
+
+export const publicProcedure = t.procedure.use(mapErrors).use(storableInput);
+
+/**
+ * For calls that must be made alone: a batch runs its calls concurrently, which turned
+ * one request into 100 password checks (auth.login). A batch of one is a lone call.
+ */
+export const loneProcedure = publicProcedure.use(({ ctx, next }) => {
+	if ((ctx.callsInRequest ?? 1) > 1) {
+		throw new TRPCError({ code: 'BAD_REQUEST', message: 'This call cannot be batched with others: send it alone.' });
+	}
+	return next();
+});
 
 export const authedProcedure = publicProcedure.use(({ ctx, next }) => {
 	if (!ctx.user) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Sign in first.' });

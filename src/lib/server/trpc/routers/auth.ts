@@ -1,10 +1,11 @@
 import { z } from 'zod';
 import { login } from '../../auth/login';
 import { deleteSession } from '../../auth/sessions';
-import { authedProcedure, publicProcedure, router } from '../init';
+import { authedProcedure, loneProcedure, router } from '../init';
 
 export const authRouter = router({
-	login: publicProcedure
+	/** Never inside a batch: its calls run concurrently, one request would be many guesses. */
+	login: loneProcedure
 		.input(z.object({ email: z.string().trim().email(), password: z.string().min(1).max(1024) }))
 		.mutation(async ({ input, ctx }) => {
 			const session = await login({ ...input, ip: ctx.ip, userAgent: ctx.userAgent });

@@ -4,11 +4,9 @@ import { appRouter } from '$lib/server/trpc/router';
 import { httpContext } from '$lib/server/trpc/http-context';
 import { readCapped } from '$lib/server/http/read-capped';
 import { env } from '$lib/server/env';
-import { logger } from '$lib/server/log';
 
 // server.js lifts adapter-node's global body limit for the streaming CSV upload, so the
 // JSON API caps its own bodies (TRPC_MAX_BODY_BYTES). Bigger imports belong in the CSV upload (/api/imports).
-const log = logger.child({ module: 'trpc' });
 
 function tooLarge(max: number) {
 	const message = `Request body over ${max} bytes. Import large contact lists with the CSV upload (POST /api/imports).`;
@@ -31,10 +29,10 @@ const handler: RequestHandler = async (event) => {
 		endpoint: '/api/trpc',
 		req,
 		router: appRouter,
-		createContext: () => httpContext(event),
-		onError({ error, path }) {
-			if (error.code === 'INTERNAL_SERVER_ERROR') log.error({ err: error.cause ?? error, path }, 'procedure failed');
-		}
+		// A batch runs its calls concurrently: capped, and auth.login refuses to be one of them (trpc/init.ts).
+		maxBatchSize: env().web.trpcMaxBatchSize,
+		createContext: ({ info }) => ({ ...httpContext(event), callsInRequest: info.calls.length })
+		// Internal errors are logged by the error formatter (trpc/init.ts), with the reference the client gets.
 	});
 };
 
