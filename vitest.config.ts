@@ -8,7 +8,8 @@ export default defineConfig({
 		globalSetup: ['tests/global-setup.ts'],
 		setupFiles: ['tests/setup-db.ts'],
 		// Warnings and errors only (also for the workers and servers tests spawn); LOG_LEVEL=info npx vitest … shows the rest.
-		env: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' },
+		// CHANNEL_ALLOW_PRIVATE: the fake providers listen on 127.0.0.1 (tests of the address policy turn it off).
+		env: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', CHANNEL_ALLOW_PRIVATE: process.env.CHANNEL_ALLOW_PRIVATE ?? '1' },
 		pool: 'forks',
 		maxWorkers: 3,
 		testTimeout: 30_000,

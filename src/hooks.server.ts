@@ -1,5 +1,5 @@
 import type { Handle, HandleServerError, ServerInit } from '@sveltejs/kit';
-import { redirect, text } from '@sveltejs/kit';
+import { text } from '@sveltejs/kit';
 import { bearerFrom, resolveAuth } from '$lib/server/auth/resolve';
 import { SESSION_COOKIE } from '$lib/server/auth/sessions';
 import { setSessionCookie } from '$lib/server/trpc/http-context';
@@ -7,6 +7,8 @@ import { handleUpgrade, wsServer } from '$lib/server/trpc/ws';
 import { exitOnInvalidEnv } from '$lib/server/env';
 import { logger } from '$lib/server/log';
 import { crossSiteFormRefusal } from '$lib/server/http/csrf';
+import { withSecurityHeaders } from '$lib/server/http/headers';
+import { errorRef } from '$lib/server/error-ref';
 
 const log = logger.child({ module: 'web' });
 
@@ -24,14 +26,19 @@ export const init: ServerInit = async () => {
 
 /** Unexpected errors of pages and endpoints, through our logger (SvelteKit would console.error them). */
 export const handleError: HandleServerError = ({ error, event, status, message }) => {
-	log.error({ err: error, method: event.request.method, path: event.url.pathname, status }, message);
+	const ref = errorRef();
+	log.error({ err: error, method: event.request.method, path: event.url.pathname, status, ref }, message);
+	// The page shows the reference, never the error's own text.
+	return { message: `${message} (ref ${ref})` };
 };
 
 // Pages anyone may open; every API route checks credentials itself (tRPC procedures, upload
 // routes, provider callbacks under /api/receipts/ by their signatures).
 const PUBLIC_PAGES = ['/login'];
 
-export const handle: Handle = async ({ event, resolve }) => {
+export const handle: Handle = async ({ event, resolve }) => withSecurityHeaders(await guarded({ event, resolve }), event.url);
+
+const guarded: Handle = async ({ event, resolve }) => {
 	// Before anything reads the body or the session (svelte.config.js says why it is here).
 	const refusal = crossSiteFormRefusal(event.request, event.url);
 	if (refusal) return text(refusal, { status: 403 });
@@ -45,7 +52,8 @@ export const handle: Handle = async ({ event, resolve }) => {
 	const path = event.url.pathname;
 	if (!auth.user && !path.startsWith('/api/') && !PUBLIC_PAGES.includes(path)) {
 		const next = path === '/' ? '' : `?next=${encodeURIComponent(path + event.url.search)}`;
-		redirect(303, `/login${next}`);
+		// Returned rather than thrown, so it goes out with the security headers.
+		return new Response(null, { status: 303, headers: { location: `/login${next}` } });
 	}
 	if (!auth.user && event.cookies.get(SESSION_COOKIE)) {
 		// An expired or revoked session: drop the dead cookie.

@@ -105,6 +105,12 @@ const fields = {
 	/** Sends the window must hold before the breaker judges (a few bad numbers at the start are not an outage). */
 	SEND_BREAKER_MIN_SENDS: whole(1).default(50),
 
+	// channels
+	/** Hosts provider URLs may point to, comma-separated (`*.example.com` for subdomains); unset: any public host. */
+	CHANNEL_ALLOWED_HOSTS: z.string().optional(),
+	/** Lets provider URLs reach loopback, link-local and private addresses; unset: only under `npm run dev`. */
+	CHANNEL_ALLOW_PRIVATE: z.stringbool({ error: 'must be on or off (1/0, true/false, yes/no)' }).optional(),
+
 	// import
 	UPLOAD_MAX_BYTES: whole(1).default(200 * 1024 * 1024),
 	IMPORT_JSON_MAX_CONTACTS: whole(1).default(10_000),
@@ -176,6 +182,13 @@ function grouped(e: Flat) {
 				window: e.SEND_BREAKER_WINDOW,
 				minSends: Math.min(e.SEND_BREAKER_MIN_SENDS, e.SEND_BREAKER_WINDOW)
 			}
+		},
+		channels: {
+			allowedHosts: (e.CHANNEL_ALLOWED_HOSTS ?? '')
+				.split(',')
+				.map((h) => h.trim().toLowerCase())
+				.filter(Boolean),
+			allowPrivate: e.CHANNEL_ALLOW_PRIVATE
 		},
 		imports: {
 			uploadDir: path.resolve(e.BATCHDESK_DATA_DIR, 'uploads'),

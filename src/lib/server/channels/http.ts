@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { Agent, Dispatcher, request } from 'undici';
 import { ChannelError, type ErrorClass } from './types';
+import { connectLookup, literalAddressProblem } from './address-policy';
 
 /** Retry-After as seconds or an HTTP date, in ms. */
 export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
@@ -76,7 +77,8 @@ const agents = new Map<number, Dispatcher>();
 function agentFor(connectTimeoutMs: number): Dispatcher {
 	let a = agents.get(connectTimeoutMs);
 	if (!a) {
-		a = new WatchedAgent(new Agent({ connect: { timeout: connectTimeoutMs }, keepAliveTimeout: 10_000 }));
+		// connectLookup: every connection's resolved address is checked (channels/address-policy.ts).
+		a = new WatchedAgent(new Agent({ connect: { timeout: connectTimeoutMs, lookup: connectLookup }, keepAliveTimeout: 10_000 }));
 		agents.set(connectTimeoutMs, a);
 	}
 	return a;
@@ -153,6 +155,8 @@ const CONNECT_CODES: Record<string, string> = {
  * Both are transient; with an idempotent channel a retry is safe, otherwise the engine decides.
  */
 export async function post(url: string, init: { body: string; headers: Record<string, string>; timeoutMs: number }): Promise<ProviderResponse> {
+	const literal = literalAddressProblem(url);
+	if (literal) throw blockedAddress(literal);
 	const watch: WriteWatch = { started: false, onWritten: writtenHook.getStore() };
 	let res: Dispatcher.ResponseData;
 	try {
@@ -169,6 +173,7 @@ export async function post(url: string, init: { body: string; headers: Record<st
 	} catch (e) {
 		const err = e as Error & { code?: string; cause?: { code?: string } };
 		const code = err.code ?? err.cause?.code ?? 'network';
+		if (code === 'EBLOCKEDADDRESS' || err.cause?.code === 'EBLOCKEDADDRESS') throw blockedAddress(new URL(url).hostname);
 		const ambiguous = watch.started;
 		if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
 			throw new ChannelError('transient', 'timeout', `No answer within ${init.timeoutMs} ms`, undefined, { ambiguous });
@@ -191,6 +196,19 @@ export async function post(url: string, init: { body: string; headers: Record<st
 		text: () => body.text(),
 		json: () => body.json()
 	};
+}
+
+/**
+ * The channel's URL leads to an address the policy refuses: nothing was sent, and nothing
+ * can be until an admin changes the URL or the setting, so the channel's batches pause
+ * (the `auth` class) instead of failing each recipient.
+ */
+function blockedAddress(host: string) {
+	return new ChannelError(
+		'auth',
+		'blocked_address',
+		`The channel's URL leads to a loopback, link-local or private address (${host}); nothing was sent. Change the URL, or set CHANNEL_ALLOW_PRIVATE=1.`
+	);
 }
 
 export function str(config: Record<string, unknown>, key: string, fallback?: string): string {

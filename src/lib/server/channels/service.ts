@@ -3,6 +3,11 @@ import { z } from 'zod';
 import { sql, transaction, type Executor } from '../db/client';
 import { badInput, conflict, notFound } from '../errors';
 import { CHANNEL_KINDS } from '../db/schema';
+import { resolvedProblem, urlProblem } from './address-policy';
+import { text } from '../../schemas/text';
+
+/** A provider URL: http(s) only (`file:///etc/passwd` was accepted); where it may point is checked on save (checkHosts). */
+const providerUrl = () => z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2000);
 
 /**
  * Config keys holding secrets: stored, used by the worker (and by the receipts route:
@@ -12,24 +17,24 @@ export const SECRET_KEYS = ['secret', 'authToken', 'accessToken', 'verifyToken',
 
 export const channelConfig = z
 	.object({
-		url: z.string().url().optional(),
-		secret: z.string().max(500).refine(validSecret, 'A whsec_ secret is whsec_ and the base64 of 24 to 64 random bytes').optional(),
+		url: providerUrl().optional(),
+		secret: text().max(500).refine(validSecret, 'A whsec_ secret is whsec_ and the base64 of 24 to 64 random bytes').optional(),
 		timeoutMs: z.number().int().min(100).max(120_000).optional(),
-		baseUrl: z.string().url().optional(),
-		accountSid: z.string().max(100).optional(),
-		authToken: z.string().max(500).optional(),
-		from: z.string().max(50).optional(),
+		baseUrl: providerUrl().optional(),
+		accountSid: text().max(100).optional(),
+		authToken: text().max(500).optional(),
+		from: text().max(50).optional(),
 		messagingServiceSid: z.string().regex(/^MG[0-9a-fA-F]{32}$/, 'A Messaging Service SID is MG and 32 hex digits').optional(),
-		apiVersion: z.string().max(20).optional(),
-		phoneNumberId: z.string().max(100).optional(),
-		accessToken: z.string().max(2000).optional(),
+		apiVersion: text().max(20).optional(),
+		phoneNumberId: text().max(100).optional(),
+		accessToken: text().max(2000).optional(),
 		templateName: z.string().regex(/^[a-z0-9_]{1,512}$/, 'A template name has lowercase letters, digits and _').optional(),
 		templateLanguage: z.string().regex(/^[a-z]{2,3}(_[A-Za-z]{2,4})?$/, 'A language code like en or en_US').optional(),
 		templateParams: z.array(z.string().trim().min(1).max(1024).refine(noNul, 'No NUL characters')).max(20).optional(),
 		/** WhatsApp: the token Meta's webhook verification must present (hub.verify_token). */
-		verifyToken: z.string().max(500).optional(),
+		verifyToken: text().max(500).optional(),
 		/** WhatsApp: the Meta app's secret, the key of X-Hub-Signature-256 on its webhooks. */
-		appSecret: z.string().max(500).optional(),
+		appSecret: text().max(500).optional(),
 		latencyMs: z.number().int().min(0).max(60_000).optional(),
 		failureRate: z.number().min(0).max(1).optional()
 	})
@@ -37,7 +42,7 @@ export const channelConfig = z
 
 export const channelCreate = z.object({
 	id: z.string().trim().regex(/^[a-z0-9][a-z0-9_-]{0,39}$/, 'id: lowercase letters, digits, - and _ (at most 40)'),
-	name: z.string().trim().min(1).max(100),
+	name: text().trim().min(1).max(100),
 	kind: z.enum(CHANNEL_KINDS),
 	config: channelConfig.default({}),
 	ratePerSecond: z.number().int().min(1).max(1_000_000).default(100),
@@ -125,6 +130,16 @@ export async function listChannels() {
 	return rows.map(redact);
 }
 
+/** Where the channel's requests would go, checked against the address policy (channels/address-policy.ts). */
+async function checkHosts(config: Record<string, unknown>) {
+	for (const k of ['url', 'baseUrl'] as const) {
+		const v = config[k];
+		if (typeof v !== 'string') continue;
+		const problem = urlProblem(v) ?? (await resolvedProblem(v));
+		if (problem) throw badInput(`config.${k} ${problem}.`, `config.${k}`);
+	}
+}
+
 function checkRequired(kind: string, config: Record<string, unknown>) {
 	for (const k of REQUIRED[kind] ?? []) {
 		if (!config[k]) throw badInput(`A ${kind} channel needs config.${k}.`, `config.${k}`);
@@ -175,6 +190,7 @@ export function mergeConfig(
 
 export async function createChannel(input: z.infer<typeof channelCreate>) {
 	checkRequired(input.kind, input.config);
+	await checkHosts(input.config);
 	const q = sql();
 	const [row] = await q<Row[]>`
 		insert into channels (id, name, kind, config, rate_per_second, enabled)
@@ -196,6 +212,7 @@ export async function updateChannel(input: ChannelPatch) {
 		if (cur.id === DEFAULT_CHANNEL_ID && kind !== 'sandbox') throw badInput('The sandbox channel stays a sandbox.', 'kind');
 		const config = mergeConfig(cur, kind, input.config);
 		checkRequired(kind, config);
+		await checkHosts(config);
 		const [row] = await tx<Row[]>`
 			update channels set name = ${input.name ?? cur.name}, kind = ${kind}, config = ${JSON.stringify(config)}::jsonb,
 				rate_per_second = ${input.ratePerSecond ?? cur.ratePerSecond}, enabled = ${input.enabled ?? cur.enabled}, updated_at = now()

@@ -11,7 +11,11 @@ export const batchSendProcedures = {
 		return { ...toStatusDto(batch), deduplicated };
 	}),
 	/** A page of a batch's per-target ledger, filterable by status and error. */
-	items: authedProcedure.input(itemListInput).query(({ input }) => listItems(input)),
+	items: authedProcedure.input(itemListInput).query(async ({ input, ctx }) => {
+		const page = await listItems(input);
+		// Providers' answers (error bodies) are for the people who run sends, not viewers.
+		return ctx.user.role === 'viewer' ? { ...page, items: page.items.map((i) => ({ ...i, errorMessage: null })) } : page;
+	}),
 	/** Recent sends per second and the ETA at that pace. */
 	rate: authedProcedure.input(batchIdInput).query(async ({ input }) => {
 		await getBatchOrThrow(input.batchId);
