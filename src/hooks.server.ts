@@ -36,7 +36,7 @@ export const handleError: HandleServerError = ({ error, event, status, message }
 // routes, provider callbacks under /api/receipts/ by their signatures).
 const PUBLIC_PAGES = ['/login'];
 
-export const handle: Handle = async ({ event, resolve }) => withSecurityHeaders(await guarded({ event, resolve }), event.url);
+export const handle: Handle = async ({ event, resolve }) => withSecurityHeaders(await guarded({ event, resolve }));
 
 const guarded: Handle = async ({ event, resolve }) => {
 	// Before anything reads the body or the session (svelte.config.js says why it is here).

@@ -1,3 +1,5 @@
+import { env } from '../env';
+
 /**
  * Security headers of every response the app makes (pages, API routes, redirects and
  * refusals made in hooks.server.ts). Pages get their Content-Security-Policy from
@@ -13,23 +15,28 @@ const FIXED: Record<string, string> = {
 	'referrer-policy': 'strict-origin-when-cross-origin'
 };
 const API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
-/** A year; only sent over https, where a browser honours it. */
+/**
+ * A year, when ORIGIN is https. Not from the request's URL: without ORIGIN, adapter-node
+ * reports every request as https (its default protocol), plain http included, and HSTS
+ * sent for a host reached over http (a dev box, an IP) would pin browsers to https there.
+ */
 const HSTS = 'max-age=31536000; includeSubDomains';
 
-export function withSecurityHeaders(response: Response, url: URL): Response {
+export function withSecurityHeaders(response: Response): Response {
+	const https = env().web.origin?.startsWith('https:') ?? false;
 	let res = response;
 	try {
-		apply(res.headers, url);
+		apply(res.headers, https);
 	} catch {
 		// Headers of a fetched or Response.redirect() response are immutable: copy it.
 		res = new Response(response.body, { status: response.status, statusText: response.statusText, headers: new Headers(response.headers) });
-		apply(res.headers, url);
+		apply(res.headers, https);
 	}
 	return res;
 }
 
-function apply(h: Headers, url: URL) {
+function apply(h: Headers, https: boolean) {
 	for (const [k, v] of Object.entries(FIXED)) h.set(k, v);
 	if (!h.has('content-security-policy')) h.set('content-security-policy', API_CSP);
-	if (url.protocol === 'https:') h.set('strict-transport-security', HSTS);
+	if (https) h.set('strict-transport-security', HSTS);
 }
