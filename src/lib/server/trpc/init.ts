@@ -50,7 +50,12 @@ const t = initTRPC.context<TrpcContext>().create({
 				...shape.data,
 				...(env().web.isDev && error.stack ? { stack: error.stack } : {}),
 				// The field-by-field zod issues, so a form can show each next to its input.
-				zodError: cause instanceof ZodError ? z.flattenError(cause) : null,
+				zodError:
+					cause instanceof ZodError
+						? z.flattenError(cause)
+						: cause instanceof UnstorableInput
+							? { formErrors: [], fieldErrors: { [String(cause.path[0] ?? 'input')]: [cause.message] } }
+							: null,
 				field: cause instanceof DomainError ? (cause.field ?? null) : null
 			}
 		};
@@ -80,11 +85,21 @@ export const middleware = t.middleware;
 const storableInput = t.middleware(async ({ getRawInput, next }) => {
 	const bad = findUnstorable(await getRawInput().catch(() => undefined));
 	if (bad) {
-		const issue = { code: 'custom' as const, path: bad.path, message: `Text ${bad.why}`, input: undefined };
-		throw new TRPCError({ code: 'BAD_REQUEST', message: `${bad.path.join('.') || 'input'}: Text ${bad.why}`, cause: new ZodError([issue]) });
+		const cause = new UnstorableInput(bad.path, `Text ${bad.why}`);
+		throw new TRPCError({ code: 'BAD_REQUEST', message: `${bad.path.join('.') || 'input'}: ${cause.message}`, cause });
 	}
 	return next();
 });
+
+/** A string of the raw input PostgreSQL cannot store; answered like a zod field error. */
+class UnstorableInput extends Error {
+	constructor(
+		readonly path: (string | number)[],
+		message: string
+	) {
+		super(message);
+	}
+}
 
 function findUnstorable(v: unknown, path: (string | number)[] = [], depth = 0): { path: (string | number)[]; why: string } | null {
 	if (depth > 32) return null;
