@@ -2,7 +2,7 @@
  * Sessions, API tokens, roles and login throttling through the real procedures and
  * services, against this file's own database.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { TRPCError } from '@trpc/server';
 import { sql } from '../src/lib/server/db/client';
 import { createUser } from '../src/lib/server/auth/users';
@@ -13,7 +13,6 @@ import { sha256 } from '../src/lib/server/auth/crypto';
 import { createCallerFactory, operatorProcedure, adminProcedure, authedProcedure, router } from '../src/lib/server/trpc/init';
 import { anonymousContext } from '../src/lib/server/trpc/context';
 import { caller, userCaller } from './helpers';
-import { resetEnvCache } from '../src/lib/server/env';
 
 const PASSWORD = 'correct horse battery';
 
@@ -206,59 +205,4 @@ describe('last admin', () => {
 	});
 });
 
-describe('login', () => {
-	const saved = process.env.LOGIN_MAX_FAILURES;
-	afterEach(() => {
-		if (saved === undefined) delete process.env.LOGIN_MAX_FAILURES;
-		else process.env.LOGIN_MAX_FAILURES = saved;
-		resetEnvCache();
-	});
-
-	it('refuses a wrong password or unknown account with UNAUTHORIZED, not a 500', async () => {
-		const u = await newUser();
-		expect(await codeOf(signIn(u.email, 'wrong password', '10.1.0.1'))).toBe('UNAUTHORIZED');
-		expect(await codeOf(signIn('nobody@auth.test', PASSWORD, '10.1.0.2'))).toBe('UNAUTHORIZED');
-		expect(await codeOf(signIn('not-an-email', PASSWORD, '10.1.0.3'))).toBe('BAD_REQUEST');
-		// Email matching ignores case and surrounding spaces.
-		expect((await signIn(`  ${u.email.toUpperCase()} `, PASSWORD, '10.1.0.4')).res.user.id).toBe(u.id);
-	});
-
-	it('throttles an account after repeated failures, whatever the address', async () => {
-		process.env.LOGIN_MAX_FAILURES = '3';
-		resetEnvCache();
-		const u = await newUser();
-		for (let i = 0; i < 3; i++) {
-			expect(await codeOf(signIn(u.email, 'wrong', `10.2.0.${i}`))).toBe('UNAUTHORIZED');
-		}
-		// Even the right password is refused now, from yet another address.
-		expect(await codeOf(signIn(u.email, PASSWORD, '10.2.1.1'))).toBe('TOO_MANY_REQUESTS');
-		// Other accounts are unaffected.
-		const other = await newUser();
-		expect((await signIn(other.email, PASSWORD, '10.2.1.2')).res.user.id).toBe(other.id);
-	});
-
-	it('throttles a client address trying many accounts', async () => {
-		process.env.LOGIN_MAX_FAILURES = '3';
-		resetEnvCache();
-		const ip = '10.3.0.1';
-		for (let i = 0; i < 3; i++) {
-			expect(await codeOf(signIn(`guess${i}@auth.test`, 'wrong', ip))).toBe('UNAUTHORIZED');
-		}
-		const u = await newUser();
-		expect(await codeOf(signIn(u.email, PASSWORD, ip))).toBe('TOO_MANY_REQUESTS');
-		// The same account from another address is fine.
-		expect((await signIn(u.email, PASSWORD, '10.3.0.2')).res.user.id).toBe(u.id);
-	});
-
-	it('forgets an account’s failures after a successful sign-in', async () => {
-		process.env.LOGIN_MAX_FAILURES = '3';
-		resetEnvCache();
-		const u = await newUser();
-		for (let i = 0; i < 2; i++) await codeOf(signIn(u.email, 'wrong', `10.4.0.${i}`));
-		await signIn(u.email, PASSWORD, '10.4.1.0');
-		for (let i = 0; i < 2; i++) {
-			expect(await codeOf(signIn(u.email, 'wrong', `10.4.2.${i}`))).toBe('UNAUTHORIZED');
-		}
-		expect((await signIn(u.email, PASSWORD, '10.4.3.0')).res.user.id).toBe(u.id);
-	});
-});
+// The sign-in throttle's tests are in security-login.test.ts (per account and address since issue 12).
