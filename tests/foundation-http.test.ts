@@ -164,14 +164,11 @@ describe('HTTP API', () => {
 	});
 
 	it('redirects an anonymous page request to the login page', async () => {
-		let thrown: any;
-		try {
-			await request(`${BASE}/settings?x=1`);
-		} catch (e) {
-			thrown = e;
-		}
-		expect(thrown?.status).toBe(303);
-		expect(thrown?.location).toBe(`/login?next=${encodeURIComponent('/settings?x=1')}`);
+		// Returned (not thrown) by the hook, so it carries the security headers.
+		const { res } = await request(`${BASE}/settings?x=1`);
+		expect(res.status).toBe(303);
+		expect(res.headers.get('location')).toBe(`/login?next=${encodeURIComponent('/settings?x=1')}`);
+		expect(res.headers.get('x-frame-options')).toBe('DENY');
 	});
 	it('refuses a JSON body over the cap with 413 and points to the CSV upload, writing nothing', async () => {
 		const { user } = await userCaller('operator');
