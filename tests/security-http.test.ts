@@ -10,6 +10,7 @@ import { createUser } from '../src/lib/server/auth/users';
 import { createSendBatch } from '../src/lib/server/send/create';
 import { startApp, type RunningApp } from './e2e/app';
 import { sql } from '../src/lib/server/db/client';
+import { launchBrowser } from './e2e/browser';
 
 const ADMIN = { email: 'admin@sec.test', password: 'the real admin password' };
 /** Signs in for the redirect and header checks, apart from the account the guessing tests attack. */
@@ -215,4 +216,46 @@ describe('security headers', () => {
 			await tls.stop();
 		}
 	});
+
+	it('break nothing in a browser: no policy violation on any page, the charts draw and the live socket connects', async () => {
+		const browser = await launchBrowser();
+		try {
+			const page = await browser.context.newPage();
+			page.setDefaultTimeout(15_000);
+			const violations: string[] = [];
+			page.on('console', (m) => {
+				if (/Content Security Policy|Refused to (execute|load|connect|apply)/i.test(m.text())) violations.push(`${page.url()}: ${m.text()}`);
+			});
+			const sockets: string[] = [];
+			page.on('websocket', (ws) => sockets.push(ws.url()));
+			await page.goto(`${app.url}/login`);
+			await page.fill('input[name=email]', OPERATOR.email);
+			await page.fill('input[name=password]', OPERATOR.password);
+			await page.click('button[type=submit]');
+			// Signed in: the sign-in page's own script ran (a blocked script would leave a native form post).
+			await page.waitForURL((u) => !u.pathname.startsWith('/login'));
+			for (const path of PAGES.filter((p) => p !== '/login' && p !== '/no-such-page')) {
+				await page.goto(`${app.url}${path}`);
+				await page.waitForLoadState('networkidle');
+			}
+			await page.goto(`${app.url}/batches/stats`);
+			await expect.poll(() => page.locator('canvas').count(), { timeout: 15_000 }).toBeGreaterThan(0);
+			// A batch page subscribes to live updates over the WebSocket (connect-src 'self').
+			const [contact] = await sql()<{ id: number }[]>`insert into contacts (phone_e164, name) values ('+8613800000102', 'Bo') returning id::int as id`;
+			const { batch } = await createSendBatch({ contactIds: [contact.id], content: 'hi', scheduleAt: new Date(Date.now() + 3_600_000) }, adminId);
+			await page.goto(`${app.url}/batches/${batch.id}`);
+			await expect.poll(() => sockets.filter((u) => u.includes('/api/trpc-ws')).length, { timeout: 15_000 }).toBeGreaterThan(0);
+			expect(violations).toEqual([]);
+			// And the policy does its job: an injected inline script does not run.
+			await page.evaluate(() => {
+				const s = document.createElement('script');
+				s.textContent = 'window.__injected = true';
+				document.body.append(s);
+			});
+			expect(await page.evaluate(() => (window as unknown as { __injected?: boolean }).__injected ?? false)).toBe(false);
+			await expect.poll(() => violations.length).toBeGreaterThan(0);
+		} finally {
+			await browser.close();
+		}
+	}, 120_000);
 });
