@@ -95,3 +95,21 @@ describe('internal errors', () => {
 		}
 	});
 });
+
+describe('work a viewer or operator can ask for is bounded', () => {
+	it('list offsets, attribute keys per contact and template variables are field errors past their bounds', async () => {
+		const attributes = Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`k${i}`, 'v']));
+		const body = Array.from({ length: 21 }, (_, i) => `{{v${i}}}`).join(' ');
+		const cases: [string, 'mutation' | 'query', string, unknown][] = [
+			['contacts.list offset', 'query', 'contacts.list', { offset: 10_000_000 }],
+			['batch.list offset', 'query', 'batch.list', { offset: 10_000_000 }],
+			['batch.items offset', 'query', 'batch.items', { batchId: '00000000-0000-4000-8000-000000000000', offset: 1e12 }],
+			['batch.importRows offset', 'query', 'batch.importRows', { batchId: '00000000-0000-4000-8000-000000000000', offset: 1e12 }],
+			['outbox.list offset', 'query', 'outbox.list', { offset: 1e12 }],
+			['contacts.update 101 attributes', 'mutation', 'contacts.update', { id: contactId, attributes }],
+			['templates.preview 21 variables', 'query', 'templates.preview', { body }],
+			['templates.create 21 variables', 'mutation', 'templates.create', { name: 'wide', body }]
+		];
+		for (const [name, kind, path, input] of cases) await expectFieldError(kind, path, input, name);
+	});
+});

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { listOffset } from '../../../schemas/paging';
 import { authedProcedure, router } from '../init';
 import { listOutbox } from '../../channels/outbox';
 
@@ -9,7 +10,7 @@ export const outboxRouter = router({
 				batchId: z.string().uuid().optional(),
 				search: z.string().trim().max(100).optional(),
 				limit: z.number().int().min(1).max(200).default(50),
-				offset: z.number().int().min(0).default(0)
+				offset: listOffset
 			})
 		)
 		.query(({ input }) => listOutbox(input))

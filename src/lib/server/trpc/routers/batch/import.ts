@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { listOffset } from '../../../../schemas/paging';
 import { authedProcedure, operatorProcedure } from '../../init';
 import { importJsonInput } from '../../../../schemas/import';
 import { createJsonImport } from '../../../imports/create';
@@ -14,7 +15,7 @@ export const batchImportProcedures = {
 				batchId: z.string().uuid('batchId must be a batch id (UUID)'),
 				outcome: z.enum(['updated', 'duplicate', 'invalid']).optional(),
 				limit: z.number().int().min(1).max(500).default(50),
-				offset: z.number().int().min(0).default(0)
+				offset: listOffset
 			})
 		)
 		.query(({ input }) => importLedger(input))
