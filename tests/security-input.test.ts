@@ -7,7 +7,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createSession } from '../src/lib/server/auth/sessions';
 import { sql } from '../src/lib/server/db/client';
 import { userCaller } from './helpers';
-import { call } from './http-inprocess';
+import superjson from 'superjson';
+import { BASE, call, trpcRequest } from './http-inprocess';
 
 let cookie: string;
 let contactId: number;
@@ -111,5 +112,37 @@ describe('work a viewer or operator can ask for is bounded', () => {
 			['templates.create 21 variables', 'mutation', 'templates.create', { name: 'wide', body }]
 		];
 		for (const [name, kind, path, input] of cases) await expectFieldError(kind, path, input, name);
+	});
+});
+
+describe('every procedure, inside a batch', () => {
+	it('answers junk input with a 4xx, never a 500 or SQL; auth.login refuses to be batched', async () => {
+		const { appRouter } = await import('../src/lib/server/trpc/router');
+		const procedures = Object.entries((appRouter as unknown as { _def: { procedures: Record<string, { _def: { type: string } }> } })._def.procedures)
+			.filter(([path, p]) => p._def.type !== 'subscription' && path !== 'auth.logout')
+			.map(([path, p]) => [path, p._def.type] as const);
+		const junk: unknown[] = [undefined, {}, { id: NUL, batchId: SURROGATE, name: NUL, filter: { search: SURROGATE } }, [1, 2], 'x'.repeat(10_000)];
+		let calls = 0;
+		for (const [path, type] of procedures) {
+			// A partner in the same batch: batches hold one kind (GET queries, POST mutations).
+			const partner = type === 'query' ? ['health', undefined] : ['templates.delete', { id: 999_999_999 }];
+			for (const input of junk) {
+				const encoded = { 0: superjson.serialize(partner[1]), 1: superjson.serialize(input) };
+				const url = `${BASE}/api/trpc/${partner[0]},${path}?batch=1`;
+				const { body } = await trpcRequest(
+					type === 'query' ? `${url}&input=${encodeURIComponent(JSON.stringify(encoded))}` : url,
+					type === 'query' ? { cookie } : { cookie, method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(encoded) }
+				);
+				const answer = body[1];
+				const what = `${path} ${JSON.stringify(input)?.slice(0, 40)}`;
+				if (answer.error) {
+					expect(answer.error.json.data.httpStatus, `${what}: ${answer.error.json.message}`).toBeLessThan(500);
+					expect(JSON.stringify(answer.error), what).not.toMatch(SQLISH);
+				}
+				if (path === 'auth.login') expect(answer.error?.json.message, what).toMatch(/cannot be batched/);
+				calls++;
+			}
+		}
+		console.log(`${procedures.length} procedures × ${junk.length} junk inputs inside a batch: ${calls} calls, none answered 500`);
 	});
 });

@@ -123,18 +123,21 @@ function findUnstorable(v: unknown, path: (string | number)[] = [], depth = 0): 
 	return null;
 }
 
-export const publicProcedure = t.procedure.use(mapErrors).use(storableInput);
+const base = t.procedure.use(mapErrors);
+export const publicProcedure = base.use(storableInput);
 
 /**
  * For calls that must be made alone: a batch runs its calls concurrently, which turned
  * one request into 100 password checks (auth.login). A batch of one is a lone call.
  */
-export const loneProcedure = publicProcedure.use(({ ctx, next }) => {
-	if ((ctx.callsInRequest ?? 1) > 1) {
-		throw new TRPCError({ code: 'BAD_REQUEST', message: 'This call cannot be batched with others: send it alone.' });
-	}
-	return next();
-});
+export const loneProcedure = base
+	.use(({ ctx, next }) => {
+		if ((ctx.callsInRequest ?? 1) > 1) {
+			throw new TRPCError({ code: 'BAD_REQUEST', message: 'This call cannot be batched with others: send it alone.' });
+		}
+		return next();
+	})
+	.use(storableInput);
 
 export const authedProcedure = publicProcedure.use(({ ctx, next }) => {
 	if (!ctx.user) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Sign in first.' });
