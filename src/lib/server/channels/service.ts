@@ -130,12 +130,17 @@ export async function listChannels() {
 	return rows.map(redact);
 }
 
-/** Where the channel's requests would go, checked against the address policy (channels/address-policy.ts). */
-async function checkHosts(config: Record<string, unknown>) {
+/**
+ * Where the channel's requests would go, checked against the address policy
+ * (channels/address-policy.ts): the URL itself, and (`resolve`) the addresses its name
+ * has now. The lookup is not made inside a transaction: updateChannel resolves the
+ * patch's URLs before it locks the row.
+ */
+async function checkHosts(config: Record<string, unknown> | null | undefined, resolve: boolean) {
 	for (const k of ['url', 'baseUrl'] as const) {
-		const v = config[k];
+		const v = config?.[k];
 		if (typeof v !== 'string') continue;
-		const problem = urlProblem(v) ?? (await resolvedProblem(v));
+		const problem = urlProblem(v) ?? (resolve ? await resolvedProblem(v) : null);
 		if (problem) throw badInput(`config.${k} ${problem}.`, `config.${k}`);
 	}
 }
@@ -190,7 +195,7 @@ export function mergeConfig(
 
 export async function createChannel(input: z.infer<typeof channelCreate>) {
 	checkRequired(input.kind, input.config);
-	await checkHosts(input.config);
+	await checkHosts(input.config, true);
 	const q = sql();
 	const [row] = await q<Row[]>`
 		insert into channels (id, name, kind, config, rate_per_second, enabled)
@@ -205,6 +210,7 @@ export async function createChannel(input: z.infer<typeof channelCreate>) {
  * The row is locked between read and write, so two admins' patches both apply.
  */
 export async function updateChannel(input: ChannelPatch) {
+	await checkHosts(input.config, true);
 	return transaction(async (tx) => {
 		const [cur] = await tx<Row[]>`select ${columns(tx)} from channels where id = ${input.id} for update`;
 		if (!cur) throw notFound(`No channel ${input.id}.`, 'id');
@@ -212,7 +218,7 @@ export async function updateChannel(input: ChannelPatch) {
 		if (cur.id === DEFAULT_CHANNEL_ID && kind !== 'sandbox') throw badInput('The sandbox channel stays a sandbox.', 'kind');
 		const config = mergeConfig(cur, kind, input.config);
 		checkRequired(kind, config);
-		await checkHosts(config);
+		await checkHosts(config, false);
 		const [row] = await tx<Row[]>`
 			update channels set name = ${input.name ?? cur.name}, kind = ${kind}, config = ${JSON.stringify(config)}::jsonb,
 				rate_per_second = ${input.ratePerSecond ?? cur.ratePerSecond}, enabled = ${input.enabled ?? cur.enabled}, updated_at = now()
