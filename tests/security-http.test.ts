@@ -257,5 +257,6 @@ describe('security headers', () => {
 		} finally {
 			await browser.close();
 		}
-	}, 120_000);
+		// Installing Chromium (when missing, on a fresh machine) takes a while.
+	}, 600_000);
 });
