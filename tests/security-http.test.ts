@@ -257,6 +257,5 @@ describe('security headers', () => {
 		} finally {
 			await browser.close();
 		}
-		// Installing Chromium (when missing, on a fresh machine) takes a while.
-	}, 600_000);
+	}, 600_000); // installing Chromium on a fresh machine takes a while
 });
