@@ -105,6 +105,40 @@ describe('operator', () => {
 	});
 });
 
+describe('import', () => {
+	it('previews a GBK file (Chinese Excel) as Chinese, converts it on upload and counts in the same words', async () => {
+		const page = await signIn(OP);
+		await page.goto(`${app.url}/batches/import`);
+		// "手机,姓名\r\n+8613800138001,张伟\r\n+8613900139001,李娜\r\n" in GBK.
+		const gbk = (s: string) => Buffer.from(s, 'latin1');
+		const file = Buffer.concat([
+			Buffer.from([0xca, 0xd6, 0xbb, 0xfa]), gbk(','), Buffer.from([0xd0, 0xd5, 0xc3, 0xfb]), gbk('\r\n+8613800138001,'),
+			Buffer.from([0xd5, 0xc5, 0xce, 0xb0]), gbk('\r\n+8613900139001,'), Buffer.from([0xc0, 0xee, 0xc4, 0xc8]), gbk('\r\n')
+		]);
+		await page.getByLabel('Choose a CSV file').setInputFiles({ name: 'contacts-gbk.csv', mimeType: 'text/csv', buffer: file });
+		await expect.poll(() => page.locator('table').first().textContent()).toMatch(/手机.*姓名.*张伟.*李娜/s);
+		expect(await page.locator('.warn').first().textContent()).toMatch(/GBK/);
+		expect(await page.getByLabel('Map 手机').inputValue()).toBe('phone');
+		await page.getByRole('button', { name: 'Start import' }).click();
+		await expect.poll(() => page.locator('.cards').textContent(), { timeout: 30_000 }).toMatch(/2\s*created.*0\s*already in contacts.*0\s*invalid/s);
+		const [c] = await sql()<{ name: string }[]>`select name from contacts where phone_e164 = '+8613900139001'`;
+		expect(c.name).toBe('李娜');
+		// Nothing went wrong: nothing to download.
+		expect(await page.getByRole('link', { name: /Download/ }).count()).toBe(0);
+		await page.close();
+	});
+});
+
+describe('outbox', () => {
+	it('filters by the 8 characters of a batch id', async () => {
+		const page = await signIn(OP);
+		const [b] = await sql()<{ id: string }[]>`select id from batch_operations where type = 'SEND' order by created_at desc limit 1`;
+		await page.goto(`${app.url}/outbox?batch=${b.id.slice(0, 8)}`);
+		await expect.poll(() => page.locator('main').textContent()).toMatch(/11 messages/);
+		await page.close();
+	});
+});
+
 describe('viewer', () => {
 	it('is not offered Send, Import, Tags, Delete, Retry or template editing', async () => {
 		const page = await signIn(VIEWER);
