@@ -24,10 +24,3 @@ export function sniffEncoding(bytes: Uint8Array): CsvEncoding {
 export function decodeSample(bytes: Uint8Array, encoding: CsvEncoding): string {
 	return new TextDecoder(encoding === 'utf-16' ? 'utf-16le' : encoding).decode(bytes, { stream: true }).replace(/^\uFEFF/, '');
 }
-
-/** What the operator reads about the encoding, or null for UTF-8. */
-export function encodingNote(encoding: CsvEncoding): string | null {
-	if (encoding === 'gb18030') return 'This file is not UTF-8: it is read as GBK / GB18030 (what Chinese Excel saves as "CSV") and converted to UTF-8 as it uploads.';
-	if (encoding === 'utf-16') return 'This file is UTF-16: save it as "CSV UTF-8" and choose it again.';
-	return null;
-}
