@@ -45,6 +45,11 @@ describe('batch.precheck', () => {
 		expect(r.segments.parts).toBe(1);
 		expect(r.etaMs).toBeGreaterThanOrEqual(0);
 		expect(await written()).toEqual(before);
+
+		// The send of the same input agrees with its review.
+		const b = await call.batch.send({ filter: { tags: ['pc-a'] }, content: 'Hi {{name}} from {{city}}, {{shop|our shop}}', scheduleAt: new Date(Date.now() + 3_600_000) });
+		expect(b.totalCount - b.skippedCount).toBe(r.recipients);
+		expect(b.skippedCount).toBe(r.skipped.optedOut + r.skipped.missing);
 	});
 
 	it('counts missing and repeated ids, and the duration of a paced send', async () => {
@@ -62,6 +67,9 @@ describe('batch.precheck', () => {
 		expect(r.segments).toEqual({ parts: 1, encoding: 'GSM-7' });
 		// Two recipients one second apart.
 		expect(r.etaMs).toBe(1000);
+		const b = await call.batch.send({ contactIds: [ids[0], ids[0], ids[1], ids[2], 999_999_999], content: 'Plain text', scheduleAt: new Date(Date.now() + 3_600_000) });
+		expect(b.totalCount - b.skippedCount).toBe(r.recipients);
+		expect(b.skippedCount).toBe(r.skipped.optedOut + r.skipped.missing);
 	});
 
 	it('sizes the longest render in SMS parts', async () => {

@@ -11,8 +11,12 @@ export const batchSendProcedures = {
 		const { batch, deduplicated } = await createSendBatch(input, ctx.user.id);
 		return { ...toStatusDto(batch), deduplicated };
 	}),
-	/** What batch.send would do with the same input (audience, missing variables, samples, parts, duration); writes nothing. */
-	precheck: operatorProcedure.input(precheckInput).query(({ input }) => precheckSend(input)),
+	/**
+	 * What batch.send would do with the same input (audience, missing variables, samples,
+	 * parts, duration); writes nothing. A mutation only for transport, as targetCount: as a
+	 * query, 100 000 contact ids would not fit in a URL.
+	 */
+	precheck: operatorProcedure.input(precheckInput).mutation(({ input }) => precheckSend(input)),
 	/** A page of a batch's per-target ledger, filterable by status and error. */
 	items: authedProcedure.input(itemListInput).query(({ input }) => listItems(input)),
 	/** Recent sends per second and the ETA at that pace. */
