@@ -20,3 +20,24 @@ export function isTerminalStatus(status: string): boolean {
 /** The statuses of one target (a recipient, a contact) in a batch's ledger. */
 export const ITEM_STATUSES = ['pending', 'sending', 'sent', 'done', 'failed', 'skipped', 'cancelled', 'unknown'] as const;
 export type ItemStatus = (typeof ITEM_STATUSES)[number];
+
+/**
+ * How an ended batch went, beyond its status: COMPLETED says only that nothing is left
+ * to do. `failed`: nothing succeeded and something failed (a send where every attempt
+ * failed: shown red with a banner, counted apart in stats); `partial`: some of each;
+ * `ok`: no failure. A send's unknown outcomes count as failures here (not sent for sure).
+ * Null for a batch that has not completed (FAILED and CANCELLED say it themselves).
+ */
+export type BatchOutcome = 'ok' | 'partial' | 'failed';
+export function outcomeOf(b: {
+	status: string;
+	type: string;
+	successCount: number;
+	failedCount: number;
+	unknownCount?: number;
+}): BatchOutcome | null {
+	if (b.status !== 'COMPLETED') return null;
+	const bad = b.failedCount + (b.type === 'SEND' ? (b.unknownCount ?? 0) : 0);
+	if (bad === 0) return 'ok';
+	return b.successCount === 0 ? 'failed' : 'partial';
+}

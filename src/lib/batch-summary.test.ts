@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeBatch } from './batch-summary';
+import { describeBatch, countWords, importResultParts } from './batch-summary';
 
 describe('describeBatch', () => {
 	it('says what a TAG or DELETE batch changes and on whom', () => {
@@ -19,5 +19,18 @@ describe('describeBatch', () => {
 			'Import a list of 3 contacts · existing contacts left as they are.'
 		);
 		expect(describeBatch('SEND', { body: 'hi' })).toBeNull();
+	});
+});
+
+describe('count words', () => {
+	it('say what each batch type did, the same on every page', () => {
+		expect(countWords('DELETE')).toEqual({ success: 'deleted', failed: 'failed', skipped: 'already gone' });
+		expect(countWords('SEND').success).toBe('sent');
+		expect(countWords('IMPORT', { skipDuplicates: true }).skipped).toBe('already in contacts');
+		expect(countWords('IMPORT', { skipDuplicates: false }).skipped).toBe('unchanged');
+	});
+	it("an update-mode import that changed nothing says unchanged, not duplicates", () => {
+		const parts = importResultParts({ created: 0, updated: 0, duplicate: 600_000, invalid: 0 }, { skipDuplicates: false });
+		expect(parts.map((p) => `${p.n} ${p.label}`)).toEqual(['0 created', '0 updated', '600000 unchanged', '0 invalid']);
 	});
 });

@@ -47,3 +47,33 @@ export function describeBatch(type: BatchType, input: Input): string | null {
 			return null;
 	}
 }
+
+/**
+ * The words for a batch's success / failed / skipped counters, the same on every page
+ * (history, the batch page, the run panel under a form, the import tab): a DELETE
+ * deletes, an import creates or updates, and an import's skip is "already in contacts"
+ * when it skips existing phones, "unchanged" when it updates them and nothing differed.
+ */
+export function countWords(type: BatchType | string, input: Input = {}): { success: string; failed: string; skipped: string } {
+	switch (type) {
+		case 'SEND':
+			return { success: 'sent', failed: 'failed', skipped: 'skipped' };
+		case 'IMPORT':
+			return { success: 'created or updated', failed: 'invalid', skipped: input.skipDuplicates === false ? 'unchanged' : 'already in contacts' };
+		case 'DELETE':
+			return { success: 'deleted', failed: 'failed', skipped: 'already gone' };
+		default:
+			return { success: 'changed', failed: 'failed', skipped: 'unchanged' };
+	}
+}
+
+/** An import's result counters under the words of countWords (created, updated, already in contacts / unchanged, invalid). */
+export function importResultParts(result: Record<string, unknown> | null | undefined, input: Input = {}) {
+	const n = (k: string) => (typeof result?.[k] === 'number' ? (result[k] as number) : 0);
+	return [
+		{ key: 'created', label: 'created', n: n('created') },
+		{ key: 'updated', label: 'updated', n: n('updated') },
+		{ key: 'duplicate', label: countWords('IMPORT', input).skipped, n: n('duplicate') },
+		{ key: 'invalid', label: 'invalid', n: n('invalid') }
+	];
+}

@@ -2,6 +2,8 @@ import { browser } from '$app/environment';
 import { onSocketState, trpc } from '$lib/trpc/client';
 import type { BatchStatusDto } from '$lib/trpc/types';
 import { errorMessage } from '$lib/errors';
+import { isTerminalStatus } from '$lib/batch-kinds';
+import { RateMeter, averagePerSecond, doneOf } from './rate-meter';
 
 const GRACE_MS = 1500;
 
@@ -56,20 +58,50 @@ export function liveBatch(batchId: string, opts: Options = {}) {
 	let live = $state(false);
 	let polling = $state(false);
 	let error = $state<string | null>(null);
+	let perSecond = $state<number | null>(null);
+	let etaMs = $state<number | null>(null);
 
 	// Server-side rendering: no socket, no timers; the browser starts the real thing.
-	if (!browser) return inert({ current: null, refresh: async () => {} });
+	if (!browser) return inert({ current: null, perSecond: null, etaMs: null, refresh: async () => {} });
 
+	// Rate and ETA (rate-meter.ts): fed by every count seen, re-read each second so the
+	// ETA counts down and a stall shows. `skew`: this clock minus the server's, from the
+	// live events' server stamps (the smallest gap seen is the closest to the truth).
+	const meter = new RateMeter();
+	let skew: number | null = null;
+	let anchored = false;
+	const measure = () => {
+		const s = current;
+		if (!s) return;
+		if (isTerminalStatus(s.status)) {
+			perSecond = averagePerSecond(doneOf(s), s.startedAt, s.completedAt);
+			etaMs = null;
+			return;
+		}
+		perSecond = s.status === 'PROCESSING' ? meter.perSecond() : null;
+		etaMs = s.status === 'PROCESSING' ? meter.etaMs(Math.max(0, s.totalCount - s.processedCount)) : null;
+	};
 	const apply = (s: BatchStatusDto) => {
 		// Ignore a poll answer that is older than what the socket already delivered.
 		if (current && current.status === s.status && s.processedCount < current.processedCount) return;
 		current = s;
+		if (s.status === 'PROCESSING') {
+			if (!anchored && s.startedAt) {
+				anchored = true;
+				meter.start(new Date(s.startedAt).getTime() + (skew ?? 0));
+			}
+			meter.add(doneOf(s));
+		}
+		measure();
 	};
+	const tick = setInterval(measure, 1000);
 	const sub = trpc().batch.onUpdate.subscribe(
 		{ batchId },
 		{
 			onData: (ev) => {
 				error = null;
+				const gap = Date.now() - Number(ev.data.timestamp);
+				if (Number.isFinite(gap)) skew = skew === null ? gap : Math.min(skew, gap);
 				apply(ev.data.data as BatchStatusDto);
 			},
 			onError: (e) => (error = errorMessage(e))
@@ -100,9 +132,18 @@ export function liveBatch(batchId: string, opts: Options = {}) {
 		get error() {
 			return error;
 		},
+		/** Units (a send's attempts, other batches' rows) per second: live while it runs, the average once ended. */
+		get perSecond() {
+			return perSecond;
+		},
+		/** Time left at the live rate (null: not running, or not measurable yet). */
+		get etaMs() {
+			return etaMs;
+		},
 		/** Re-reads batch.status now (e.g. right after an action). */
 		refresh: poll,
 		stop() {
+			clearInterval(tick);
 			sub.unsubscribe();
 			stopFallback();
 		}

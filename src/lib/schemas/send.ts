@@ -33,6 +33,10 @@ export const sendInput = z
 	});
 export type SendInput = z.infer<typeof sendInput>;
 
+/** Input of batch.precheck: batch.send's, whose idempotencyKey (if any) is ignored, as the check writes nothing. */
+export const precheckInput = sendInput.transform(({ idempotencyKey: _k, ...rest }) => rest);
+export type PrecheckInput = z.infer<typeof precheckInput>;
+
 export const batchIdInput = z.object({ batchId: z.string().uuid('batchId must be a batch id (UUID)') });
 
 export const itemListInput = z.object({

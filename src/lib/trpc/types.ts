@@ -28,3 +28,4 @@ export type ChannelDto = Out['channels']['list'][number];
 export type ApiToken = Out['tokens']['list'][number];
 export type UserDto = Out['users']['list'][number];
 export type OutboxRow = Out['outbox']['list']['rows'][number];
+export type SendPrecheck = Out['batch']['precheck'];

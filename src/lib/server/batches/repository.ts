@@ -1,6 +1,6 @@
 import { sql, type Executor } from '../db/client';
 import type { batchOperations, BatchStatus, BatchType } from '../db/schema';
-import { DomainError, notFound } from '../errors';
+import { DomainError, badInput, notFound } from '../errors';
 import { canTransition, isTerminal, sourcesOf } from './transitions';
 import { publishBatchUpdate } from '../events/publish';
 
@@ -80,6 +80,33 @@ export async function getBatchOrThrow(id: string, ex: Executor = sql()): Promise
 	const row = await findBatch(id, ex);
 	if (!row) throw notFound(`No batch ${id}.`, 'batchId');
 	return row;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const asUuid = (hex: string) => `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+/** The fewest characters of an id that resolveBatchId takes (the pages show 8). */
+export const MIN_ID_PREFIX = 4;
+
+/**
+ * A batch id from its full UUID or a prefix of it (the 8 characters the pages show,
+ * dashes optional). A prefix is a range of the primary key (uuid order is the order
+ * of its hex digits): one index probe of at most two rows. No batch: NOT_FOUND;
+ * several: BAD_INPUT asking for more characters.
+ */
+export async function resolveBatchId(ref: string, ex: Executor = sql()): Promise<string> {
+	const s = ref.trim().toLowerCase();
+	if (UUID.test(s)) return s;
+	const hex = s.replaceAll('-', '');
+	if (!new RegExp(`^[0-9a-f]{${MIN_ID_PREFIX},31}$`).test(hex)) {
+		throw badInput(`"${ref}" is not a batch id: give the id or its first ${MIN_ID_PREFIX} characters or more.`, 'batchId');
+	}
+	const rows = await ex<{ id: string }[]>`
+		select id from batch_operations
+		where id between ${asUuid(hex.padEnd(32, '0'))}::uuid and ${asUuid(hex.padEnd(32, 'f'))}::uuid
+		order by id limit 2`;
+	if (rows.length === 0) throw notFound(`No batch id starts with ${s}.`, 'batchId');
+	if (rows.length > 1) throw badInput(`Several batches have ids starting with ${s}: give more characters.`, 'batchId');
+	return rows[0].id;
 }
 
 /**

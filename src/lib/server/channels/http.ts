@@ -145,6 +145,15 @@ const CONNECT_CODES: Record<string, string> = {
 	EHOSTUNREACH: 'EHOSTUNREACH',
 	ENETUNREACH: 'ENETUNREACH'
 };
+/** What an operator reads for each, before "host:port (CODE)". */
+const CONNECT_WORDS: Record<string, string> = {
+	UND_ERR_CONNECT_TIMEOUT: 'connect timeout to',
+	ECONNREFUSED: 'connection refused by',
+	ENOTFOUND: 'host not found:',
+	EAI_AGAIN: 'DNS lookup failed for',
+	EHOSTUNREACH: 'host unreachable:',
+	ENETUNREACH: 'network unreachable to'
+};
 
 /**
  * POST with a timeout, through a keep-alive pool. timeoutMs bounds the connect, the
@@ -171,17 +180,20 @@ export async function post(url: string, init: { body: string; headers: Record<st
 		};
 		res = await request(url, opts);
 	} catch (e) {
-		const err = e as Error & { code?: string; cause?: { code?: string } };
+		const err = e as Error & { code?: string; cause?: { code?: string }; address?: string; port?: number };
 		const code = err.code ?? err.cause?.code ?? 'network';
 		if (code === 'EBLOCKEDADDRESS' || err.cause?.code === 'EBLOCKEDADDRESS') throw blockedAddress(new URL(url).hostname);
 		const ambiguous = watch.started;
+		// The stored reason names the peer: "connection refused by 127.0.0.1:9", not "transient network".
+		const peer = err.address ? `${err.address}:${err.port ?? ''}` : hostOf(url);
 		if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
 			throw new ChannelError('transient', 'timeout', `No answer within ${init.timeoutMs} ms`, undefined, { ambiguous });
 		}
 		if (!ambiguous && CONNECT_CODES[code]) {
-			throw new ChannelError('transient', CONNECT_CODES[code], `Could not connect: ${code}`, undefined, { ambiguous: false });
+			throw new ChannelError('transient', CONNECT_CODES[code], `Could not connect: ${CONNECT_WORDS[code]} ${peer} (${code})`, undefined, { ambiguous: false });
 		}
-		throw new ChannelError('transient', code, `Network error: ${code}${ambiguous ? ' after the request was sent' : ''}`, undefined, { ambiguous });
+		const detail = err.message && err.message !== code ? `${err.message} (${code})` : code;
+		throw new ChannelError('transient', code, `Network error with ${peer}: ${detail}${ambiguous ? ' after the request was sent' : ''}`, undefined, { ambiguous });
 	}
 	const { statusCode, headers, body } = res;
 	return {
@@ -209,6 +221,14 @@ function blockedAddress(host: string) {
 		'blocked_address',
 		`The channel's URL leads to a loopback, link-local or private address (${host}); nothing was sent. Change the URL, or set CHANNEL_ALLOW_PRIVATE=1.`
 	);
+}
+
+function hostOf(url: string): string {
+	try {
+		return new URL(url).host;
+	} catch {
+		return 'the provider';
+	}
 }
 
 export function str(config: Record<string, unknown>, key: string, fallback?: string): string {

@@ -13,6 +13,12 @@ export type LedgerOutcome = 'invalid' | 'duplicate' | 'updated';
  * import_error. Every cell is escaped against formula injection (a leading ' before
  * = + - @), which the importer strips again, so the fixed file can be uploaded back
  * as is. Streamed from a cursor: a million failed rows never sit in memory.
+ *
+ * Rows the database found already in contacts were not kept by the writer (Node could
+ * not know before the upsert, and keeping every row's cells would double an import's
+ * traffic): their cells are rebuilt from that contact through the import's mapping —
+ * phone, name, tags, the mapped attributes — and the reason says so, so the file can
+ * still be fixed and imported again (e.g. with "update existing" ticked).
  */
 export async function failedRowsCsv(batchId: string, outcomes: LedgerOutcome[] = ['invalid']) {
 	const batch = await getBatchOrThrow(batchId);
@@ -20,12 +26,27 @@ export async function failedRowsCsv(batchId: string, outcomes: LedgerOutcome[] =
 	const input = storedImportInput.safeParse(batch.input);
 	const header = input.success && input.data.format === 'csv' ? (input.data.header ?? []) : JSON_HEADER;
 	const width = header.length;
+	const mapping = input.success && input.data.format === 'csv' ? (input.data.mapping ?? []) : ['phone', 'name', 'tags', 'attributes'];
+	type Contact = { phone: string; name: string | null; tags: string[]; attributes: Record<string, unknown> };
+	const rebuilt = (c: Contact): string[] =>
+		mapping.map((m) => {
+			if (m === 'phone') return c.phone;
+			if (m === 'name') return c.name ?? '';
+			if (m === 'tags') return c.tags.join(',');
+			if (m === 'attributes') return Object.keys(c.attributes).length ? JSON.stringify(c.attributes) : '';
+			if (m.startsWith('attribute.')) return String(c.attributes[m.slice('attribute.'.length)] ?? '');
+			return '';
+		});
 	const line = (cells: string[]) => Papa.unparse([cells.map(escapeCell)], { newline: '\r\n' }) + '\r\n';
 
-	const cursor = sql()<{ row_number: number; raw: string[] | null; reason: string | null }[]>`
-		select row_number, raw, reason from import_rows
-		where batch_id = ${batchId} and outcome = any(${outcomes}::text[])
-		order by row_number`.cursor(2000);
+	const cursor = sql()<{ row_number: number; raw: string[] | null; reason: string | null; contact: Contact | null }[]>`
+		select r.row_number, r.raw, r.reason,
+			case when r.raw is null and c.id is not null then
+				json_build_object('phone', c.phone_e164, 'name', c.name, 'tags', c.tags, 'attributes', c.attributes) end as contact
+		from import_rows r
+		left join contacts c on r.raw is null and c.id = r.contact_id
+		where r.batch_id = ${batchId} and r.outcome = any(${outcomes}::text[])
+		order by r.row_number`.cursor(2000);
 
 	const encoder = new TextEncoder();
 	const iterator = cursor[Symbol.asyncIterator]();
@@ -39,9 +60,10 @@ export async function failedRowsCsv(batchId: string, outcomes: LedgerOutcome[] =
 			if (next.done) return controller.close();
 			let text = '';
 			for (const r of next.value) {
-				const raw = r.raw ?? [];
+				const raw = r.raw ?? (r.contact ? rebuilt(r.contact) : []);
 				const cells = Array.from({ length: Math.max(width, raw.length) }, (_, i) => raw[i] ?? '');
-				text += line([String(r.row_number), ...cells, r.reason ?? '']);
+				const reason = r.raw === null && r.contact ? `${r.reason ?? ''} (cells from the contact as it is now)` : (r.reason ?? '');
+				text += line([String(r.row_number), ...cells, reason]);
 			}
 			controller.enqueue(encoder.encode(text));
 		},

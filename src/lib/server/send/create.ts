@@ -8,6 +8,7 @@ import { loadChannelRow } from '../channels/registry';
 import { getTemplate } from '../templates/service';
 import { enqueueSlice } from './jobs';
 import { findBatch, type BatchRow } from '../batches/repository';
+import { publishBatchUpdate } from '../events/publish';
 
 const IDEMPOTENCY_WINDOW_HOURS = 24;
 /** Inputs keep explicit ids up to this many; beyond, only their count (the ledger has them all). */
@@ -80,6 +81,8 @@ export async function createSendBatch(input: SendInput, userId: number | null): 
 			{ runAt: input.scheduleAt, spawn: true },
 			tx
 		);
+		// Delivered at commit: history and other consoles show the new batch (a scheduled one too) before it starts.
+		await publishBatchUpdate(batch.id, { statusChange: true, tx });
 		return { batch: (await findBatch(batch.id, tx))!, deduplicated: false };
 	});
 }

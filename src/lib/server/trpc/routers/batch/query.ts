@@ -1,17 +1,20 @@
 import { z } from 'zod';
 import { authedProcedure } from '../../init';
-import { getBatchOrThrow, toBatchDto, toStatusDto } from '../../../batches/repository';
+import { getBatchOrThrow, resolveBatchId, toBatchDto, toStatusDto } from '../../../batches/repository';
 import { itemSummary } from '../../../batches/items';
 
-const batchId = z.object({ batchId: z.string().uuid('batchId must be a batch id (UUID)') });
+/** The full id, or the first characters the pages show (resolved by prefix; ambiguous: a clear error). */
+const batchRef = z.object({ batchId: z.string().trim().min(1, 'batchId is required').max(36, 'batchId is at most 36 characters') });
 
 export const batchQueryProcedures = {
-	status: authedProcedure.input(batchId).query(async ({ input }) => toStatusDto(await getBatchOrThrow(input.batchId))),
-	get: authedProcedure.input(batchId).query(async ({ input, ctx }) => {
-		const batch = await getBatchOrThrow(input.batchId);
+	status: authedProcedure.input(batchRef).query(async ({ input }) => toStatusDto(await getBatchOrThrow(await resolveBatchId(input.batchId)))),
+	get: authedProcedure.input(batchRef).query(async ({ input, ctx }) => {
+		const batch = await getBatchOrThrow(await resolveBatchId(input.batchId));
 		const items = await itemSummary(batch);
 		// Providers' answers (the error samples) are for the people who run sends, not viewers.
 		if (ctx.user.role === 'viewer') items.topErrors = items.topErrors.map((e) => ({ ...e, sample: null }));
 		return { ...toBatchDto(batch), items };
-	})
+	}),
+	/** { id } of the batch a short id (a prefix) names, for pages and filters where people type ids. */
+	resolve: authedProcedure.input(batchRef).query(async ({ input }) => ({ id: await resolveBatchId(input.batchId) }))
 };

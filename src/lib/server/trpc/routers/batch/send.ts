@@ -1,6 +1,7 @@
 import { authedProcedure, operatorProcedure } from '../../init';
-import { batchIdInput, itemListInput, sendInput } from '../../../../schemas/send';
+import { batchIdInput, itemListInput, precheckInput, sendInput } from '../../../../schemas/send';
 import { createSendBatch } from '../../../send/create';
+import { precheckSend } from '../../../send/precheck';
 import { listItems, sendRate } from '../../../send/items';
 import { toStatusDto, getBatchOrThrow } from '../../../batches/repository';
 
@@ -10,6 +11,12 @@ export const batchSendProcedures = {
 		const { batch, deduplicated } = await createSendBatch(input, ctx.user.id);
 		return { ...toStatusDto(batch), deduplicated };
 	}),
+	/**
+	 * What batch.send would do with the same input (audience, missing variables, samples,
+	 * parts, duration); writes nothing. A mutation only for transport, as targetCount: as a
+	 * query, 100 000 contact ids would not fit in a URL.
+	 */
+	precheck: operatorProcedure.input(precheckInput).mutation(({ input }) => precheckSend(input)),
 	/** A page of a batch's per-target ledger, filterable by status and error. */
 	items: authedProcedure.input(itemListInput).query(async ({ input, ctx }) => {
 		const page = await listItems(input);
