@@ -52,6 +52,8 @@ const fields = {
 		.optional(),
 	/** adapter-node's, with ADDRESS_HEADER: how many proxies to trust in X-Forwarded-For. */
 	XFF_DEPTH: whole(1).default(1),
+	/** adapter-node's: the header carrying the client address behind a proxy (the ws rate limit reads it too). */
+	ADDRESS_HEADER: z.string().optional(),
 	/** `development` under Vite's dev server: error responses carry stack traces. */
 	NODE_ENV: z.string().optional(),
 
@@ -162,6 +164,8 @@ function grouped(e: Flat) {
 			maxBufferedBytes: e.WS_MAX_BUFFERED_BYTES,
 			connectsPerMinute: e.WS_CONNECTS_PER_MINUTE,
 			maxBatch: e.WS_MAX_BATCH,
+			addressHeader: e.ADDRESS_HEADER?.toLowerCase(),
+			xffDepth: e.XFF_DEPTH,
 			authRecheckSeconds: e.WS_AUTH_RECHECK_SECONDS
 		},
 		worker: {
