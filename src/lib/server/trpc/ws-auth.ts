@@ -138,8 +138,11 @@ function armExpiry(conn: WsConn) {
 	conn.timer = null;
 	if (!conn.expiresAt) return;
 	const ms = conn.expiresAt.getTime() - Date.now();
-	if (ms > MAX_TIMER_MS) return;
-	conn.timer = setTimeout(() => void recheck(conn), Math.max(0, ms) + 50);
+	// Re-read 30 s ahead: a session the browser renewed over HTTP meanwhile then stays
+	// open without a moment of refusals; the last check lands just after the expiry.
+	const delay = ms > 60_000 ? ms - 30_000 : Math.max(0, ms) + 50;
+	if (delay > MAX_TIMER_MS) return;
+	conn.timer = setTimeout(() => void recheck(conn), delay);
 	conn.timer.unref();
 }
 

@@ -42,7 +42,9 @@ async function createWsContext({ req, res, info }: CreateWSSContextFnOptions): P
 		sessionToken: cookieValue(req.headers.cookie, SESSION_COOKIE),
 		bearer: (typeof params.token === 'string' ? params.token : null) ?? bearerFrom(req.headers.authorization)
 	};
-	const auth = await resolveAuth(creds);
+	// Not renewed from here: a socket cannot re-send the cookie, so a renewal would keep
+	// the session alive past the cookie the browser holds.
+	const auth = await resolveAuth(creds, { renew: false });
 	const ctx: Context = {
 		user: auth.user,
 		sessionToken: auth.sessionToken,
