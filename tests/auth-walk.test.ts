@@ -7,10 +7,6 @@
  * real WebSocket. Each answer must be UNAUTHORIZED (viewer: FORBIDDEN) and carry no data.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RequestEvent } from '@sveltejs/kit';
-import superjson from 'superjson';
-import { handle } from '../src/hooks.server';
-import { GET, POST } from '../src/routes/api/trpc/[...trpc]/+server';
 import { appRouter } from '../src/lib/server/trpc/router';
 import { SESSION_COOKIE, createSession } from '../src/lib/server/auth/sessions';
 import { createApiToken } from '../src/lib/server/auth/tokens';
@@ -18,6 +14,7 @@ import { deleteUser, setUserDisabled } from '../src/lib/server/auth/users';
 import { sql } from '../src/lib/server/db/client';
 import { userCaller, waitFor } from './helpers';
 import { codeOf, rawClient, startWsHttp } from './ws-helpers';
+import { httpCall, type Creds, type Kind } from './http-call';
 
 const PUBLIC = new Set(['health', 'auth.login']);
 /** Mutations any signed-in user may run on their own account; every other one needs operator or admin. */
@@ -25,51 +22,9 @@ const SELF_SERVICE = new Set(['auth.logout', 'auth.changePassword', 'tokens.crea
 /** POSTed for the size of their input, but they only read (a viewer sees the count before an operator runs it). */
 const READS_BY_POST = new Set(['batch.targetCount']);
 
-type Kind = 'query' | 'mutation' | 'subscription';
 const procedures = Object.entries(appRouter._def.procedures as unknown as Record<string, { _def: { type: Kind } }>).map(
 	([path, p]) => ({ path, type: p._def.type })
 );
-
-type Creds = { cookie?: string; bearer?: string };
-
-/** One call through the hook and the tRPC route, with no (so invalid) input: auth comes first. */
-async function httpCall(path: string, type: Kind, creds: Creds) {
-	const url = `http://batchdesk.test/api/trpc/${path}`;
-	const headers = new Headers({ 'content-type': 'application/json' });
-	if (creds.bearer) headers.set('authorization', `Bearer ${creds.bearer}`);
-	const req = new Request(url, type === 'mutation' ? { method: 'POST', headers, body: '{}' } : { headers });
-	const jar = new Map<string, string>(creds.cookie ? [[SESSION_COOKIE, creds.cookie]] : []);
-	const event = {
-		request: req,
-		url: new URL(url),
-		locals: {},
-		params: {},
-		route: { id: '/api/trpc/[...trpc]' },
-		platform: undefined,
-		isDataRequest: false,
-		isSubRequest: false,
-		getClientAddress: () => '192.0.2.77',
-		setHeaders: () => {},
-		fetch,
-		cookies: {
-			get: (n: string) => jar.get(n),
-			getAll: () => [...jar].map(([name, value]) => ({ name, value })),
-			set: () => {},
-			delete: () => {},
-			serialize: () => ''
-		}
-	} as unknown as RequestEvent;
-	const route = type === 'mutation' ? POST : GET;
-	const res = (await handle({ event, resolve: (e) => route(e as never) as Promise<Response> })) as Response;
-	const text = await res.text();
-	let body: { result?: unknown; error?: { json?: { data?: { code?: string } } } } = {};
-	try {
-		body = JSON.parse(text);
-	} catch {
-		/* not JSON */
-	}
-	return { status: res.status, code: body.error?.json?.data?.code ?? null, hasData: body.result !== undefined };
-}
 
 let srv: Awaited<ReturnType<typeof startWsHttp>>;
 beforeAll(async () => {

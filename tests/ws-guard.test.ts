@@ -18,6 +18,7 @@ import { sql } from '../src/lib/server/db/client';
 import { wsGuardStats, revocationsReady, CLOSE_REVOKED } from '../src/lib/server/trpc/ws-auth';
 import { caller, userCaller, waitFor, sleep } from './helpers';
 import { codeOf, rawClient, startWsHttp, type RawClient } from './ws-helpers';
+import { httpCall } from './http-call';
 
 let srv: Awaited<ReturnType<typeof startWsHttp>>;
 
@@ -61,11 +62,15 @@ describe('a credential that ends closes the sockets opened with it', () => {
 		expect(code).toBe(CLOSE_REVOKED);
 	}
 
-	it('a token revoked over the API (users.list answered before)', async () => {
-		const { user, call } = await userCaller('admin');
+	it('a token revoked over HTTP (users.list answered before)', async () => {
+		const { user } = await userCaller('admin');
 		const t = await createApiToken(user.id, 'ws');
+		const session = await createSession(user.id);
 		const c = await openAnswering({ token: t.token });
-		await expectClosedAfter(c, 'token revoked', () => call.tokens.revoke({ id: t.id }));
+		await expectClosedAfter(c, 'token revoked over HTTP', async () => {
+			const r = await httpCall('tokens.revoke', 'mutation', { cookie: session.token }, { id: t.id });
+			expect(r.status).toBe(200);
+		});
 	});
 
 	it('an admin revoking another user’s token', async () => {
