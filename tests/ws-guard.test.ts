@@ -99,6 +99,13 @@ describe('a credential that ends closes the sockets opened with it', () => {
 		await expectClosedAfter(c, 'session expiry (2 s session)', async () => {});
 	});
 
+	it('the token reaching its own expiry', async () => {
+		const { user } = await userCaller('admin');
+		const t = await createApiToken(user.id, 'short', new Date(Date.now() + 2_000));
+		const c = await openAnswering({ token: t.token });
+		await expectClosedAfter(c, 'token expiry (2 s token)', async () => {});
+	});
+
 	it('the user disabled, deleted, or given another role', async () => {
 		const admin = await userCaller('admin');
 		for (const [what, act] of [
