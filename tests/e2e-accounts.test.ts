@@ -27,7 +27,8 @@ beforeAll(async () => {
 	app = await startApp({ DATABASE_URL: process.env.DATABASE_URL! });
 	browser = await launchBrowser();
 	page = await browser.context.newPage();
-	page.setDefaultTimeout(15_000);
+	// Generous: under a full parallel suite a sign-in navigation has taken over 15 s here.
+	page.setDefaultTimeout(45_000);
 }, 600_000);
 
 afterAll(async () => {
@@ -35,7 +36,7 @@ afterAll(async () => {
 	await app?.stop();
 });
 
-const poll = <T>(fn: () => T) => expect.poll(fn, { timeout: 15_000, interval: 100 });
+const poll = <T>(fn: () => T) => expect.poll(fn, { timeout: 45_000, interval: 100 });
 const me = (token: string) => fetch(`${app.url}/api/trpc/auth.me`, { headers: { authorization: `Bearer ${token}` } });
 
 async function signIn(who: { email: string; password: string }) {
