@@ -21,12 +21,11 @@ export async function benchDatabase(name: string): Promise<{ url: string; cleanu
 	let stopPg = async () => {};
 	if (!server) {
 		const { startEmbedded } = await import('../src/lib/server/db/embedded');
-		const { EMBEDDED_PASSWORD, EMBEDDED_USER } = await import('../src/lib/server/db/url');
 		const port = await freePort();
 		log(`starting embedded PostgreSQL on ${port}`);
 		const pg = await startEmbedded({ dir: path.join(tmp, 'pg'), port, persistent: false });
 		stopPg = () => pg.stop();
-		server = `postgres://${EMBEDDED_USER}:${EMBEDDED_PASSWORD}@127.0.0.1:${port}/postgres`;
+		server = pg.url('postgres');
 	}
 	const db = `bench_${name}_${randomBytes(3).toString('hex')}`;
 	const admin = postgres(server, { max: 1, onnotice: () => {} });

@@ -68,7 +68,13 @@ async function main() {
 
 		log('starting the web process and workers');
 		const web = spawn(process.execPath, ['--import', 'tsx', 'bench/live-web.ts'], {
-			env: { ...process.env, DATABASE_URL: bench.url },
+			// All subscribers are one user on one address: lift the per-user and per-address ws caps.
+			env: {
+				...process.env,
+				DATABASE_URL: bench.url,
+				WS_MAX_SOCKETS_PER_USER: String(SUBSCRIBERS + 10),
+				WS_CONNECTS_PER_MINUTE: String(SUBSCRIBERS * 10)
+			},
 			stdio: ['ignore', 'pipe', 'inherit']
 		});
 		children.push(web);

@@ -115,7 +115,7 @@ async function main() {
 	say(`  Batchdesk is up: http://localhost:${port}`);
 	if (admin) {
 		say(`  Sign in as ${admin.email} with password: ${admin.password}`);
-		if (admin.generated) say('  (generated once: change it, or set ADMIN_EMAIL / ADMIN_PASSWORD before the first start)');
+		if (admin.generated) say('  (generated once: change it under Settings → Your account, or set ADMIN_EMAIL / ADMIN_PASSWORD before the first start)');
 	} else {
 		say('  Sign in with your account (create one with `npm run user:create`).');
 	}

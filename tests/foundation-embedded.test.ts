@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
 import { disableEmbeddedExitHook, startEmbedded } from '../src/lib/server/db/embedded';
-import { EMBEDDED_PASSWORD, EMBEDDED_USER } from '../src/lib/server/db/url';
+import { EMBEDDED_USER, readEmbeddedPassword } from '../src/lib/server/db/url';
 import { freePort } from './e2e/app';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'batchdesk-embedded-test-'));
@@ -22,8 +22,9 @@ async function start(dir: string, port: number) {
 	return startEmbedded({ dir: path.join(root, dir), port });
 }
 
-async function query<T extends object>(port: number, text: string): Promise<T[]> {
-	const sql = postgres({ host: '127.0.0.1', port, user: EMBEDDED_USER, password: EMBEDDED_PASSWORD, database: 'postgres', max: 1, onnotice: () => {} });
+async function query<T extends object>(port: number, text: string, dir = 'a'): Promise<T[]> {
+	const password = readEmbeddedPassword(path.join(root, dir))!;
+	const sql = postgres({ host: '127.0.0.1', port, user: EMBEDDED_USER, password, database: 'postgres', max: 1, onnotice: () => {} });
 	try {
 		return (await sql.unsafe(text)) as unknown as T[];
 	} finally {
@@ -104,6 +105,6 @@ describe('embedded PostgreSQL', () => {
 	it('refuses to use a server that serves another data folder', async () => {
 		const port = await freePort();
 		await start('b', port);
-		await expect(start('c', port)).rejects.toThrow(/taken by a PostgreSQL serving .*b.*EMBEDDED_PG_PORT/s);
+		await expect(start('c', port)).rejects.toThrow(/taken by a PostgreSQL serving .*EMBEDDED_PG_PORT/s);
 	}, 60_000);
 });

@@ -11,7 +11,6 @@ import { freePort } from '../scripts/lib/free-port';
 import postgres from 'postgres';
 import { disableEmbeddedExitHook, startEmbedded } from '../src/lib/server/db/embedded';
 import { migrateDatabase } from '../src/lib/server/db/migrate';
-import { EMBEDDED_PASSWORD, EMBEDDED_USER } from '../src/lib/server/db/url';
 
 declare module 'vitest' {
 	export interface ProvidedContext {
@@ -40,7 +39,7 @@ export default async function setup(project: TestProject) {
 		fs.chmodSync(dir, 0o755);
 		const port = await freePort();
 		const pg = await startEmbedded({ dir: path.join(dir, 'data'), port, persistent: false });
-		serverUrl = `postgres://${EMBEDDED_USER}:${EMBEDDED_PASSWORD}@127.0.0.1:${port}/postgres`;
+		serverUrl = pg.url('postgres');
 		stop = async () => {
 			await pg.stop();
 			fs.rmSync(dir, { recursive: true, force: true });

@@ -54,6 +54,8 @@ const fields = {
 		.optional(),
 	/** adapter-node's, with ADDRESS_HEADER: how many proxies to trust in X-Forwarded-For. */
 	XFF_DEPTH: whole(1).default(1),
+	/** adapter-node's: the header carrying the client address behind a proxy (the ws rate limit reads it too). */
+	ADDRESS_HEADER: z.string().optional(),
 	/** `development` under Vite's dev server: error responses carry stack traces. */
 	NODE_ENV: z.string().optional(),
 
@@ -72,6 +74,19 @@ const fields = {
 	/** The first admin, created only when there is no user at all. */
 	ADMIN_EMAIL: z.email({ error: 'must be an email address' }).optional(),
 	ADMIN_PASSWORD: z.string().min(8, { error: 'must be at least 8 characters' }).optional(),
+	// WebSocket limits (issue 12): what one client can make a web process hold.
+	/** Live subscriptions one socket may hold at once (each costs a snapshot query and a bus slot). */
+	WS_MAX_SUBSCRIPTIONS: whole(1).default(50),
+	/** Sockets one user may hold open at once, per web process. */
+	WS_MAX_SOCKETS_PER_USER: whole(1).default(20),
+	/** Bytes waiting to be written to one socket before it counts as a slow reader and is dropped. */
+	WS_MAX_BUFFERED_BYTES: whole(1024).default(4 * 1024 * 1024),
+	/** New sockets per client address per minute, per web process (bursts up to this many). */
+	WS_CONNECTS_PER_MINUTE: whole(1).default(60),
+	/** Calls in one ws batch message (as tRPC's maxBatchSize on HTTP). */
+	WS_MAX_BATCH: whole(1).default(10),
+	/** Every open socket's credentials are read again this often, besides the revocation notices. */
+	WS_AUTH_RECHECK_SECONDS: whole(1).default(60),
 
 	// worker
 	WORKER_CONCURRENCY: whole(1).default(8),
@@ -162,6 +177,16 @@ function grouped(e: Flat) {
 			loginAddressMaxFailures: e.LOGIN_ADDRESS_MAX_FAILURES,
 			loginAccountMaxFailures: e.LOGIN_ACCOUNT_MAX_FAILURES,
 			firstAdmin: { email: e.ADMIN_EMAIL, password: e.ADMIN_PASSWORD }
+		},
+		ws: {
+			maxSubscriptions: e.WS_MAX_SUBSCRIPTIONS,
+			maxSocketsPerUser: e.WS_MAX_SOCKETS_PER_USER,
+			maxBufferedBytes: e.WS_MAX_BUFFERED_BYTES,
+			connectsPerMinute: e.WS_CONNECTS_PER_MINUTE,
+			maxBatch: e.WS_MAX_BATCH,
+			addressHeader: e.ADDRESS_HEADER?.toLowerCase(),
+			xffDepth: e.XFF_DEPTH,
+			authRecheckSeconds: e.WS_AUTH_RECHECK_SECONDS
 		},
 		worker: {
 			concurrency: e.WORKER_CONCURRENCY,

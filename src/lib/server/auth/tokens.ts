@@ -1,58 +1,104 @@
-import { and, desc, eq, isNull } from 'drizzle-orm';
+import { and, desc, eq, gt, isNull, or, sql as dsql } from 'drizzle-orm';
 import { db } from '../db/client';
 import { apiTokens, users } from '../db/schema';
-import { notFound } from '../errors';
+import { badInput, notFound } from '../errors';
 import { newSecret, sha256 } from './crypto';
 import type { AuthUser } from './types';
 
 const PREFIX = 'bd_tok_';
 
-/** Creates a token; the secret is returned this once and only its hash is kept. */
-export async function createApiToken(userId: number, name: string) {
+/**
+ * Creates a token; the secret is returned this once and only its hash is kept.
+ * `expiresAt` (optional) ends it by itself; without it the token lives until revoked.
+ */
+export async function createApiToken(userId: number, name: string, expiresAt: Date | null = null) {
+	if (expiresAt && expiresAt.getTime() <= Date.now()) throw badInput('The expiry must be in the future.', 'expiresAt');
 	const token = newSecret(PREFIX);
 	const [row] = await db()
 		.insert(apiTokens)
-		.values({ userId, name, prefix: token.slice(0, PREFIX.length + 6), tokenHash: sha256(token) })
-		.returning({ id: apiTokens.id, name: apiTokens.name, prefix: apiTokens.prefix, createdAt: apiTokens.createdAt });
-	return { ...row, token };
-}
-
-export async function listApiTokens(userId: number) {
-	return db()
-		.select({
+		.values({ userId, name, prefix: token.slice(0, PREFIX.length + 6), tokenHash: sha256(token), expiresAt })
+		.returning({
 			id: apiTokens.id,
 			name: apiTokens.name,
 			prefix: apiTokens.prefix,
 			createdAt: apiTokens.createdAt,
-			lastUsedAt: apiTokens.lastUsedAt,
-			revokedAt: apiTokens.revokedAt
-		})
+			expiresAt: apiTokens.expiresAt
+		});
+	return { ...row, token };
+}
+
+const listed = {
+	id: apiTokens.id,
+	name: apiTokens.name,
+	prefix: apiTokens.prefix,
+	createdAt: apiTokens.createdAt,
+	lastUsedAt: apiTokens.lastUsedAt,
+	expiresAt: apiTokens.expiresAt,
+	revokedAt: apiTokens.revokedAt
+};
+
+export async function listApiTokens(userId: number) {
+	return db().select(listed).from(apiTokens).where(eq(apiTokens.userId, userId)).orderBy(desc(apiTokens.id));
+}
+
+/** Every user's tokens, with their owner (admins). */
+export async function listAllApiTokens() {
+	return db()
+		.select({ ...listed, userId: apiTokens.userId, userEmail: users.email })
 		.from(apiTokens)
-		.where(eq(apiTokens.userId, userId))
+		.innerJoin(users, eq(users.id, apiTokens.userId))
 		.orderBy(desc(apiTokens.id));
 }
 
-export async function revokeApiToken(userId: number, id: number) {
+/** Revokes a token of `ownerId`, or any user's token when `ownerId` is null (an admin). */
+export async function revokeApiToken(ownerId: number | null, id: number) {
 	const [row] = await db()
 		.update(apiTokens)
 		.set({ revokedAt: new Date() })
-		.where(and(eq(apiTokens.id, id), eq(apiTokens.userId, userId), isNull(apiTokens.revokedAt)))
+		.where(and(eq(apiTokens.id, id), ownerId === null ? undefined : eq(apiTokens.userId, ownerId), isNull(apiTokens.revokedAt)))
 		.returning({ id: apiTokens.id });
 	if (!row) throw notFound(`No active token ${id}.`, 'id');
 	return row;
 }
 
-export async function validateApiToken(token: string): Promise<AuthUser | null> {
+/** Ends every active token of a user (disabled accounts). */
+export async function revokeUserTokens(userId: number) {
+	await db()
+		.update(apiTokens)
+		.set({ revokedAt: new Date() })
+		.where(and(eq(apiTokens.userId, userId), isNull(apiTokens.revokedAt)));
+}
+
+/** The token's user, unless the token is revoked or expired or its user disabled; with the token's expiry. */
+export async function validateApiTokenWithExpiry(token: string): Promise<{ user: AuthUser; expiresAt: Date | null } | null> {
 	if (!token.startsWith(PREFIX) || token.length > 200) return null;
 	const [row] = await db()
-		.select({ tokenId: apiTokens.id, id: users.id, email: users.email, role: users.role, lastUsedAt: apiTokens.lastUsedAt })
+		.select({
+			tokenId: apiTokens.id,
+			id: users.id,
+			email: users.email,
+			role: users.role,
+			lastUsedAt: apiTokens.lastUsedAt,
+			expiresAt: apiTokens.expiresAt
+		})
 		.from(apiTokens)
 		.innerJoin(users, eq(users.id, apiTokens.userId))
-		.where(and(eq(apiTokens.tokenHash, sha256(token)), isNull(apiTokens.revokedAt)));
+		.where(
+			and(
+				eq(apiTokens.tokenHash, sha256(token)),
+				isNull(apiTokens.revokedAt),
+				isNull(users.disabledAt),
+				or(isNull(apiTokens.expiresAt), gt(apiTokens.expiresAt, dsql`now()`))
+			)
+		);
 	if (!row) return null;
 	// Write last_used_at at most once a minute: scripts make many calls.
 	if (!row.lastUsedAt || Date.now() - row.lastUsedAt.getTime() > 60_000) {
 		await db().update(apiTokens).set({ lastUsedAt: new Date() }).where(eq(apiTokens.id, row.tokenId));
 	}
-	return { id: row.id, email: row.email, role: row.role, via: 'token' };
+	return { user: { id: row.id, email: row.email, role: row.role, via: 'token' }, expiresAt: row.expiresAt };
+}
+
+export async function validateApiToken(token: string): Promise<AuthUser | null> {
+	return (await validateApiTokenWithExpiry(token))?.user ?? null;
 }

@@ -1,8 +1,10 @@
 import { eq, sql as dsql } from 'drizzle-orm';
-import { db, transaction } from '../db/client';
+import { db, transaction, type Tx } from '../db/client';
 import { users, type Role } from '../db/schema';
-import { conflict } from '../errors';
-import { hashPassword } from './crypto';
+import { conflict, DomainError, notFound } from '../errors';
+import { hashPassword, verifyPassword } from './crypto';
+import { deleteUserSessions } from './sessions';
+import { revokeUserTokens } from './tokens';
 import { randomBytes } from 'node:crypto';
 
 export type UserRow = typeof users.$inferSelect;
@@ -34,26 +36,101 @@ export async function createUser(input: { email: string; password: string; role:
 
 export async function listUsers() {
 	return db()
-		.select({ id: users.id, email: users.email, role: users.role, createdAt: users.createdAt })
+		.select({ id: users.id, email: users.email, role: users.role, createdAt: users.createdAt, disabledAt: users.disabledAt })
 		.from(users)
 		.orderBy(users.id);
 }
 
 /**
- * Changes a user's role. Refuses to demote the last admin: nobody could manage users
- * or channels afterwards. The admin rows are locked so two concurrent demotions of the
- * last two admins cannot both pass the check.
+ * Locks the enabled admins' rows and refuses a change that would leave none: nobody could
+ * manage users or channels afterwards. Locking makes two concurrent changes to the last
+ * two admins queue, so they cannot both pass the check.
  */
+async function keepOneAdmin(tx: Tx, id: number, field: string) {
+	const admins = await tx<{ id: number }[]>`
+		select id::float8 as id from users where role = 'admin' and disabled_at is null for update`;
+	if (admins.length === 1 && admins[0].id === id) {
+		throw conflict('This is the last admin. Make another user admin first.', field);
+	}
+}
+
+/** Changes a user's role (never the last admin's away). Open sockets follow (ws-auth.ts). */
 export async function setUserRole(id: number, role: Role) {
 	return transaction(async (tx) => {
-		const admins = await tx<{ id: number }[]>`select id::float8 as id from users where role = 'admin' for update`;
-		if (role !== 'admin' && admins.length === 1 && admins[0].id === id) {
-			throw conflict('This is the last admin. Make another user admin first.', 'role');
-		}
+		if (role !== 'admin') await keepOneAdmin(tx, id, 'role');
 		const [row] = await tx<Pick<UserRow, 'id' | 'email' | 'role'>[]>`
 			update users set role = ${role} where id = ${id} returning id::float8 as id, email, role`;
 		return row;
 	});
+}
+
+/**
+ * Disables (or enables) an account. Disabling ends its sessions and revokes its tokens
+ * at once (enabling again brings none back); the account cannot sign in until enabled.
+ */
+export async function setUserDisabled(id: number, disabled: boolean, actorId: number) {
+	if (disabled && id === actorId) throw conflict('You cannot disable your own account.', 'id');
+	const row = await transaction(async (tx) => {
+		if (disabled) await keepOneAdmin(tx, id, 'id');
+		const [r] = await tx<Pick<UserRow, 'id' | 'email' | 'role' | 'disabledAt'>[]>`
+			update users set disabled_at = case when ${disabled}::boolean then coalesce(disabled_at, now()) end
+			where id = ${id}
+			returning id::float8 as id, email, role, disabled_at as "disabledAt"`;
+		if (!r) throw notFound(`No user ${id}.`, 'id');
+		return r;
+	});
+	if (disabled) {
+		// After the commit: the validation queries already refuse a disabled user's
+		// credentials; these make it final even if the account is enabled again.
+		await deleteUserSessions(id);
+		await revokeUserTokens(id);
+	}
+	return row;
+}
+
+/** Deletes an account; its sessions and tokens go with it (cascade), its batches stay (created_by null). */
+export async function deleteUser(id: number, actorId: number) {
+	if (id === actorId) throw conflict('You cannot delete your own account.', 'id');
+	return transaction(async (tx) => {
+		await keepOneAdmin(tx, id, 'id');
+		const [row] = await tx<{ id: number; email: string }[]>`
+			delete from users where id = ${id} returning id::float8 as id, email`;
+		if (!row) throw notFound(`No user ${id}.`, 'id');
+		return row;
+	});
+}
+
+/** An admin sets a new password for a user: every session of that user ends. */
+export async function resetPassword(id: number, password: string) {
+	const passwordHash = await hashPassword(password);
+	const [row] = await db()
+		.update(users)
+		.set({ passwordHash })
+		.where(eq(users.id, id))
+		.returning({ id: users.id, email: users.email });
+	if (!row) throw notFound(`No user ${id}.`, 'id');
+	await deleteUserSessions(id);
+	return row;
+}
+
+/**
+ * A user changes their own password; the old one is required (a stolen session alone
+ * cannot lock the owner out). Their other sessions end; the current one stays.
+ */
+export async function changeOwnPassword(input: {
+	userId: number;
+	oldPassword: string;
+	newPassword: string;
+	keepSessionToken: string | null;
+}) {
+	const user = await getUser(input.userId);
+	if (!user || !(await verifyPassword(user.passwordHash, input.oldPassword))) {
+		throw new DomainError('BAD_INPUT', 'The current password is wrong.', 'oldPassword');
+	}
+	const passwordHash = await hashPassword(input.newPassword);
+	await db().update(users).set({ passwordHash }).where(eq(users.id, input.userId));
+	await deleteUserSessions(input.userId, input.keepSessionToken);
+	return { ok: true as const };
 }
 
 /**

@@ -4,7 +4,9 @@ import path from 'node:path';
 import os from 'node:os';
 import postgres from 'postgres';
 import { createRequire } from 'node:module';
-import { EMBEDDED_PASSWORD, EMBEDDED_USER } from './url';
+import { randomBytes } from 'node:crypto';
+import { EMBEDDED_USER, LEGACY_EMBEDDED_PASSWORD, passwordFile, readEmbeddedPassword } from './url';
+import { env } from '../env';
 
 export type EmbeddedServer = {
 	port: number;
@@ -15,6 +17,10 @@ export type EmbeddedServer = {
 	 * by a run killed with -9). `npm start` stops it on exit; one-off scripts leave it.
 	 */
 	reused: boolean;
+	/** The superuser's password (kept in `<dir>.password`, mode 600). */
+	password: string;
+	/** A postgres:// URL of one of its databases. */
+	url(database: string): string;
 	stop(): Promise<void>;
 };
 
@@ -36,26 +42,84 @@ export function disableEmbeddedExitHook() {
 	}
 }
 
-/** The data folder of the Batchdesk embedded server answering on `port`, or null if none answers. */
-async function runningDataDir(port: number, timeoutSec = 2): Promise<string | null> {
-	const probe = postgres({
-		host: '127.0.0.1',
-		port,
-		user: EMBEDDED_USER,
-		password: EMBEDDED_PASSWORD,
-		database: 'postgres',
-		connect_timeout: timeoutSec,
-		max: 1,
-		onnotice: () => {}
-	});
-	try {
-		const [row] = await probe<{ dir: string }[]>`select current_setting('data_directory') as dir`;
-		return row.dir;
-	} catch {
-		return null;
-	} finally {
-		await probe.end({ timeout: 1 }).catch(() => {});
+type Running = { dir: string; password: string } | { refused: true } | null;
+
+/**
+ * The data folder of the server answering on `port` and the password it took (this
+ * folder's, one being set, or the legacy one); `refused` when a server answers but takes
+ * none of them (another checkout's); null when none answers.
+ */
+async function runningDataDir(port: number, passwords: string[], timeoutSec = 2): Promise<Running> {
+	let refused = false;
+	for (const password of passwords) {
+		const probe = postgres({
+			host: '127.0.0.1',
+			port,
+			user: EMBEDDED_USER,
+			password,
+			database: 'postgres',
+			connect_timeout: timeoutSec,
+			max: 1,
+			onnotice: () => {}
+		});
+		try {
+			const [row] = await probe<{ dir: string }[]>`select current_setting('data_directory') as dir`;
+			return { dir: row.dir, password };
+		} catch (e) {
+			// 28P01: wrong password, 28000: no pg_hba entry. Anything else: nobody answers.
+			const code = (e as { code?: string }).code;
+			if (code !== '28P01' && code !== '28000') return refused ? { refused: true } : null;
+			refused = true;
+		} finally {
+			await probe.end({ timeout: 1 }).catch(() => {});
+		}
 	}
+	return refused ? { refused: true } : null;
+}
+
+/** The folder's password, created (random, mode 600) when there is none yet. */
+function ensurePasswordFile(dir: string): string {
+	const file = passwordFile(dir);
+	const existing = readEmbeddedPassword(dir);
+	if (existing) {
+		if ((fs.statSync(file).mode & 0o077) !== 0) fs.chmodSync(file, 0o600);
+		return existing;
+	}
+	const password = randomBytes(24).toString('base64url');
+	fs.mkdirSync(path.dirname(file), { recursive: true });
+	fs.writeFileSync(file, `${password}\n`, { mode: 0o600 });
+	return password;
+}
+
+/**
+ * A folder made before issue 12 answers to the fixed legacy password: give its superuser
+ * a random one. The new password is written to `<file>.new` before the ALTER and renamed
+ * after, so a crash in between leaves a password that still opens the server.
+ */
+async function replaceLegacyPassword(dir: string, port: number, current: string, log: (l: string) => void): Promise<string> {
+	const file = passwordFile(dir);
+	const next = randomBytes(24).toString('base64url');
+	fs.writeFileSync(`${file}.new`, `${next}\n`, { mode: 0o600 });
+	const admin = postgres({ host: '127.0.0.1', port, user: EMBEDDED_USER, password: current, database: 'postgres', max: 1, onnotice: () => {} });
+	try {
+		// base64url: no quote can occur in the literal.
+		await admin.unsafe(`alter user "${EMBEDDED_USER}" password '${next}'`);
+	} finally {
+		await admin.end({ timeout: 2 });
+	}
+	fs.renameSync(`${file}.new`, file);
+	log(`gave the embedded PostgreSQL superuser a random password (kept in ${file})`);
+	return next;
+}
+
+function candidates(dir: string): string[] {
+	const file = passwordFile(dir);
+	const list = [readEmbeddedPassword(dir), readEmbeddedPassword(dir, `${file}.new`), LEGACY_EMBEDDED_PASSWORD];
+	return [...new Set(list.filter((p): p is string => !!p))];
+}
+
+function urlOf(port: number, password: string) {
+	return (database: string) => `postgres://${EMBEDDED_USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
 }
 
 function pidAlive(pid: number): boolean {
@@ -94,17 +158,19 @@ export async function startEmbedded(opts: {
 	const log = opts.log ?? (() => {});
 	const pidFile = path.join(dir, 'postmaster.pid');
 	const reuse = async (timeoutSec?: number): Promise<EmbeddedServer | null> => {
-		const running = await runningDataDir(opts.port, timeoutSec);
+		const running = await runningDataDir(opts.port, candidates(dir), timeoutSec);
 		if (running === null) return null;
-		if (!sameDir(running, dir)) {
+		if ('refused' in running || !sameDir(running.dir, dir)) {
 			// Another checkout's server: using it would silently mix two apps' data.
 			throw new Error(
-				`Port ${opts.port} is taken by a PostgreSQL serving ${running}, not ${dir}. ` +
+				`Port ${opts.port} is taken by a PostgreSQL serving ${'refused' in running ? 'another data folder (it refuses this folder’s password)' : running.dir}, not ${dir}. ` +
 					'Stop it, or set EMBEDDED_PG_PORT to another port (or DATABASE_URL).'
 			);
 		}
 		log(`reusing the PostgreSQL already running on port ${opts.port}`);
-		return { port: opts.port, owned: false, reused: true, stop: () => stopByPidFile(pidFile) };
+		let password = running.password;
+		if (password !== readEmbeddedPassword(dir)) password = await replaceLegacyPassword(dir, opts.port, password, log);
+		return { port: opts.port, owned: false, reused: true, password, url: urlOf(opts.port, password), stop: () => stopByPidFile(pidFile) };
 	};
 	const existing = await reuse();
 	if (existing) return existing;
@@ -135,11 +201,15 @@ export async function startEmbedded(opts: {
 			}
 		}
 	}
+	const fresh = !fs.existsSync(path.join(dir, 'PG_VERSION'));
+	// A fresh folder gets a random password at initdb; an existing one keeps its own, or
+	// (made before issue 12, no password file) is moved off the legacy one once started.
+	let password = fresh ? ensurePasswordFile(dir) : (candidates(dir)[0] ?? LEGACY_EMBEDDED_PASSWORD);
 	const pg = new EmbeddedPostgres({
 		databaseDir: dir,
 		port: opts.port,
 		user: EMBEDDED_USER,
-		password: EMBEDDED_PASSWORD,
+		password,
 		persistent: opts.persistent ?? true,
 		createPostgresUser: isRoot(),
 		authMethod: 'scram-sha-256',
@@ -148,7 +218,7 @@ export async function startEmbedded(opts: {
 		onLog: (m) => log(String(m).trimEnd()),
 		onError: (e) => log(String(e))
 	});
-	if (!fs.existsSync(path.join(dir, 'PG_VERSION'))) {
+	if (fresh) {
 		log(`initialising PostgreSQL in ${dir}`);
 		fs.rmSync(dir, { recursive: true, force: true });
 		await pg.initialise();
@@ -161,7 +231,11 @@ export async function startEmbedded(opts: {
 				'Is the port taken by another program? Set EMBEDDED_PG_PORT or DATABASE_URL.'
 		);
 	}
-	return { port: opts.port, owned: true, reused: false, stop: () => pg.stop() };
+	if (password !== readEmbeddedPassword(dir)) {
+		const running = await runningDataDir(opts.port, candidates(dir));
+		if (running && !('refused' in running)) password = await replaceLegacyPassword(dir, opts.port, running.password, log);
+	}
+	return { port: opts.port, owned: true, reused: false, password, url: urlOf(opts.port, password), stop: () => pg.stop() };
 }
 
 function sameDir(a: string, b: string): boolean {
@@ -189,12 +263,12 @@ async function stopByPidFile(pidFile: string) {
 }
 
 /** Creates a database if it is missing (CREATE DATABASE cannot run in a transaction). */
-export async function ensureDatabase(port: number, name: string) {
+export async function ensureDatabase(port: number, name: string, password?: string) {
 	const admin = postgres({
 		host: '127.0.0.1',
 		port,
 		user: EMBEDDED_USER,
-		password: EMBEDDED_PASSWORD,
+		password: password ?? readEmbeddedPassword(env().database.embeddedDir) ?? LEGACY_EMBEDDED_PASSWORD,
 		database: 'postgres',
 		max: 1,
 		onnotice: () => {}

@@ -35,7 +35,9 @@ export const users = pgTable(
 		email: text('email').notNull(),
 		passwordHash: text('password_hash').notNull(),
 		role: text('role').$type<Role>().notNull(),
-		createdAt: createdAt()
+		createdAt: createdAt(),
+		/** Set when an admin disables the account: no sign-in, every session and token refused. */
+		disabledAt: timestamp('disabled_at', { withTimezone: true })
 	},
 	(t) => [
 		uniqueIndex('users_email_lower_key').on(sql`lower(${t.email})`),
@@ -72,7 +74,9 @@ export const apiTokens = pgTable(
 		tokenHash: text('token_hash').notNull().unique(),
 		createdAt: createdAt(),
 		lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
-		revokedAt: timestamp('revoked_at', { withTimezone: true })
+		revokedAt: timestamp('revoked_at', { withTimezone: true }),
+		/** Optional end of life chosen at creation; null: until revoked. */
+		expiresAt: timestamp('expires_at', { withTimezone: true })
 	},
 	(t) => [index('api_tokens_user_idx').on(t.userId)]
 );

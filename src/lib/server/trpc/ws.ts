@@ -10,6 +10,21 @@ import type { Context } from './context';
 import { bearerFrom, cookieValue, resolveAuth } from '../auth/resolve';
 import { SESSION_COOKIE } from '../auth/sessions';
 import { env } from '../env';
+import { TRPCError } from '@trpc/server';
+import type { WebSocket } from 'ws';
+import {
+	admit,
+	clientAddress,
+	connectAllowed,
+	connOf,
+	guardSlowReader,
+	revokedError,
+	stillValid,
+	stopWsAuth,
+	type WsConn
+} from './ws-auth';
+
+export { clientAddress } from './ws-auth';
 
 export const WS_PATH = '/api/trpc-ws';
 
@@ -21,22 +36,24 @@ declare global {
 }
 const g = globalThis;
 
-async function createWsContext({ req, info }: CreateWSSContextFnOptions): Promise<Context> {
-	const params = (info.connectionParams ?? {}) as Record<string, string | undefined>;
-	const auth = await resolveAuth({
+async function createWsContext({ req, res, info }: CreateWSSContextFnOptions): Promise<Context> {
+	const params = (info.connectionParams ?? {}) as Record<string, unknown>;
+	const creds = {
 		sessionToken: cookieValue(req.headers.cookie, SESSION_COOKIE),
-		bearer: params.token ?? bearerFrom(req.headers.authorization)
-	});
-	return {
+		bearer: (typeof params.token === 'string' ? params.token : null) ?? bearerFrom(req.headers.authorization)
+	};
+	// Not renewed from here: a socket cannot re-send the cookie, so a renewal would keep
+	// the session alive past the cookie the browser holds.
+	const auth = await resolveAuth(creds, { renew: false });
+	const ctx: Context = {
 		user: auth.user,
 		sessionToken: auth.sessionToken,
 		ip: clientAddress(req),
 		userAgent: req.headers['user-agent'] ?? null
 	};
-}
-
-export function clientAddress(req: IncomingMessage): string {
-	return req.socket.remoteAddress ?? 'unknown';
+	// Kept with the socket: re-read on revocation notices, at expiry, and by the sweep.
+	admit(res as WebSocket, ctx, creds, auth.expiresAt);
+	return ctx;
 }
 
 /**
@@ -64,7 +81,88 @@ function fanOutRouter(router: AnyRouter): AnyRouter {
 		return out;
 	};
 	const _config = { ...config, transformer: { input, output: { serialize, deserialize: output.deserialize } } };
-	return { ...router, _def: { ...router._def, _config } } as AnyRouter;
+	const procedures = guardedProcedures(router._def.procedures as Record<string, Procedure>);
+	return { ...router, _def: { ...router._def, _config, procedures } } as AnyRouter;
+}
+
+type ProcedureOpts = { ctx: unknown; type: string; signal?: AbortSignal };
+type Procedure = ((opts: ProcedureOpts) => Promise<unknown>) & { _def: { type: string } };
+
+/**
+ * Every procedure as the socket calls it: refused once the socket's credentials ended
+ * (an in-memory flag, see ws-auth.ts), and a subscription counted against
+ * WS_MAX_SUBSCRIPTIONS while it runs, each of its events checked the same way.
+ */
+function guardedProcedures(procedures: Record<string, Procedure>): Record<string, Procedure> {
+	const out: Record<string, Procedure> = {};
+	for (const [path, proc] of Object.entries(procedures)) {
+		const guarded = async (opts: ProcedureOpts) => {
+			const conn = connOf(opts.ctx);
+			if (conn && !stillValid(conn)) throw revokedError();
+			if (!conn || proc._def.type !== 'subscription') return proc(opts);
+			const max = env().ws.maxSubscriptions;
+			if (conn.subscriptions >= max) {
+				throw new TRPCError({
+					code: 'TOO_MANY_REQUESTS',
+					message: `Too many subscriptions on this connection (at most ${max}, WS_MAX_SUBSCRIPTIONS).`
+				});
+			}
+			conn.subscriptions++;
+			let released = false;
+			const release = () => {
+				if (!released) conn.subscriptions--;
+				released = true;
+			};
+			opts.signal?.addEventListener('abort', release, { once: true });
+			try {
+				const result = await proc(opts);
+				return isAsyncIterable(result) ? guardedIterable(result, conn, release) : result;
+			} catch (e) {
+				release();
+				throw e;
+			}
+		};
+		out[path] = Object.assign(guarded, { _def: proc._def }) as unknown as Procedure;
+	}
+	return out;
+}
+
+function isAsyncIterable(x: unknown): x is AsyncIterable<unknown> {
+	return typeof x === 'object' && x !== null && typeof (x as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function';
+}
+
+/** Passes the events through (one `.then` each, no extra generator) unless the credentials ended. */
+function guardedIterable(source: AsyncIterable<unknown>, conn: WsConn, release: () => void): AsyncIterable<unknown> {
+	return {
+		[Symbol.asyncIterator]() {
+			const inner = source[Symbol.asyncIterator]();
+			const end = (): Promise<IteratorResult<unknown>> => {
+				release();
+				return inner.return ? inner.return() : Promise.resolve({ done: true, value: undefined });
+			};
+			return {
+				next: () => {
+					if (!stillValid(conn)) return end().then(() => Promise.reject(revokedError()));
+					return inner.next().then(
+						(r) => {
+							if (r.done) release();
+							else if (!stillValid(conn)) return end().then(() => Promise.reject(revokedError()));
+							return r;
+						},
+						(e) => {
+							release();
+							throw e;
+						}
+					);
+				},
+				return: end,
+				throw: (e?: unknown) => {
+					release();
+					return inner.throw ? inner.throw(e) : Promise.reject(e);
+				}
+			};
+		}
+	};
 }
 
 /** JSON.stringify, except that a shared event's text is spliced in rather than rebuilt. */
@@ -90,11 +188,15 @@ const fanOutEncoder: Encoder = {
 export function wsServer(): WsHandle {
 	if (g.__batchdeskWs) return g.__batchdeskWs;
 	const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
+	// Before tRPC's own listener, so that every reply goes through the slow-reader check.
+	wss.on('connection', (client) => guardSlowReader(client));
 	const handler = applyWSSHandler({
 		wss,
 		router: fanOutRouter(appRouter),
 		experimental_encoder: fanOutEncoder,
 		createContext: createWsContext,
+		// As on HTTP: one message cannot make the server run more than this many calls at once.
+		maxBatchSize: env().ws.maxBatch,
 		keepAlive: { enabled: true, pingMs: 30_000, pongWaitMs: 5_000 }
 	});
 	g.__batchdeskWs = {
@@ -103,6 +205,7 @@ export function wsServer(): WsHandle {
 			handler.broadcastReconnectNotification();
 			for (const c of wss.clients) c.terminate();
 			wss.close();
+			void stopWsAuth();
 			g.__batchdeskWs = undefined;
 		}
 	};
@@ -138,6 +241,10 @@ export function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer
 	if (url.pathname !== WS_PATH) return false;
 	if (!originAllowed(req)) {
 		socket.end('HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nOrigin not allowed\n');
+		return true;
+	}
+	if (!connectAllowed(clientAddress(req))) {
+		socket.end('HTTP/1.1 429 Too Many Requests\r\nContent-Type: text/plain\r\nRetry-After: 60\r\nConnection: close\r\n\r\nToo many connections from this address\n');
 		return true;
 	}
 	// Without an Origin (a script), a cookie alone is not accepted: it must present a token.

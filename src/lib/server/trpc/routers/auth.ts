@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { login } from '../../auth/login';
 import { deleteSession } from '../../auth/sessions';
+import { changeOwnPassword } from '../../auth/users';
+import { changePasswordInput } from '../../../schemas/accounts';
 import { authedProcedure, loneProcedure, router } from '../init';
 
 export const authRouter = router({
@@ -17,5 +19,16 @@ export const authRouter = router({
 		ctx.setCookie?.(null);
 		return { ok: true };
 	}),
-	me: authedProcedure.query(({ ctx }) => ctx.user)
+	me: authedProcedure.query(({ ctx }) => ctx.user),
+	/** Any signed-in user, for their own account; the current password is required. */
+	changePassword: authedProcedure
+		.input(changePasswordInput)
+		.mutation(({ ctx, input }) =>
+			changeOwnPassword({
+				userId: ctx.user.id,
+				oldPassword: input.oldPassword,
+				newPassword: input.newPassword,
+				keepSessionToken: ctx.sessionToken
+			})
+		)
 });

@@ -1,14 +1,17 @@
-import { z } from 'zod';
-import { createApiToken, listApiTokens, revokeApiToken } from '../../auth/tokens';
-import { authedProcedure, router } from '../init';
+import { tokenCreateInput, tokenIdInput } from '../../../schemas/accounts';
+import { createApiToken, listAllApiTokens, listApiTokens, revokeApiToken } from '../../auth/tokens';
+import { adminProcedure, authedProcedure, router } from '../init';
 
 // Every signed-in user manages their own tokens; a token acts with its owner's role.
+// Admins also see and revoke everyone's (offboarding, a leaked token).
 export const tokensRouter = router({
 	list: authedProcedure.query(({ ctx }) => listApiTokens(ctx.user.id)),
-	create: authedProcedure
-		.input(z.object({ name: z.string().trim().min(1).max(100) }))
-		.mutation(({ ctx, input }) => createApiToken(ctx.user.id, input.name)),
+	listAll: adminProcedure.query(() => listAllApiTokens()),
+	create: authedProcedure.input(tokenCreateInput).mutation(({ ctx, input }) => {
+		const expiresAt = input.expiresInDays ? new Date(Date.now() + input.expiresInDays * 86_400_000) : null;
+		return createApiToken(ctx.user.id, input.name, expiresAt);
+	}),
 	revoke: authedProcedure
-		.input(z.object({ id: z.number().int().positive() }))
-		.mutation(({ ctx, input }) => revokeApiToken(ctx.user.id, input.id))
+		.input(tokenIdInput)
+		.mutation(({ ctx, input }) => revokeApiToken(ctx.user.role === 'admin' ? null : ctx.user.id, input.id))
 });

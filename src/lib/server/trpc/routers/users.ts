@@ -1,25 +1,29 @@
-import { z } from 'zod';
-import { ROLES } from '../../db/schema';
-import { createUser, listUsers, setUserRole } from '../../auth/users';
+import {
+	userCreateInput,
+	userIdInput,
+	userResetPasswordInput,
+	userSetDisabledInput,
+	userSetRoleInput
+} from '../../../schemas/accounts';
+import { createUser, deleteUser, listUsers, resetPassword, setUserDisabled, setUserRole } from '../../auth/users';
 import { notFound } from '../../errors';
 import { adminProcedure, router } from '../init';
 
+// Account management is the admin's. Every change that ends or alters a credential
+// (disable, delete, reset, role) reaches open sockets through the batchdesk_auth notice.
 export const usersRouter = router({
 	list: adminProcedure.query(() => listUsers()),
-	create: adminProcedure
-		.input(
-			z.object({
-				email: z.string().trim().email(),
-				password: z.string().min(8).max(1024),
-				role: z.enum(ROLES)
-			})
-		)
-		.mutation(({ input }) => createUser(input)),
-	setRole: adminProcedure
-		.input(z.object({ id: z.number().int().positive(), role: z.enum(ROLES) }))
-		.mutation(async ({ input }) => {
-			const row = await setUserRole(input.id, input.role);
-			if (!row) throw notFound(`No user ${input.id}.`, 'id');
-			return row;
-		})
+	create: adminProcedure.input(userCreateInput).mutation(({ input }) => createUser(input)),
+	setRole: adminProcedure.input(userSetRoleInput).mutation(async ({ input }) => {
+		const row = await setUserRole(input.id, input.role);
+		if (!row) throw notFound(`No user ${input.id}.`, 'id');
+		return row;
+	}),
+	setDisabled: adminProcedure
+		.input(userSetDisabledInput)
+		.mutation(({ ctx, input }) => setUserDisabled(input.id, input.disabled, ctx.user.id)),
+	delete: adminProcedure.input(userIdInput).mutation(({ ctx, input }) => deleteUser(input.id, ctx.user.id)),
+	resetPassword: adminProcedure
+		.input(userResetPasswordInput)
+		.mutation(({ input }) => resetPassword(input.id, input.password))
 });
