@@ -20,7 +20,7 @@ const PUBLIC = new Set(['health', 'auth.login']);
 /** Mutations any signed-in user may run on their own account; every other one needs operator or admin. */
 const SELF_SERVICE = new Set(['auth.logout', 'auth.changePassword', 'tokens.create', 'tokens.revoke']);
 /** POSTed for the size of their input, but they only read (a viewer sees the count before an operator runs it). */
-const READS_BY_POST = new Set(['batch.targetCount']);
+const READS_BY_POST = new Set(['batch.targetCount', 'batch.targetPhones']);
 
 const procedures = Object.entries(appRouter._def.procedures as unknown as Record<string, { _def: { type: Kind } }>).map(
 	([path, p]) => ({ path, type: p._def.type })
