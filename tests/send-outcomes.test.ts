@@ -344,7 +344,9 @@ describe('auth errors pause the channel', () => {
 			await paused(slow.id, 3000);
 			for (const id of [res.id, slow.id]) {
 				const b = await batchRow(id);
-				expect(b.error).toMatch(/refused the credentials of channel "tw-auth" \(twilio_20003: Authenticate\)/);
+				expect(b.error).toMatch(/refused the credentials of channel "tw-auth" \(twilio_20003\)/);
+				// The provider's words are not in the error every viewer reads.
+				expect(b.error).not.toMatch(/Authenticate/);
 				expect((await itemCounts(id)).failed ?? 0).toBe(0);
 			}
 			// The slice stopped: not all 40 were tried, and nobody is counted.
@@ -414,7 +416,8 @@ describe('circuit breaker', () => {
 			const before = fake.requests.length;
 			expect(before).toBeLessThanOrEqual(30);
 			expect(b.failed_count).toBe(before);
-			expect(b.error).toMatch(/^Paused by the circuit breaker: \d+ of the last \d+ sends were refused \(more than 20%\): twilio_30007 ×\d+\. Example: "Message filtered by the carrier"/);
+			expect(b.error).toMatch(/^Paused by the circuit breaker: \d+ of the last \d+ sends were refused \(more than 20%\): twilio_30007 ×\d+\. /);
+			expect(b.error).not.toMatch(/filtered by the carrier/);
 			expect((await itemCounts(res.id)).pending).toBe(100 - before);
 
 			// The provider recovers except for one number in ten (10%, under the threshold).

@@ -34,8 +34,10 @@ export function haltOnAuthError(channel: ChannelRow, err: unknown): Promise<void
 }
 
 async function pauseChannel(channel: ChannelRow, err: ChannelError): Promise<void> {
+	// The provider's own words stay on the items (shown to operators, not viewers): a
+	// batch's error is read by everyone who can see the batch, so it names the code only.
 	const reason =
-		`Paused: the provider refused the credentials of channel "${channel.name}" (${err.code}: ${err.message.slice(0, 200)}). ` +
+		`Paused: the provider refused the credentials of channel "${channel.name}" (${err.code}). ` +
 		'Fix the channel settings, then resume: the recipients not sent yet are still pending.';
 	// Never throws: the caller is mid-slice with items claimed, and must still record them.
 	try {
@@ -52,7 +54,7 @@ type Window = { sends: number; refusals: number; top: { code: string; n: number;
  * The circuit breaker, after a slice's outcomes are recorded: when more than
  * SEND_BREAKER_SHARE of the batch's recent sends were refused (failed for good, or
  * unknown; skips are not sends), the batch pauses itself and its error says why (the
- * commonest codes, how many, a sample message). Nothing is read unless this slice had
+ * commonest codes and how many). Nothing is read unless this slice had
  * a refusal. Returns whether it paused the batch.
  */
 export async function checkBreaker(batchId: string, delta: CountDelta | undefined, outcomes: { id: number }[]): Promise<boolean> {
@@ -72,11 +74,10 @@ async function tripIfRefused(batchId: string, lastId: number): Promise<boolean> 
 	const w = await recentSends(batchId, lastId, window);
 	if (w.sends < minSends || w.refusals <= share * w.sends) return false;
 	const codes = w.top.map((t) => `${t.code} ×${t.n}`).join(', ');
-	const sample = w.top.find((t) => t.sample)?.sample;
+	// Codes only: the providers' messages are on the items, for operators (see pauseChannel).
 	const reason =
 		`Paused by the circuit breaker: ${w.refusals} of the last ${w.sends} sends were refused ` +
-		`(more than ${Math.round(share * 100)}%): ${codes}.` +
-		(sample ? ` Example: "${sample.slice(0, 200)}".` : '') +
+		`(more than ${Math.round(share * 100)}%): ${codes}. The recipients' errors show the provider's messages.` +
 		' Resume sends the pending recipients only.';
 	const paused = await pauseWithReason(batchId, reason);
 	if (paused) log.warn({ batchId, refusals: w.refusals, sends: w.sends, top: w.top }, 'circuit breaker: batch paused');
