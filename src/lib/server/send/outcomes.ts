@@ -5,6 +5,7 @@ import { sandboxMessageId, sandboxMessageIdSql } from '../channels/sandbox';
 import { bumpCounters } from '../batches/counters';
 import { MAX_ATTEMPTS, retryDelayMs } from './pacing';
 import { env } from '../env';
+import { WORKER_PROCESS_ID } from '../jobs/recovery';
 
 /** First retry back-off (doubles per attempt); SEND_RETRY_BASE_MS shortens it in tests. */
 const retryBaseMs = () => env().send.retryBaseMs;
@@ -63,21 +64,32 @@ export function deltaOf(outcomes: ItemOutcome[]): CountDelta {
  * one UPDATE … FROM unnest / jsonb_to_recordset for the items (arrays with nulls do
  * not travel well as postgres.js parameters), one UPDATE of the batch row (the counters
  * always agree with the items). `bumpAttempts`: the attempt was not counted at claim.
+ *
+ * An outcome is written only for an item the caller still holds: claimed items
+ * (`bumpAttempts` false) must still be `sending` and claimed by this process, items
+ * claimed in this same transaction (true) still `pending`. A worker presumed dead
+ * (its claims released to another) thus records nothing for them, and counts nothing:
+ * the counters add up what was written, not what was attempted.
  */
 export async function recordOutcomes(tx: Tx, batchId: string, outcomes: ItemOutcome[], bumpAttempts: boolean): Promise<CountDelta> {
 	if (outcomes.length === 0) return deltaOf(outcomes);
 	const bump = bumpAttempts ? 1 : 0;
+	const held = bumpAttempts ? tx`status = 'pending'` : tx`status = 'sending' and claimed_by = ${WORKER_PROCESS_ID}`;
+	const heldI = bumpAttempts ? tx`i.status = 'pending'` : tx`i.status = 'sending' and i.claimed_by = ${WORKER_PROCESS_ID}`;
 	const plainSent = outcomes.filter((o) => o.status === 'sent' && o.providerMessageId === sandboxMessageId(messageKey(batchId, o.id)));
 	const plainSet = new Set(plainSent);
 	const rest = plainSent.length === outcomes.length ? [] : outcomes.filter((o) => !plainSet.has(o));
+	const written = new Set<number>();
 	if (plainSent.length) {
 		// The common case of the sandbox, kept to one id array: the provider id is derived.
-		await tx`update batch_items set status = 'sent', attempts = attempts + ${bump}, provider_message_id = ${sandboxMessageIdSql(tx)},
+		const rows = await tx<{ id: number }[]>`update batch_items set status = 'sent', attempts = attempts + ${bump}, provider_message_id = ${sandboxMessageIdSql(tx)},
 			error_class = null, error_code = null, error_message = null, not_before = null, claimed_by = null, claimed_at = null, updated_at = now()
-			where id = any(${plainSent.map((o) => o.id)}::bigint[])`;
+			where id = any(${plainSent.map((o) => o.id)}::bigint[]) and ${held}
+			returning id::int as id`;
+		for (const r of rows) written.add(r.id);
 	}
 	if (rest.length) {
-		await tx`update batch_items i set status = u.status,
+		const rows = await tx<{ id: number }[]>`update batch_items i set status = u.status,
 				attempts = i.attempts + case when u.status = 'skipped' then 0 else ${bump}::int end,
 				error_class = u.error_class, error_code = u.error_code, error_message = u.error_message,
 				provider_message_id = coalesce(u.provider_message_id, i.provider_message_id),
@@ -94,9 +106,12 @@ export async function recordOutcomes(tx: Tx, batchId: string, outcomes: ItemOutc
 				}))
 			)}::jsonb) as u(id bigint, status text, error_class text, error_code text, error_message text,
 				provider_message_id text, not_before timestamptz)
-			where i.id = u.id`;
+			where i.id = u.id and ${heldI}
+			returning i.id::int as id`;
+		for (const r of rows) written.add(r.id);
 	}
-	const optOuts = outcomes.filter((o) => o.optOut).map((o) => o.id);
+	const recorded = written.size === outcomes.length ? outcomes : outcomes.filter((o) => written.has(o.id));
+	const optOuts = recorded.filter((o) => o.optOut).map((o) => o.id);
 	if (optOuts.length) {
 		// The provider refuses this recipient for good (they unsubscribed): later batches skip them.
 		await tx`
@@ -107,7 +122,7 @@ export async function recordOutcomes(tx: Tx, batchId: string, outcomes: ItemOutc
 				and c.id = i.contact_id
 				and c.opted_out_at is null`;
 	}
-	const d = deltaOf(outcomes);
+	const d = deltaOf(recorded);
 	if (d.processed) await bumpCounters(tx, batchId, d);
 	return d;
 }

@@ -1,6 +1,6 @@
 import type postgres from 'postgres';
-import { transaction, type Tx } from '../db/client';
-import { onDeadWorkers } from '../jobs/recovery';
+import type { Tx } from '../db/client';
+import type { DeadReleaser } from '../jobs/recovery';
 import { publishBatchUpdate } from '../events/publish';
 import { kindsWith } from '../channels/registry';
 import { bumpCounters } from '../batches/counters';
@@ -49,30 +49,24 @@ export async function settleUnrecorded(tx: Tx, which: postgres.Fragment, why: { 
 }
 
 /**
- * Items a dead worker process had in flight (`sending`, claimed by it) are settled as
- * above. Then each batch still running gets a slice job again.
+ * Items dead worker processes had in flight (`sending`, claimed by them) are settled as
+ * above, in the caller's transaction (the one that forgets those processes, see
+ * jobs/recovery.ts), and each batch still running gets a slice job again in it too.
+ * Returns the live updates to publish once that commits.
  */
-export async function releaseDeadClaims(deadProcessIds: string[]) {
+export const releaseDeadClaims: DeadReleaser = async (tx, deadProcessIds) => {
 	if (deadProcessIds.length === 0) return;
-	type Touched = { id: string; rate_per_minute: number | null; status: string };
-	const batches = await transaction(async (tx): Promise<Touched[]> => {
-		const ids = await settleUnrecorded(tx, tx`i.claimed_by = any(${deadProcessIds}::text[])`, {
-			code: 'worker_died',
-			message: 'The worker died during the send: the provider may or may not have it'
-		});
-		if (ids.length === 0) return [];
-		return await tx<Touched[]>`
-			select id, rate_per_minute, status from batch_operations where id = any(${ids}::uuid[])`;
+	const ids = await settleUnrecorded(tx, tx`i.claimed_by = any(${deadProcessIds}::text[])`, {
+		code: 'worker_died',
+		message: 'The worker died during the send: the provider may or may not have it'
 	});
+	if (ids.length === 0) return;
+	const batches = await tx<{ id: string; rate_per_minute: number | null; status: string }[]>`
+		select id, rate_per_minute, status from batch_operations where id = any(${ids}::uuid[])`;
 	for (const b of batches) {
-		if (b.status === 'PROCESSING') await enqueueSlice({ id: b.id, ratePerMinute: b.rate_per_minute }, { spawn: true });
-		await publishBatchUpdate(b.id);
+		if (b.status === 'PROCESSING') await enqueueSlice({ id: b.id, ratePerMinute: b.rate_per_minute }, { spawn: true }, tx);
 	}
-}
-
-let registered = false;
-export function registerSendRecovery() {
-	if (registered) return;
-	registered = true;
-	onDeadWorkers(releaseDeadClaims);
-}
+	return async () => {
+		for (const b of batches) await publishBatchUpdate(b.id);
+	};
+};
