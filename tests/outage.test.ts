@@ -29,6 +29,7 @@ function startWorkerProcess(name: string) {
 			WORKER_CONCURRENCY: '4',
 			WORKER_DEAD_AFTER_SECONDS: '5',
 			SEND_RETRY_BASE_MS: '100',
+			BULK_CHUNK_SIZE: '200',
 			BATCHDESK_APP_NAME: name,
 			LOG_LEVEL: 'warn'
 		},
@@ -96,7 +97,6 @@ describe('database outage', () => {
 		const w = children[0] && alive(children[0]) ? { child: children[0] } : startWorkerProcess('bd-outage-a');
 		const { call } = await userCaller('operator');
 		await seedContacts(20_000, { prefix: '+1944', tags: ['t'] });
-		process.env.BULK_CHUNK_SIZE = '500';
 		const res = await call.batch.tags({ filter: { tags: ['t'] }, operation: 'add', tags: ['outage'] });
 		// Its job's attempt becomes the last one as soon as it is fetched.
 		await sql()`update graphile_worker._private_jobs set max_attempts = 1 where payload->>'batchId' = ${res.id}`;

@@ -143,7 +143,7 @@ export async function startWorker(opts: { concurrency?: number } = {}): Promise<
 		try {
 			const b = await heartbeat([...currentIds, ...formerIds], beatMs * 2 + 1_000);
 			if (suspect && !restarting) void restartRunner();
-			await recoverDeadWorkers(deadAfter, RELEASERS, b, beatMs * 2);
+			await recoverDeadWorkers(deadAfter, RELEASERS, b, beatMs + 1_000);
 		} catch (e) {
 			heartbeatGap();
 			if (isConnectionError(e)) log.warn({ err: e }, 'heartbeat failed: database unreachable');
