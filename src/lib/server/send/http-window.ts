@@ -176,7 +176,8 @@ export async function httpWindow(
 		inFlight++;
 		processInFlight++;
 		const t0 = performance.now();
-		void sendOne(channel, channelRow, m).then((o) => {
+		void sendOne(channel, channelRow, m).then((answer) => {
+			const o = { ...answer, claim: m.attempts };
 			inFlight--;
 			processInFlight--;
 			const ms = performance.now() - t0;

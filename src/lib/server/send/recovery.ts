@@ -13,6 +13,9 @@ import { enqueueSlice } from './jobs';
  * back to pending. Otherwise nobody knows whether the provider got it: it becomes
  * `unknown` with `why`, counted as processed and unknown, and is never re-sent silently.
  *
+ * In a batch already cancelled (or failed) nothing would send a pending item again, and
+ * the provider may have it: such an item is `unknown` whatever the channel.
+ *
  * One statement decides for items of any number of batches (a dead worker's), so it
  * decides per item by its batch's channel kind: the kinds that may re-send are taken
  * from the capability table (channels/registry.ts) and passed as an array, rather
@@ -20,6 +23,14 @@ import { enqueueSlice } from './jobs';
  * re-send. Returns the batches touched.
  */
 export async function settleUnrecorded(tx: Tx, which: postgres.Fragment, why: { code: string; message: string }): Promise<string[]> {
+	// Locks in the order every writer of outcomes takes them (recordOutcomes, cancel):
+	// the batch rows first, then the items; an item another transaction is writing (its
+	// outcome being recorded) is skipped: that writer settles it.
+	await tx`
+		select b.id from batch_operations b
+		where b.id in (select i.batch_id from batch_items i where i.status = 'sending' and ${which})
+		order by b.id
+		for no key update`;
 	const rows = await tx<{ batch_id: string; unknown: number }[]>`
 		with settled as (
 			update batch_items i set
@@ -31,13 +42,12 @@ export async function settleUnrecorded(tx: Tx, which: postgres.Fragment, why: { 
 				claimed_at = null,
 				updated_at = now()
 			from (
-				select b.id, coalesce(ch.kind = any(${kindsWith('idempotentResend')}::text[]), false) as resend
+				select b.id, coalesce(ch.kind = any(${kindsWith('idempotentResend')}::text[]), false) and b.status not in ('CANCELLED', 'FAILED') as resend
 				from batch_operations b
 				left join channels ch on ch.id = b.channel_id
 			) r
 			where r.id = i.batch_id
-				and i.status = 'sending'
-				and ${which}
+				and i.id in (select i.id from batch_items i where i.status = 'sending' and ${which} for update skip locked)
 			returning i.batch_id, i.status)
 		select batch_id, count(*) filter (where status = 'unknown')::int as unknown
 		from settled
