@@ -13,7 +13,7 @@ import { phonesUnderTwoKeys, send, stage } from '../worker-faults';
 import { createTagBatch } from '../../src/lib/server/bulk/create';
 
 const OUTAGE_MS = Number(process.env.CHAOS_C_OUTAGE_MS ?? 60_000);
-const RECIPIENTS = Number(process.env.CHAOS_C_RECIPIENTS ?? 4_000);
+const RECIPIENTS = Number(process.env.CHAOS_C_RECIPIENTS ?? 3_000);
 
 async function health(url: string): Promise<string> {
 	try {
@@ -42,7 +42,7 @@ export default defineScenario({
 			children.push(startWorkerProcess({ databaseUrl: s.databaseUrl, env: workerEnv }), startWorkerProcess({ databaseUrl: s.databaseUrl, env: workerEnv }));
 			await waitFor('two workers registered', async () => (await sql()`select 1 from worker_processes`).length >= 2, 60_000, 200);
 
-			await createChannel('hook', 'webhook', { url: fake.url, timeoutMs: 5_000 }, 40);
+			await createChannel('hook', 'webhook', { url: fake.url, timeoutMs: 5_000 }, 50);
 			const ids = await seedContacts(RECIPIENTS, '+1811');
 			await seedContacts(20_000, '+1822');
 			const batches: string[] = [];
@@ -132,6 +132,7 @@ export default defineScenario({
 				healthDuringOutage: [...new Set(healthDuring)].join(','),
 				healthAfter,
 				resumeAfterOutageMs: resumedAt - back,
+				stallsOver5s: stalls(fake.requests.map((r) => r.at), outageStarted, back),
 				processesExited: exited.length,
 				batches: ended.map((r) => `${r.type}:${r.status}`).join(' '),
 				lost,
@@ -150,6 +151,18 @@ export default defineScenario({
 		}
 	}
 });
+
+/** Gaps of more than 5 s between requests at the provider, outside the outage (ms each). */
+function stalls(times: number[], outageFrom: number, outageTo: number): number[] {
+	const t = [...times].sort((a, b) => a - b);
+	const out: number[] = [];
+	for (let i = 1; i < t.length; i++) {
+		const gap = t[i] - t[i - 1];
+		const inOutage = t[i - 1] <= outageTo && t[i] >= outageFrom;
+		if (gap > 5_000 && !inOutage) out.push(gap);
+	}
+	return out;
+}
 
 /** Our own pool's connections died with the server: a statement that meets one is tried again. */
 async function retry<T>(fn: () => Promise<T>, times = 20): Promise<T> {
