@@ -9,6 +9,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeDb, sql } from '../src/lib/server/db/client';
 import { resetEnvCache } from '../src/lib/server/env';
+import { subscribe } from '../src/lib/server/events/bus';
+import { publishBatchUpdate } from '../src/lib/server/events/publish';
 import { startPrivatePg } from './private-pg';
 import { startFakeProvider } from './fake-provider';
 import { caller, sleep, userCaller, waitFor } from './helpers';
@@ -92,6 +94,30 @@ describe('database outage', () => {
 			await fake.close();
 		}
 	}, 240_000);
+
+	it('the live-update bus hears updates again after PostgreSQL was away longer than its reconnect', async () => {
+		const { call } = await userCaller('operator');
+		const ids = await seedContacts(3, { prefix: '+1955' });
+		const res = await call.batch.send({ contactIds: ids, content: 'x', scheduleAt: new Date(Date.now() + 3_600_000) });
+		const sub = subscribe(null);
+		await sub.ready;
+		pg.kill9();
+		// Long enough for postgres.js's own re-LISTEN to have been tried and failed.
+		await sleep(8_000);
+		await pg.start();
+		await waitFor(async () => (await caller().health()).status === 'ok', 30_000, 200);
+		const heard = await waitFor(
+			async () => {
+				await publishBatchUpdate(res.id).catch(() => {});
+				const msgs = await Promise.race([sub.take(), sleep(1_000).then(() => [])]);
+				return msgs.some((m) => 'event' in m && m.event.data.id === res.id);
+			},
+			40_000,
+			100
+		);
+		expect(heard).toBe(true);
+		sub.close();
+	}, 120_000);
 
 	it('a job on its last attempt whose connections are terminated again and again is queued again, and its batch completes', async () => {
 		const w = children[0] && alive(children[0]) ? { child: children[0] } : startWorkerProcess('bd-outage-a');
