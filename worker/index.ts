@@ -2,7 +2,7 @@ import { run, type Runner, type WorkerEvents } from 'graphile-worker';
 import { EventEmitter } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { databaseUrl } from '../src/lib/server/db/url';
-import { closeDb, isConnectionError, surviveConnectionLoss } from '../src/lib/server/db/client';
+import { closeDb, isConnectionError, surviveConnectionLoss, transaction } from '../src/lib/server/db/client';
 import { graphileLogger } from '../src/lib/server/jobs/graphile-logger';
 import { env, exitOnInvalidEnv } from '../src/lib/server/env';
 import { logger } from '../src/lib/server/log';
@@ -116,8 +116,18 @@ export async function startWorker(opts: { concurrency?: number } = {}): Promise<
 			log.warn('restarting the job runner after a lost database connection');
 			// Sends hand over quickly; whatever the old runner still runs gets this long.
 			stopSending();
-			await Promise.race([old.stop().catch(() => {}), sleep(RUNNER_STOP_MS)]);
+			const ended = await Promise.race([old.stop().then(() => true, () => true), sleep(RUNNER_STOP_MS).then(() => false)]);
 			if (stopped) return;
+			// No job of the old runner runs any more: claims this process still holds are
+			// ones whose outcome could not be written while the database was away. They are
+			// settled as a dead worker's are (an answer that still comes is written only
+			// under its own claim, send/outcomes.ts).
+			if (ended) {
+				await transaction(async (tx) => {
+					const after = await releaseDeadClaims(tx, [WORKER_PROCESS_ID]);
+					return after;
+				}).then((after) => after?.());
+			}
 			startSending();
 			runner = await startRunnerPatiently();
 			// The old runner's ids run nothing any more: whatever they still lock (completions
@@ -146,6 +156,8 @@ export async function startWorker(opts: { concurrency?: number } = {}): Promise<
 			await recoverDeadWorkers(deadAfter, RELEASERS, b, beatMs + 1_000);
 		} catch (e) {
 			heartbeatGap();
+			// The runner may have lost completions too: it is restarted once the database answers.
+			if (isConnectionError(e)) suspect = true;
 			if (isConnectionError(e)) log.warn({ err: e }, 'heartbeat failed: database unreachable');
 			else log.error({ err: e }, 'heartbeat failed');
 		}

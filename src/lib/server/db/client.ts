@@ -3,6 +3,7 @@ import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
 import * as schema from './schema';
 import { databaseUrl } from './url';
 import { env } from '../env';
+import { logger } from '../log';
 
 export type Db = PostgresJsDatabase<typeof schema>;
 export type Sql = postgres.Sql;
@@ -28,6 +29,12 @@ declare global {
 const g = globalThis;
 
 function open(): Handles {
+	// Any process with a pool (the web server, scripts) lives through an outage: a lost
+	// connection's stray rejection is logged, not fatal. A process that handles those
+	// events itself (test runners, the chaos runner) keeps its own handling.
+	if (!process.env.VITEST && process.listenerCount('unhandledRejection') === 0 && process.listenerCount('uncaughtException') === 0) {
+		surviveConnectionLoss(logger.child({ module: 'db' }));
+	}
 	const sql = postgres(databaseUrl(), {
 		max: env().database.poolMax,
 		onnotice: () => {},
