@@ -124,6 +124,8 @@ describe('dead worker recovery', () => {
 describe('orphaned locks', () => {
 	it('unlocks a job held by an unregistered worker id past the window, and no other', async () => {
 		const { recoverDeadWorkers } = await import('../src/lib/server/jobs/recovery');
+		// A judge that has beaten steadily for longer than any window.
+		const steady = { nowMs: Date.now(), steadyMs: Number.POSITIVE_INFINITY };
 		await enqueue('system:echo', { message: 'orphan' }, { runAt: new Date(Date.now() + 3600_000) });
 		await enqueue('system:echo', { message: 'held-by-live' }, { runAt: new Date(Date.now() + 3600_000) });
 		await enqueue('system:echo', { message: 'fresh-lock' }, { runAt: new Date(Date.now() + 3600_000) });
@@ -134,9 +136,9 @@ describe('orphaned locks', () => {
 		await lock('orphan', 'pool-gone', '1 hour');
 		await lock('held-by-live', 'pool-live', '1 hour');
 		await lock('fresh-lock', 'pool-starting', '0 seconds');
-		await recoverDeadWorkers(3600 * 24);
+		await recoverDeadWorkers(3600 * 24, [], steady, 5_000);
 		expect((await job('orphan'))?.locked_by).toBe('pool-gone');
-		await recoverDeadWorkers(30);
+		await recoverDeadWorkers(30, [], steady, 5_000);
 		expect((await job('orphan'))?.locked_by).toBeNull();
 		expect((await job('held-by-live'))?.locked_by).toBe('pool-live');
 		expect((await job('fresh-lock'))?.locked_by).toBe('pool-starting');

@@ -1,6 +1,7 @@
 import type { JobHelpers, Task } from 'graphile-worker';
 import { z } from 'zod';
-import { sql } from '../src/lib/server/db/client';
+import { isConnectionError, sql } from '../src/lib/server/db/client';
+import { env } from '../src/lib/server/env';
 import { transitionBatch } from '../src/lib/server/batches/repository';
 import { taskPayloads, type TaskName, type TaskPayload } from '../src/lib/server/jobs/payloads';
 
@@ -49,6 +50,9 @@ export function defineTask<T extends TaskName>(name: T, task: TaskSpec<T> | Task
 		try {
 			await spec.run(parsed.data as TaskPayload<T>, helpers);
 		} catch (e) {
+			// A lost database connection says nothing about the job: within the grace it is
+			// queued again as it was, its attempts untouched, instead of failing a batch.
+			if (isConnectionError(e) && (await requeueAfterOutage(name, raw, helpers, e))) return;
 			if (helpers.job.attempts < helpers.job.max_attempts) throw e;
 			// The last attempt: graphile-worker will not run this job again, so the batch
 			// must not be left PENDING or PROCESSING with nothing to move it on.
@@ -66,6 +70,44 @@ export function defineTask<T extends TaskName>(name: T, task: TaskSpec<T> | Task
 			throw e;
 		}
 	};
+}
+
+/** Where a job's payload keeps when its first outage began (stripped by every task's schema). */
+const OUTAGE_KEY = '_outageSince';
+
+/**
+ * Queues the job again, as it is (key, queue, priority, attempts left), a few seconds
+ * from now, while the outage it hit is younger than WORKER_OUTAGE_GRACE_SECONDS; this
+ * attempt then ends successfully and does not count. Waits (with back-off) for the
+ * database to take the new job; false once the grace is over (the error stands).
+ * add_job given the key of this job, which is locked while it runs, clears that key and
+ * adds a fresh job, so the continuation is never merged into the attempt that ends.
+ */
+async function requeueAfterOutage(name: TaskName, raw: unknown, helpers: JobHelpers, err: unknown): Promise<boolean> {
+	const payload = raw && typeof raw === 'object' ? { ...(raw as Record<string, unknown>) } : {};
+	const since = typeof payload[OUTAGE_KEY] === 'number' ? (payload[OUTAGE_KEY] as number) : Date.now();
+	payload[OUTAGE_KEY] = since;
+	const graceMs = env().worker.outageGraceSeconds * 1000;
+	const job = helpers.job;
+	const attemptsLeft = Math.max(1, job.max_attempts - job.attempts + 1);
+	for (let n = 0; Date.now() - since < graceMs; n++) {
+		try {
+			await sql()`
+				select graphile_worker.add_job(
+					${name}::text, ${JSON.stringify(payload)}::json,
+					queue_name => (select queue_name from graphile_worker._private_job_queues where id = ${job.job_queue_id ?? null}::int),
+					run_at => now() + interval '2 seconds',
+					max_attempts => ${attemptsLeft}::int,
+					job_key => ${job.key ?? null}::text,
+					priority => ${job.priority}::int)`;
+			helpers.logger.warn(`${name}: lost the database connection (${String((err as Error)?.message ?? err)}); queued again`);
+			return true;
+		} catch (e) {
+			if (!isConnectionError(e)) return false;
+			await new Promise((r) => setTimeout(r, Math.min(500 * 2 ** n, 5_000)));
+		}
+	}
+	return false;
 }
 
 /** The default final failure: the batch is FAILED with the reason (if it can still move). */

@@ -92,6 +92,8 @@ const fields = {
 	WORKER_CONCURRENCY: whole(1).default(8),
 	/** A worker silent for this long is dead; its locked jobs are released. */
 	WORKER_DEAD_AFTER_SECONDS: whole(1).default(30),
+	/** How long a job that lost its database connection is re-queued without using up an attempt (an outage shorter than this fails no batch). */
+	WORKER_OUTAGE_GRACE_SECONDS: whole(1).default(600),
 
 	// send
 	/** Parallel slice chains of an unpaced batch (each claims its own items with SKIP LOCKED). */
@@ -190,7 +192,8 @@ function grouped(e: Flat) {
 		},
 		worker: {
 			concurrency: e.WORKER_CONCURRENCY,
-			deadAfterSeconds: e.WORKER_DEAD_AFTER_SECONDS
+			deadAfterSeconds: e.WORKER_DEAD_AFTER_SECONDS,
+			outageGraceSeconds: e.WORKER_OUTAGE_GRACE_SECONDS
 		},
 		send: {
 			lanes: e.SEND_LANES,

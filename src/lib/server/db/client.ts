@@ -3,6 +3,7 @@ import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
 import * as schema from './schema';
 import { databaseUrl } from './url';
 import { env } from '../env';
+import { logger } from '../log';
 
 export type Db = PostgresJsDatabase<typeof schema>;
 export type Sql = postgres.Sql;
@@ -28,6 +29,12 @@ declare global {
 const g = globalThis;
 
 function open(): Handles {
+	// Any process with a pool (the web server, scripts) lives through an outage: a lost
+	// connection's stray rejection is logged, not fatal. A process that handles those
+	// events itself (test runners, the chaos runner) keeps its own handling.
+	if (!process.env.VITEST && process.listenerCount('unhandledRejection') === 0 && process.listenerCount('uncaughtException') === 0) {
+		surviveConnectionLoss(logger.child({ module: 'db' }));
+	}
 	const sql = postgres(databaseUrl(), {
 		max: env().database.poolMax,
 		onnotice: () => {},
@@ -103,6 +110,71 @@ export async function closeDb() {
 	g.__batchdeskDb = undefined;
 	g.__batchdeskImportSql = undefined;
 	await Promise.all([h?.sql.end({ timeout: 5 }), i?.end({ timeout: 5 })]);
+}
+
+/** SQLSTATEs of a server going away or not taking connections (class 08, and 57P01-57P03). */
+const LOST_SQLSTATE = /^(08...|57P0[1-3]|53300)$/;
+/** Node and postgres.js codes of a connection that failed or broke. */
+const LOST_CODES = new Set([
+	'ECONNREFUSED',
+	'ECONNRESET',
+	'EPIPE',
+	'ETIMEDOUT',
+	'EHOSTUNREACH',
+	'ENETUNREACH',
+	'EAI_AGAIN',
+	'CONNECTION_CLOSED',
+	'CONNECTION_ENDED',
+	'CONNECTION_DESTROYED',
+	'CONNECT_TIMEOUT'
+]);
+
+/**
+ * Whether an error means the database could not be reached or the connection broke (an
+ * outage, a failover, pg_terminate_backend), rather than a statement that failed: such
+ * a failure says nothing about the work, which is retried once the database is back.
+ * postgres.js, writing to a socket it has just lost, throws a TypeError about reading
+ * 'write' of null; pg says "Connection terminated". Causes and aggregates are looked into.
+ */
+export function isConnectionError(e: unknown, depth = 0): boolean {
+	if (!e || typeof e !== 'object' || depth > 4) return false;
+	const err = e as { code?: unknown; message?: unknown; cause?: unknown; errors?: unknown };
+	const code = typeof err.code === 'string' ? err.code : '';
+	if (LOST_CODES.has(code) || LOST_SQLSTATE.test(code)) return true;
+	const message = typeof err.message === 'string' ? err.message : '';
+	if (/reading 'write'|Connection terminated|terminating connection due to administrator command|the database system is (starting up|shutting down|in recovery mode)|write after end|socket hang up/i.test(message)) return true;
+	if (Array.isArray(err.errors) && err.errors.some((x) => isConnectionError(x, depth + 1))) return true;
+	return isConnectionError(err.cause, depth + 1);
+}
+
+let guarded = false;
+/**
+ * Keeps a process alive through a database outage: a promise rejected by a lost
+ * connection that nobody awaited (a library's unawaited query, e.g. graphile-worker's
+ * job completion) is logged instead of ending the process, as Node does by default.
+ * Any other unhandled rejection still ends it. `onLost` hears of each one swallowed.
+ */
+export function surviveConnectionLoss(log: { warn(o: object, m: string): void }, onLost?: (e: unknown) => void) {
+	if (guarded) return;
+	guarded = true;
+	process.on('unhandledRejection', (reason) => {
+		if (isConnectionError(reason)) {
+			log.warn({ err: reason }, 'database connection lost by a task nobody awaited; carrying on');
+			onLost?.(reason);
+			return;
+		}
+		throw reason;
+	});
+	process.on('uncaughtException', (err) => {
+		if (isConnectionError(err)) {
+			log.warn({ err }, 'database connection lost (uncaught); carrying on');
+			onLost?.(err);
+			return;
+		}
+		// What Node would have done: print and exit with the code for an uncaught exception.
+		console.error(err);
+		process.exit(1);
+	});
 }
 
 export { schema };

@@ -25,7 +25,16 @@ type BusState = {
 	unlisten: (() => Promise<void>) | null;
 	inFlight: Map<string, boolean>; // batchId → dirty flag while a read is running
 	readSeq: number;
+	/** The LISTEN watchdog (see watch), and the token of the ping it waits to hear. */
+	watchdog: ReturnType<typeof setInterval> | null;
+	ping: string | null;
+	unlistenPing: (() => Promise<void>) | null;
 };
+
+/** The channel the watchdog pings itself on, through the LISTEN connection. */
+const PING_CHANNEL = 'batchdesk_bus_ping';
+const WATCH_MS = 5_000;
+const PING_WAIT_MS = 3_000;
 
 // On globalThis so Vite's dev reloads keep one LISTEN per process.
 declare global {
@@ -43,7 +52,10 @@ function state(): BusState {
 			listening: null,
 			unlisten: null,
 			inFlight: new Map(),
-			readSeq: 0
+			readSeq: 0,
+			watchdog: null,
+			ping: null,
+			unlistenPing: null
 		};
 	}
 	return g.__batchdeskBus;
@@ -130,7 +142,47 @@ function onNotification(s: BusState, payload: string) {
 	for (const sub of s.subscribers) if (sub.batchId === null || sub.batchId === data.id) sub.push(msg);
 }
 
+/**
+ * postgres.js re-issues LISTEN when its connection comes back, but a re-listen that
+ * fails (the database still away) is dropped silently: after an outage longer than a
+ * moment the bus would hear nothing ever again. While anyone is subscribed, the bus
+ * pings itself through NOTIFY every few seconds; a ping not heard back on a database
+ * that took the NOTIFY means the LISTEN is gone: it is set up again and subscribers
+ * re-read (what was published meanwhile is lost).
+ */
+function watch(s: BusState) {
+	if (s.watchdog) return;
+	s.watchdog = setInterval(() => void check(s).catch(() => {}), WATCH_MS);
+	s.watchdog.unref?.();
+}
+
+async function check(s: BusState) {
+	if (g.__batchdeskBus !== s) {
+		if (s.watchdog) clearInterval(s.watchdog);
+		return;
+	}
+	if (s.subscribers.size === 0) return;
+	if (!s.listening) return void startListening(s).catch(() => {});
+	await s.listening;
+	const token = `${process.pid}:${Math.random()}`;
+	s.ping = token;
+	await s.sql.notify(PING_CHANNEL, token);
+	await new Promise((r) => setTimeout(r, PING_WAIT_MS));
+	if (s.ping !== token) return; // heard
+	s.ping = null;
+	const [unlisten, unlistenPing] = [s.unlisten, s.unlistenPing];
+	s.listening = null;
+	s.unlisten = null;
+	s.unlistenPing = null;
+	await unlisten?.().catch(() => {});
+	await unlistenPing?.().catch(() => {});
+	await startListening(s);
+	const msg: BusMessage = { resync: true, readSeq: ++s.readSeq };
+	for (const sub of s.subscribers) sub.push(msg);
+}
+
 function startListening(s: BusState): Promise<void> {
+	watch(s);
 	if (s.listening) return s.listening;
 	let first = true;
 	s.listening = s.sql
@@ -150,8 +202,12 @@ function startListening(s: BusState): Promise<void> {
 				for (const sub of s.subscribers) sub.push(msg);
 			}
 		)
-		.then((res) => {
+		.then(async (res) => {
 			s.unlisten = res.unlisten;
+			const ping = await s.sql.listen(PING_CHANNEL, (token) => {
+				if (token === s.ping) s.ping = null;
+			});
+			s.unlistenPing = ping.unlisten;
 		})
 		.catch((e) => {
 			s.listening = null;
@@ -201,7 +257,9 @@ export function subscribe(batchId: string | null, signal?: AbortSignal) {
 export async function stopBus(): Promise<void> {
 	const s = g.__batchdeskBus;
 	g.__batchdeskBus = undefined;
+	if (s?.watchdog) clearInterval(s.watchdog);
 	if (s?.unlisten) await s.unlisten().catch(() => {});
+	if (s?.unlistenPing) await s.unlistenPing().catch(() => {});
 }
 
 export function subscriberCount(): number {

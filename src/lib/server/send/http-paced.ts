@@ -94,7 +94,7 @@ export async function httpPacedStep(
 	// for them made one step in ten start late on a loaded machine, the mean 4-7% long).
 	await Promise.race([written, answered]);
 	st.inflight = answered.then(async (outcome) => {
-		await recordOne(batchId, outcome, writtenDb, gapMs);
+		await recordOne(batchId, { ...outcome, claim: p.attempts }, writtenDb, gapMs);
 		void publishBatchUpdate(batchId).catch(() => {});
 	});
 	st.inflight.catch(() => {});

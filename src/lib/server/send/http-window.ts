@@ -1,15 +1,14 @@
-import { sql, transaction } from '../db/client';
+import { sql } from '../db/client';
 import { channelFor } from '../channels/registry';
 import { bucketCtes, bucketUpdate, bucketWaitMs, ensureBucket } from '../channels/limiter';
 import type { ChannelRow } from '../channels/types';
 import { WORKER_PROCESS_ID } from '../jobs/recovery';
-import { recordOutcomes } from './outcomes';
 import { checkBreaker } from './guards';
 import { sleep } from './clock';
 import type { CountDelta, ItemOutcome } from './types';
 import { env } from '../env';
 import { logger } from '../log';
-import { prepare, resolveUnrecorded, sendOne, type Claimed, type Message } from './http';
+import { prepare, recordPatiently, resolveUnrecorded, sendOne, type Claimed, type Message } from './http';
 
 const log = logger.child({ module: 'send' });
 
@@ -125,12 +124,12 @@ export async function httpWindow(
 		pendingRefused = 0;
 		flushing = flushing.then(async () => {
 			try {
-				const d = await transaction((tx) => recordOutcomes(tx, batchId, batch, false));
+				const d = await recordPatiently(batchId, batch);
 				opts.onRecorded(d);
 				await checkBreaker(batchId, d, batch);
 			} catch (e) {
-				// Outcomes could not be written (database trouble): settle these claims as a
-				// dead worker's would be, so they are neither stuck in `sending` nor re-sent blindly.
+				// Outcomes could not be written (not even after waiting out an outage): settle these
+				// claims as a dead worker's would be, so they are neither stuck in `sending` nor re-sent blindly.
 				flushError ??= e;
 				await resolveUnrecorded(batch.map((o) => o.id)).catch(() => {});
 			}
@@ -177,7 +176,8 @@ export async function httpWindow(
 		inFlight++;
 		processInFlight++;
 		const t0 = performance.now();
-		void sendOne(channel, channelRow, m).then((o) => {
+		void sendOne(channel, channelRow, m).then((answer) => {
+			const o = { ...answer, claim: m.attempts };
 			inFlight--;
 			processInFlight--;
 			const ms = performance.now() - t0;
@@ -273,6 +273,9 @@ export async function httpWindow(
 		}
 		while (inFlight > 0) await completion();
 	} finally {
+		// Left by a throw (a claim that lost the database): the requests already out are
+		// answered and recorded too, or their items would stay `sending` under a live worker.
+		while (inFlight > 0) await completion();
 		clearInterval(flushTimer);
 		await flush();
 		learned.delete(key);

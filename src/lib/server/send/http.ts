@@ -3,15 +3,16 @@
  * turning a claimed row into a message, one call to the provider, and settling claims
  * whose outcomes could not be recorded.
  */
-import { sql, transaction } from '../db/client';
+import { isConnectionError, sql, transaction } from '../db/client';
+import { env } from '../env';
 import { render, type RenderContact } from '../templates/render';
 import { whenWritten } from '../channels/http';
 import { messageKey, type Channel, type ChannelRow } from '../channels/types';
 import { WORKER_PROCESS_ID } from '../jobs/recovery';
-import { errorOutcome, sentOutcome, skippedOutcome } from './outcomes';
+import { errorOutcome, recordOutcomes, sentOutcome, skippedOutcome } from './outcomes';
 import { settleUnrecorded } from './recovery';
 import { haltOnAuthError } from './guards';
-import type { ClaimedRow, ItemOutcome } from './types';
+import type { ClaimedRow, CountDelta, ItemOutcome } from './types';
 
 
 /** A claimed row, with (paced) when the batch was due and when its next send may start. */
@@ -86,10 +87,28 @@ export async function sendOne(channel: Channel, row: ChannelRow, m: Message, onW
 }
 
 
-/** Claims whose outcomes could not be written: settled as a dead worker's are. */
+/**
+ * Records outcomes in their own transaction, waiting out a lost database connection
+ * (with back-off, up to WORKER_OUTAGE_GRACE_SECONDS): these answers are known, and
+ * writing them when the database is back beats settling them as unknown. Ownership
+ * (recordOutcomes) keeps a late write from counting items this process lost meanwhile.
+ */
+export async function recordPatiently(batchId: string, outcomes: ItemOutcome[]): Promise<CountDelta> {
+	const since = Date.now();
+	for (let n = 0; ; n++) {
+		try {
+			return await transaction((tx) => recordOutcomes(tx, batchId, outcomes, false));
+		} catch (e) {
+			if (!isConnectionError(e) || Date.now() - since > env().worker.outageGraceSeconds * 1000) throw e;
+			await new Promise((r) => setTimeout(r, Math.min(250 * 2 ** n, 5_000)));
+		}
+	}
+}
+
+/** Claims (still this process's) whose outcomes could not be written: settled as a dead worker's are. */
 export async function resolveUnrecorded(ids: number[]) {
 	await transaction((tx) =>
-		settleUnrecorded(tx, tx`i.id = any(${ids}::bigint[])`, {
+		settleUnrecorded(tx, tx`i.id = any(${ids}::bigint[]) and i.claimed_by = ${WORKER_PROCESS_ID}`, {
 			code: 'outcome_not_recorded',
 			message: 'The outcome of the send could not be recorded: the provider may or may not have it'
 		})

@@ -1,6 +1,6 @@
 import type postgres from 'postgres';
-import { transaction, type Tx } from '../db/client';
-import { onDeadWorkers } from '../jobs/recovery';
+import type { Tx } from '../db/client';
+import type { DeadReleaser } from '../jobs/recovery';
 import { publishBatchUpdate } from '../events/publish';
 import { kindsWith } from '../channels/registry';
 import { bumpCounters } from '../batches/counters';
@@ -13,6 +13,9 @@ import { enqueueSlice } from './jobs';
  * back to pending. Otherwise nobody knows whether the provider got it: it becomes
  * `unknown` with `why`, counted as processed and unknown, and is never re-sent silently.
  *
+ * In a batch already cancelled (or failed) nothing would send a pending item again, and
+ * the provider may have it: such an item is `unknown` whatever the channel.
+ *
  * One statement decides for items of any number of batches (a dead worker's), so it
  * decides per item by its batch's channel kind: the kinds that may re-send are taken
  * from the capability table (channels/registry.ts) and passed as an array, rather
@@ -20,6 +23,14 @@ import { enqueueSlice } from './jobs';
  * re-send. Returns the batches touched.
  */
 export async function settleUnrecorded(tx: Tx, which: postgres.Fragment, why: { code: string; message: string }): Promise<string[]> {
+	// Locks in the order every writer of outcomes takes them (recordOutcomes, cancel):
+	// the batch rows first, then the items; an item another transaction is writing (its
+	// outcome being recorded) is skipped: that writer settles it.
+	await tx`
+		select b.id from batch_operations b
+		where b.id in (select i.batch_id from batch_items i where i.status = 'sending' and ${which})
+		order by b.id
+		for no key update`;
 	const rows = await tx<{ batch_id: string; unknown: number }[]>`
 		with settled as (
 			update batch_items i set
@@ -31,13 +42,12 @@ export async function settleUnrecorded(tx: Tx, which: postgres.Fragment, why: { 
 				claimed_at = null,
 				updated_at = now()
 			from (
-				select b.id, coalesce(ch.kind = any(${kindsWith('idempotentResend')}::text[]), false) as resend
+				select b.id, coalesce(ch.kind = any(${kindsWith('idempotentResend')}::text[]), false) and b.status not in ('CANCELLED', 'FAILED') as resend
 				from batch_operations b
 				left join channels ch on ch.id = b.channel_id
 			) r
 			where r.id = i.batch_id
-				and i.status = 'sending'
-				and ${which}
+				and i.id in (select i.id from batch_items i where i.status = 'sending' and ${which} for update skip locked)
 			returning i.batch_id, i.status)
 		select batch_id, count(*) filter (where status = 'unknown')::int as unknown
 		from settled
@@ -49,30 +59,24 @@ export async function settleUnrecorded(tx: Tx, which: postgres.Fragment, why: { 
 }
 
 /**
- * Items a dead worker process had in flight (`sending`, claimed by it) are settled as
- * above. Then each batch still running gets a slice job again.
+ * Items dead worker processes had in flight (`sending`, claimed by them) are settled as
+ * above, in the caller's transaction (the one that forgets those processes, see
+ * jobs/recovery.ts), and each batch still running gets a slice job again in it too.
+ * Returns the live updates to publish once that commits.
  */
-export async function releaseDeadClaims(deadProcessIds: string[]) {
+export const releaseDeadClaims: DeadReleaser = async (tx, deadProcessIds) => {
 	if (deadProcessIds.length === 0) return;
-	type Touched = { id: string; rate_per_minute: number | null; status: string };
-	const batches = await transaction(async (tx): Promise<Touched[]> => {
-		const ids = await settleUnrecorded(tx, tx`i.claimed_by = any(${deadProcessIds}::text[])`, {
-			code: 'worker_died',
-			message: 'The worker died during the send: the provider may or may not have it'
-		});
-		if (ids.length === 0) return [];
-		return await tx<Touched[]>`
-			select id, rate_per_minute, status from batch_operations where id = any(${ids}::uuid[])`;
+	const ids = await settleUnrecorded(tx, tx`i.claimed_by = any(${deadProcessIds}::text[])`, {
+		code: 'worker_died',
+		message: 'The worker died during the send: the provider may or may not have it'
 	});
+	if (ids.length === 0) return;
+	const batches = await tx<{ id: string; rate_per_minute: number | null; status: string }[]>`
+		select id, rate_per_minute, status from batch_operations where id = any(${ids}::uuid[])`;
 	for (const b of batches) {
-		if (b.status === 'PROCESSING') await enqueueSlice({ id: b.id, ratePerMinute: b.rate_per_minute }, { spawn: true });
-		await publishBatchUpdate(b.id);
+		if (b.status === 'PROCESSING') await enqueueSlice({ id: b.id, ratePerMinute: b.rate_per_minute }, { spawn: true }, tx);
 	}
-}
-
-let registered = false;
-export function registerSendRecovery() {
-	if (registered) return;
-	registered = true;
-	onDeadWorkers(releaseDeadClaims);
-}
+	return async () => {
+		for (const b of batches) await publishBatchUpdate(b.id);
+	};
+};

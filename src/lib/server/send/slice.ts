@@ -117,7 +117,7 @@ async function runUnpaced(batch: BatchRow, channel: ChannelRow, body: string, la
 				await Promise.all(Array.from({ length: env().send.lanes - 1 }, (_, i) => enqueueSlice(batch, { lane: i + 1 })));
 			}
 		});
-		if (r.stopped) return isStopping() ? enqueueSlice(batch, { lane }) : undefined;
+		if (r.stopped) return afterStop(batch, lane);
 		if (r.exhausted) return finishOrPark(batch, lane);
 		return enqueueSlice(batch, { lane });
 	}
@@ -134,7 +134,7 @@ async function runUnpaced(batch: BatchRow, channel: ChannelRow, body: string, la
 		if (trace()) log.info({ batchId: batch.id, lane, claimed: r.claimed, ms: Math.round(performance.now() - t0) }, 'slice');
 		if (r.claimed < granted) await giveBackTokens(channel.id, granted - r.claimed);
 		if (r.delta) void publishBatchUpdate(batch.id).catch(() => {});
-		if (r.stopped) return isStopping() ? enqueueSlice(batch, { lane }) : undefined;
+		if (r.stopped) return afterStop(batch, lane);
 		if (r.claimed === 0) return finishOrPark(batch, lane);
 		if (spawn && r.claimed === granted) {
 			spawn = false;
@@ -224,7 +224,7 @@ async function runPaced(batch: BatchRow, channel: ChannelRow, body: string) {
 			if (r.delta) void publishBatchUpdate(batch.id).catch(() => {});
 			// The last request's answer is recorded before the batch is handed over or finished.
 			if (r.stopped || r.claimed === 0) await settlePaced(httpState);
-			if (r.stopped) return isStopping() ? await enqueueSlice(batch) : undefined;
+			if (r.stopped) return await afterStop(batch, 0);
 			if (r.claimed === 0) return await finishOrPark(batch, 0);
 			dueMs = r.nextDueMs ?? null;
 			// Read and render the next recipient now, while waiting for its time.
@@ -249,6 +249,19 @@ function runOne(batchId: string, channel: ChannelRow, body: string, limit: numbe
 	return sandboxSlice(batchId, channel, body, limit, paced);
 }
 
+
+/**
+ * A lane that stopped (shutdown, or the batch no longer PROCESSING) after its sends in
+ * flight were recorded. Stopped by a pause that a resume has already undone, it goes
+ * on: the resume's own job may have run while this lane still held items in flight,
+ * found nothing to claim and left the batch to this lane (finishOrPark), which would
+ * otherwise leave a resumed batch PROCESSING with nothing running (found by chaos d).
+ */
+async function afterStop(batch: Pick<BatchRow, 'id' | 'ratePerMinute'>, lane: number) {
+	if (isStopping()) return enqueueSlice(batch, { lane });
+	const [b] = await sql()<{ status: string }[]>`select status from batch_operations where id = ${batch.id}`;
+	if (b?.status === 'PROCESSING') return enqueueSlice(batch, { lane });
+}
 
 /**
  * Nothing claimable right now: items waiting for a retry park this lane until the

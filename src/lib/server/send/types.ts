@@ -29,6 +29,12 @@ export type ItemOutcome = {
 	notBefore?: Date | null;
 	/** The provider says the recipient unsubscribed: recordOutcomes marks the contact opted out. */
 	optOut?: boolean;
+	/**
+	 * The claim this outcome answers (the item's attempts when it was claimed): written
+	 * only if the item is still under that claim, so the answer of a claim released
+	 * meanwhile (and claimed again, even by this process) is never counted beside the new one.
+	 */
+	claim?: number;
 };
 
 /**
