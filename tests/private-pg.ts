@@ -10,7 +10,6 @@ import postgres from 'postgres';
 import { freePort } from '../scripts/lib/free-port';
 import { disableEmbeddedExitHook, startEmbedded, type EmbeddedServer } from '../src/lib/server/db/embedded';
 import { migrateDatabase } from '../src/lib/server/db/migrate';
-import { EMBEDDED_PASSWORD, EMBEDDED_USER } from '../src/lib/server/db/url';
 
 export type PrivatePg = {
 	url: string;
@@ -31,7 +30,8 @@ export async function startPrivatePg(): Promise<PrivatePg> {
 	const dir = path.join(root, 'data');
 	const port = await freePort();
 	let server: EmbeddedServer | null = await startEmbedded({ dir, port, persistent: true });
-	const url = `postgres://${EMBEDDED_USER}:${EMBEDDED_PASSWORD}@127.0.0.1:${port}/postgres`;
+	// Its password is random, kept beside the data folder; restarts read the same file.
+	const url = server.url('postgres');
 	await migrateDatabase(url);
 	const admin = () => postgres(url, { max: 1, onnotice: () => {}, connect_timeout: 3 });
 	return {
