@@ -38,19 +38,25 @@ export const SPREAD_MS = 50;
  * next one is due). `fillMs`: how long the bucket takes to fill from empty; a caller
  * that waits for tokens should look again well within it, or tokens overflow unused.
  */
-export async function takeTokens(channelId: string, want: number): Promise<{ granted: number; waitMs: number; fillMs: number }> {
+export async function takeTokens(channelId: string, want: number): Promise<{ granted: number; waitMs: number; fillMs: number; atMs?: number }> {
 	if (want <= 0) return { granted: 0, waitMs: 0, fillMs: 0 };
 	await ensureBucket(channelId);
 	const ex = sql();
-	const [row] = await ex<{ granted: number; refill: number; cap: number; ledger_wait_ms: number }[]>`
+	const [row] = await ex<{ granted: number; refill: number; cap: number; ledger_wait_ms: number; now_ms: number }[]>`
 		with ${bucketCtes(ex, channelId)},
 		upd as (${bucketUpdate(ex, ex`least(${want}::int, (select available from av))`)})
-		select least(${want}::int, av.available) as granted, av.refill, av.cap, av.ledger_wait_ms from av, upd`;
+		select least(${want}::int, av.available) as granted, av.refill, av.cap, av.ledger_wait_ms, av.now_ms from av, upd`;
 	if (!row) {
 		ensured.delete(channelId);
 		return { granted: want, waitMs: 0, fillMs: 0 };
 	}
-	return { granted: row.granted, waitMs: Math.max(bucketWaitMs(row), Math.ceil(row.ledger_wait_ms)), fillMs: (1000 * row.cap) / row.refill };
+	return {
+		granted: row.granted,
+		waitMs: Math.max(bucketWaitMs(row), Math.ceil(row.ledger_wait_ms)),
+		fillMs: (1000 * row.cap) / row.refill,
+		// When the ledger entered the grant (database clock, ms).
+		atMs: row.now_ms
+	};
 }
 
 /** Creates the channel's bucket row once per process (full). */
