@@ -101,7 +101,7 @@ describe('channel cap across worker processes', () => {
 
 describe('channel cap ledger', () => {
 	it('never grants more than the cap in any 1 s (+ the spread allowance for HTTP) to many concurrent takers, and takes back what was not used', async () => {
-		const { takeTokens, giveBackTokens, SPREAD_MS } = await import('../src/lib/server/channels/limiter');
+		const { takeTokens, giveBackTokens, restampGrant, SPREAD_MS } = await import('../src/lib/server/channels/limiter');
 		await createChannel('ledgerhook', 'webhook', { url: 'http://127.0.0.1:1/' }, 200);
 		const grants: { at: number; n: number }[] = [];
 		const until = Date.now() + 2_500;
@@ -132,5 +132,17 @@ describe('channel cap ledger', () => {
 		const lastTwo = grants.slice(-2).reduce((a, g) => a + g.n, 0);
 		await giveBackTokens('ledgerhook', lastTwo);
 		expect(before - (await inLedger())).toBe(Math.min(before, lastTwo));
+
+		// A wave written late is counted from when it went out: its entry moves to the database's now.
+		let t = await takeTokens('ledgerhook', 1);
+		while (t.granted === 0) {
+			await new Promise((r) => setTimeout(r, t.waitMs));
+			t = await takeTokens('ledgerhook', 1);
+		}
+		await new Promise((r) => setTimeout(r, 30));
+		await restampGrant('ledgerhook', t.atMs!);
+		const [row] = await sql()<{ at: number[] }[]>`select grant_at as at from channel_limits where channel_id = 'ledgerhook'`;
+		expect(row.at.map(Number)).not.toContain(t.atMs);
+		expect(Math.max(...row.at.map(Number))).toBeGreaterThan(t.atMs! + 20);
 	});
 });

@@ -127,6 +127,22 @@ export function bucketUpdate(ex: Executor, used: postgres.Fragment) {
 }
 
 /**
+ * A wave whose requests went out more than LATE_GRANT_MS after its claim was issued:
+ * the sender was descheduled (or the database slow) between the grant and the writes,
+ * so the requests reach the provider later than the ledger says, possibly in a second
+ * the ledger already considers free. Called right after the writes, this moves the
+ * grant's entry to the database's now, which is no earlier than the writes: later
+ * grants then count these requests where they landed. Costs a statement only for a late
+ * wave (none on a quiet machine).
+ */
+export const LATE_GRANT_MS = SPREAD_MS / 2;
+export async function restampGrant(channelId: string, grantAtMs: number) {
+	await sql()`update channel_limits set
+			grant_at = array_replace(grant_at, ${grantAtMs}::float8, (extract(epoch from clock_timestamp()) * 1000)::float8)
+		where channel_id = ${channelId}`;
+}
+
+/**
  * Tokens taken and not used (fewer items than asked for, a stop): back into the bucket,
  * never above its size, and out of the ledger's newest grants. The newest, not
  * necessarily the caller's own: when another taker was granted since, its entry shrinks
