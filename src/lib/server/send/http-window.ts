@@ -239,8 +239,8 @@ export async function httpWindow(
 			if (head.available === 0) {
 				// The bucket is empty: the channel's cap, not the window, is the limit now.
 				// Wait for enough tokens to make a wave worth its statement, but look again
-				// before the bucket (2% of the cap, channels/limiter.ts) could fill up and
-				// overflow: at 1 000/s it holds 20, which refill in about 20 ms.
+				// before the bucket (5% of the cap, channels/limiter.ts) could fill up and
+				// overflow: at 1 000/s it holds 50, which refill in about 50 ms.
 				tokenShort = true;
 				stats.tokenWaits++;
 				const waitMs = bucketWaitMs({ refill: head.refill ?? 1 });
