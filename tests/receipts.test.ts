@@ -10,7 +10,9 @@ import { startApp, type RunningApp } from './e2e/app';
 import { userCaller, waitFor } from './helpers';
 import { createChannel, seedContacts } from './send-helpers';
 import { startFakeProvider } from './fake-provider';
-import { sql } from '../src/lib/server/db/client';
+import { sql, transaction } from '../src/lib/server/db/client';
+import { recordOutcomes } from '../src/lib/server/send/outcomes';
+import { PARKED_TTL_MS, sweepParkedReceipts } from '../src/lib/server/receipts/parked';
 import { resetEnvCache } from '../src/lib/server/env';
 import { startWorker } from '../worker/index';
 
@@ -193,14 +195,51 @@ describe('Twilio status callbacks', () => {
 		expect(await counts(batchId)).toEqual({ delivered: 0, read: 0, undelivered: 0 });
 	});
 
-	it('applies a receipt that arrives before the send outcome is written, once the item has its message id', async () => {
+	it('keeps a receipt that arrives before the send outcome is recorded, across a restart of the app, and applies it once the item has its message id', async () => {
 		const m = sid();
-		const batchId = await sentBatch('tw1', ['placeholder-' + m]);
+		// A send in flight: the provider has accepted it, the slice has not recorded its answer yet.
+		const [b] = await sql()<{ id: string }[]>`
+			insert into batch_operations (type, status, total_count, channel_id, started_at)
+			values ('SEND', 'PROCESSING', 1, 'tw1', now()) returning id`;
+		const [item] = await sql()<{ id: number }[]>`
+			insert into batch_items (batch_id, phone, status, attempts) values (${b.id}, '+15550009999', 'sending', 1) returning id::int as id`;
 		expect((await postTwilio('tw1', { MessageSid: m, MessageStatus: 'delivered' })).status).toBe(200);
-		expect(await counts(batchId)).toEqual({ delivered: 0, read: 0, undelivered: 0 });
-		// The slice records the outcome after the provider's answer.
-		await sql()`update batch_items set provider_message_id = ${m} where batch_id = ${batchId}`;
-		await waitFor(async () => (await counts(batchId)).delivered === 1, 8_000, 200);
+		expect(await counts(b.id)).toEqual({ delivered: 0, read: 0, undelivered: 0 });
+		// The web process that took the receipt goes away: the receipt must not live only in its memory.
+		await app.stop();
+		app = await startApp({ DATABASE_URL: process.env.DATABASE_URL!, ORIGIN });
+		const worker = await startWorker({ concurrency: 2 });
+		try {
+			// The slice records the provider's answer, as it does after the HTTP call.
+			await transaction((tx) => recordOutcomes(tx, b.id, [{ id: item.id, status: 'sent', providerMessageId: m }], false));
+			await waitFor(async () => (await counts(b.id)).delivered === 1, 20_000, 200);
+			viewer ??= await userCaller('viewer');
+			const page = await viewer.call.batch.items({ batchId: b.id, limit: 10, offset: 0 });
+			expect(page.items).toMatchObject([{ id: item.id, status: 'sent', providerMessageId: m, delivery: 'delivered', deliveryCode: null }]);
+		} finally {
+			await worker.stop();
+		}
+	});
+
+	it('drops a parked receipt whose message never shows up once it expires', async () => {
+		const m = sid();
+		expect((await postTwilio('tw1', { MessageSid: m, MessageStatus: 'delivered' })).status).toBe(200);
+		const parked = async () => (await sql()<{ n: number }[]>`select count(*)::int as n from parked_receipts where message_id = ${m}`)[0].n;
+		expect(await parked()).toBe(1);
+		await sweepParkedReceipts();
+		expect(await parked()).toBe(1);
+		await sql()`update parked_receipts set received_at = now() - make_interval(secs => ${PARKED_TTL_MS / 1000 + 1}::float8) where message_id = ${m}`;
+		await sweepParkedReceipts();
+		expect(await parked()).toBe(0);
+	});
+
+	it('shows an undelivered receipt and its code on the item in batch.items', async () => {
+		const m = sid();
+		const batchId = await sentBatch('tw1', [m]);
+		await postTwilio('tw1', { MessageSid: m, MessageStatus: 'undelivered', ErrorCode: '30005' });
+		viewer ??= await userCaller('viewer');
+		const page = await viewer.call.batch.items({ batchId, limit: 10, offset: 0 });
+		expect(page.items).toMatchObject([{ providerMessageId: m, delivery: 'undelivered', deliveryCode: '30005' }]);
 	});
 
 	it('answers 404 for a channel that does not exist or cannot have receipts', async () => {
@@ -232,6 +271,28 @@ describe('Twilio inbound STOP', () => {
 		const { call } = await userCaller('operator');
 		const batch = await call.batch.send({ contactIds: [stopper, chatty], content: 'x' });
 		expect((await call.batch.status({ batchId: batch.id })).skippedCount).toBe(1);
+	});
+
+	it('opts the sender out on every STOP synonym and back in on START, YES and UNSTOP; the next send reaches them again', async () => {
+		const [who] = await seedContacts(1, { prefix: '+1808' });
+		const [{ phone }] = await sql()<{ phone: string }[]>`select phone_e164 as phone from contacts where id = ${who}`;
+		const out = async () => (await sql()<{ out: boolean }[]>`select opted_out_at is not null as out from contacts where id = ${who}`)[0].out;
+		const inbound = (Body: string) => postTwilio('tw1', { MessageSid: sid(), AccountSid: 'AC1', From: phone, To: '+15005550006', Body, NumMedia: '0', SmsStatus: 'received' });
+		for (const [stop, start] of [['STOP', 'START'], ['stopall', 'yes'], ['Unsubscribe', 'UNSTOP'], ['CANCEL', 'Start'], ['end', 'YES'], ['QUIT', 'unstop']]) {
+			expect((await inbound(stop)).status).toBe(200);
+			expect(await out(), stop).toBe(true);
+			expect((await inbound(start)).status).toBe(200);
+			expect(await out(), start).toBe(false);
+		}
+		// A forged START changes nothing.
+		await inbound('STOP');
+		const forged = await postTwilio('tw1', { MessageSid: sid(), From: phone, Body: 'START' }, { signature: 'AAAAAAAAAAAAAAAAAAAAAAAAAAA=' });
+		expect(forged.status).toBe(403);
+		expect(await out()).toBe(true);
+		await inbound('START');
+		const { call } = await userCaller('operator');
+		const batch = await call.batch.send({ contactIds: [who], content: 'x' });
+		expect((await call.batch.status({ batchId: batch.id })).skippedCount).toBe(0);
 	});
 });
 

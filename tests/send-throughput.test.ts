@@ -4,6 +4,7 @@ import { userCaller, waitFor } from './helpers';
 import { batchRow, createChannel, itemCounts, seedContacts } from './send-helpers';
 import { maxInWindow, startFakeProvider } from './fake-provider';
 import { startWorker, type WorkerHandle } from '../worker/index';
+import { sql } from '../src/lib/server/db/client';
 
 let worker: WorkerHandle;
 const children: ChildProcess[] = [];
@@ -96,4 +97,52 @@ describe('channel cap across worker processes', () => {
 			await fake.close();
 		}
 	}, 60_000);
+});
+
+describe('channel cap ledger', () => {
+	it('never grants more than the cap in any 1 s (+ the spread allowance for HTTP) to many concurrent takers, and takes back what was not used', async () => {
+		const { takeTokens, giveBackTokens, restampGrant, SPREAD_MS } = await import('../src/lib/server/channels/limiter');
+		await createChannel('ledgerhook', 'webhook', { url: 'http://127.0.0.1:1/' }, 200);
+		const grants: { at: number; n: number }[] = [];
+		const until = Date.now() + 2_500;
+		// 8 takers asking for 7 at a time, each coming back when told to (or at once).
+		await Promise.all(
+			Array.from({ length: 8 }, async () => {
+				while (Date.now() < until) {
+					const t = await takeTokens('ledgerhook', 7);
+					if (t.granted > 0) grants.push({ at: t.atMs!, n: t.granted });
+					else await new Promise((r) => setTimeout(r, Math.min(t.waitMs, 20)));
+				}
+			})
+		);
+		const total = grants.reduce((a, g) => a + g.n, 0);
+		expect(total).toBeGreaterThan(200);
+		grants.sort((a, b) => a.at - b.at);
+		let most = 0;
+		for (let i = 0, j = 0, sum = 0; i < grants.length; i++) {
+			while (j < grants.length && grants[j].at < grants[i].at + 1000 + SPREAD_MS) sum += grants[j++].n;
+			most = Math.max(most, sum);
+			sum -= grants[i].n;
+		}
+		expect(most).toBeLessThanOrEqual(200);
+		// Tokens given back leave the ledger's newest grants, so they can be granted again.
+		const inLedger = async () =>
+			(await sql()<{ n: number }[]>`select coalesce((select sum(x) from unnest(grant_n) x), 0)::int as n from channel_limits where channel_id = 'ledgerhook'`)[0].n;
+		const before = await inLedger();
+		const lastTwo = grants.slice(-2).reduce((a, g) => a + g.n, 0);
+		await giveBackTokens('ledgerhook', lastTwo);
+		expect(before - (await inLedger())).toBe(Math.min(before, lastTwo));
+
+		// A wave written late is counted from when it went out: its entry moves to the database's now.
+		let t = await takeTokens('ledgerhook', 1);
+		while (t.granted === 0) {
+			await new Promise((r) => setTimeout(r, t.waitMs));
+			t = await takeTokens('ledgerhook', 1);
+		}
+		await new Promise((r) => setTimeout(r, 30));
+		await restampGrant('ledgerhook', t.atMs!);
+		const [row] = await sql()<{ at: number[] }[]>`select grant_at as at from channel_limits where channel_id = 'ledgerhook'`;
+		expect(row.at.map(Number)).not.toContain(t.atMs);
+		expect(Math.max(...row.at.map(Number))).toBeGreaterThan(t.atMs! + 20);
+	});
 });

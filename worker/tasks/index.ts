@@ -6,6 +6,7 @@ import { cleanup } from './cleanup';
 import { bulkRun } from './bulk';
 import { importRun } from './import';
 import { sendSlice } from './send-slice';
+import { receiptsParked } from './receipts';
 
 /** Every task, by name (a task named in jobs/payloads.ts with no entry here does not compile). */
 export const taskList: { [T in TaskName]: Task } = {
@@ -13,7 +14,8 @@ export const taskList: { [T in TaskName]: Task } = {
 	[TASK.cleanup]: defineTask(TASK.cleanup, cleanup),
 	[TASK.bulkRun]: defineTask(TASK.bulkRun, bulkRun),
 	[TASK.importRun]: defineTask(TASK.importRun, importRun),
-	[TASK.sendSlice]: defineTask(TASK.sendSlice, sendSlice)
+	[TASK.sendSlice]: defineTask(TASK.sendSlice, sendSlice),
+	[TASK.receiptsParked]: defineTask(TASK.receiptsParked, receiptsParked)
 };
 
 /** graphile-worker crontab: minute resolution, so nothing timing-sensitive lives here. */

@@ -4,6 +4,7 @@ import {
 	boolean,
 	check,
 	customType,
+	doublePrecision,
 	index,
 	integer,
 	jsonb,
@@ -333,8 +334,29 @@ export const channelLimits = pgTable('channel_limits', {
 		.primaryKey()
 		.references(() => channels.id, { onDelete: 'cascade' }),
 	tokens: integer('tokens').notNull().default(0),
-	refilledAt: timestamp('refilled_at', { withTimezone: true }).notNull().defaultNow()
+	refilledAt: timestamp('refilled_at', { withTimezone: true }).notNull().defaultNow(),
+	/** The grants of the last second or so (channels/limiter.ts): when (epoch ms) and how many, pairwise. */
+	grantAt: doublePrecision('grant_at').array().notNull().default(sql`'{}'::float8[]`),
+	grantN: integer('grant_n').array().notNull().default(sql`'{}'::int[]`)
 });
+
+/**
+ * Delivery receipts that arrived before the send recorded its provider message id
+ * (receipts/parked.ts): kept until that id is recorded, then applied, or dropped at
+ * expiry. channel_ids: the channels the receipt's signature speaks for.
+ */
+export const parkedReceipts = pgTable(
+	'parked_receipts',
+	{
+		id: id(),
+		channelIds: text('channel_ids').array().notNull(),
+		messageId: text('message_id').notNull(),
+		delivery: text('delivery').notNull(),
+		code: text('code'),
+		receivedAt: timestamp('received_at', { withTimezone: true }).notNull().defaultNow()
+	},
+	(t) => [index('parked_receipts_message_id_idx').on(t.messageId), index('parked_receipts_received_at_idx').on(t.receivedAt)]
+);
 
 export const templates = pgTable('templates', {
 	id: id(),

@@ -5,6 +5,8 @@ export type EnqueueOptions = {
 	runAt?: Date;
 	/** A job_key replaces a still-queued job with the same key (debounce, not dedupe). */
 	jobKey?: string;
+	/** With jobKey: 'preserve_run_at' keeps a queued job's time (a sweep that many callers ask for, not pushed back by each). */
+	jobKeyMode?: 'replace' | 'preserve_run_at';
 	queueName?: string;
 	maxAttempts?: number;
 	priority?: number;
@@ -29,6 +31,7 @@ export async function enqueue<T extends TaskName>(
 			run_at => ${opts.runAt ?? null}::timestamptz,
 			max_attempts => ${opts.maxAttempts ?? 25}::int,
 			job_key => ${opts.jobKey ?? null}::text,
-			priority => ${opts.priority ?? 0}::int
+			priority => ${opts.priority ?? 0}::int,
+			job_key_mode => ${opts.jobKeyMode ?? 'replace'}::text
 		)`;
 }

@@ -10,7 +10,8 @@ export const TASK = {
 	echo: 'system:echo',
 	bulkRun: 'bulk:run',
 	importRun: 'import:run',
-	sendSlice: 'send:slice'
+	sendSlice: 'send:slice',
+	receiptsParked: 'receipts:parked'
 } as const;
 
 /**
@@ -30,7 +31,9 @@ export const taskPayloads = {
 	/** Runs an IMPORT batch (imports/run.ts); JSON imports carry their contacts here. */
 	[TASK.importRun]: z.object({ batchId: z.string().uuid(), contacts: z.array(importContact).optional() }),
 	/** One lane of a SEND batch (send/slice.ts); spawn opens the other lanes. */
-	[TASK.sendSlice]: z.object({ batchId: z.string().uuid(), lane: z.number().int().min(0).default(0), spawn: z.boolean().optional() })
+	[TASK.sendSlice]: z.object({ batchId: z.string().uuid(), lane: z.number().int().min(0).default(0), spawn: z.boolean().optional() }),
+	/** Applies delivery receipts that arrived before their send's message id was recorded (receipts/parked.ts). */
+	[TASK.receiptsParked]: z.object({}).passthrough()
 } satisfies Record<string, z.ZodType>;
 
 export type TaskName = keyof typeof taskPayloads;

@@ -25,7 +25,7 @@ export type Applied = {
 	batchIds: string[];
 	/** Items whose delivery changed. */
 	changed: number;
-	/** Message ids no item of these channels was sent as (yet: see deferred.ts). */
+	/** Message ids no item of these channels was sent as (yet: see parked.ts). */
 	unmatched: string[];
 };
 

@@ -2,7 +2,7 @@ import { sql } from '../db/client';
 import { logger } from '../log';
 import { publishBatchUpdate } from '../events/publish';
 import { applyReceipts, type Applied } from './apply';
-import { deferUnmatched } from './deferred';
+import { parkReceipts } from './parked';
 import { metaSignatureValid, sameSecret, twilioSignatureValid } from './signatures';
 import { EMPTY_TWIML, parseTwilio } from './twilio';
 import { parseWhatsapp, verifyHandshake } from './whatsapp';
@@ -78,7 +78,7 @@ async function twilioPost(channel: ChannelSecrets, pathAndQuery: string, body: U
 		if (callback.receipt) await applyNow([channel.id], [callback.receipt]);
 		return reply(200, EMPTY_TWIML, 'text/xml; charset=utf-8');
 	}
-	if (callback.kind === 'inbound' && callback.optOut) {
+	if (callback.kind === 'inbound' && callback.keyword === 'optOut') {
 		const rows = await sql()<{ id: number }[]>`
 			update contacts set
 				opted_out_at = now(),
@@ -87,6 +87,17 @@ async function twilioPost(channel: ChannelSecrets, pathAndQuery: string, body: U
 				and opted_out_at is null
 			returning id::int as id`;
 		log.info({ channelId: channel.id, optedOut: rows.length }, 'inbound opt-out keyword');
+	}
+	if (callback.kind === 'inbound' && callback.keyword === 'optIn') {
+		// The sender asked for messages again (Twilio itself resumes delivery to them).
+		const rows = await sql()<{ id: number }[]>`
+			update contacts set
+				opted_out_at = null,
+				updated_at = now()
+			where phone_e164 = ${callback.from}
+				and opted_out_at is not null
+			returning id::int as id`;
+		log.info({ channelId: channel.id, optedIn: rows.length }, 'inbound opt-in keyword');
 	}
 	return reply(200, EMPTY_TWIML, 'text/xml; charset=utf-8');
 }
@@ -113,11 +124,11 @@ async function whatsappPost(channel: ChannelSecrets, body: Uint8Array, signature
 	return reply(200, 'ok');
 }
 
-/** Applies receipts now (again once on a deadlock), keeps the unmatched for later, and tells live views. */
+/** Applies receipts now (again once on a deadlock), parks the unmatched until their send is recorded (parked.ts), and tells live views. */
 async function applyNow(channelIds: string[], receipts: Receipt[]) {
 	const { unmatched } = await applyAndPublish(channelIds, receipts);
 	const later = new Set(unmatched);
-	deferUnmatched(channelIds, receipts.filter((r) => later.has(r.messageId)), applyAndPublish);
+	await parkReceipts(channelIds, receipts.filter((r) => later.has(r.messageId)));
 }
 
 /** A deadlock or serialization failure: the statement changed nothing and may run again. */

@@ -35,16 +35,18 @@ describe('Meta signature', () => {
 });
 
 describe('parsing', () => {
-	it('tells a status callback from an inbound message and knows the opt-out keywords', () => {
+	it('tells a status callback from an inbound message and knows the opt-out and opt-in keywords', () => {
 		expect(parseTwilio(new URLSearchParams({ MessageSid: 'SM1', MessageStatus: 'undelivered', ErrorCode: '30003' }))).toEqual({
 			kind: 'status',
 			receipt: { messageId: 'SM1', delivery: 'undelivered', code: '30003' }
 		});
 		expect(parseTwilio(new URLSearchParams({ MessageSid: 'SM1', MessageStatus: 'sent' }))).toEqual({ kind: 'status', receipt: null });
 		for (const word of ['STOP', 'stopall', ' Unsubscribe ', 'cancel', 'END', 'quit'])
-			expect(parseTwilio(new URLSearchParams({ From: '+1555', Body: word }))).toMatchObject({ kind: 'inbound', optOut: true });
-		for (const word of ['STOP IT', 'please stop', 'start', ''])
-			expect(parseTwilio(new URLSearchParams({ From: '+1555', Body: word }))).toMatchObject({ kind: 'inbound', optOut: false });
+			expect(parseTwilio(new URLSearchParams({ From: '+1555', Body: word }))).toMatchObject({ kind: 'inbound', keyword: 'optOut' });
+		for (const word of ['START', ' yes', 'Unstop'])
+			expect(parseTwilio(new URLSearchParams({ From: '+1555', Body: word }))).toMatchObject({ kind: 'inbound', keyword: 'optIn' });
+		for (const word of ['STOP IT', 'please stop', 'yes please', 'restart', ''])
+			expect(parseTwilio(new URLSearchParams({ From: '+1555', Body: word }))).toMatchObject({ kind: 'inbound', keyword: null });
 	});
 	it('reads WhatsApp statuses and skips sent and non-status changes', () => {
 		const body = { entry: [{ changes: [{ value: { statuses: [{ id: 'w1', status: 'sent' }, { id: 'w1', status: 'read' }, { id: 'w2', status: 'failed', errors: [{ code: 131026 }] }] } }, { value: { messages: [{}] } }] }] };

@@ -17,10 +17,12 @@ const TWILIO_DELIVERY: Record<string, Delivery> = {
  * after one of these; we mark the contact so the next batch skips it up front.
  */
 export const TWILIO_OPT_OUT = new Set(['STOP', 'STOPALL', 'UNSUBSCRIBE', 'CANCEL', 'END', 'QUIT']);
+/** Twilio's default opt-in keywords: Twilio delivers to the sender again after one of these, so we take them back too. */
+export const TWILIO_OPT_IN = new Set(['START', 'YES', 'UNSTOP']);
 
 export type TwilioCallback =
 	| { kind: 'status'; receipt: Receipt | null }
-	| { kind: 'inbound'; from: string; optOut: boolean }
+	| { kind: 'inbound'; from: string; keyword: 'optOut' | 'optIn' | null }
 	| { kind: 'other' };
 
 /**
@@ -41,7 +43,9 @@ export function parseTwilio(form: URLSearchParams): TwilioCallback {
 	const from = form.get('From');
 	if (body !== null && from) {
 		// A WhatsApp sender through Twilio is `whatsapp:+1…`; the contact is the number.
-		return { kind: 'inbound', from: from.replace(/^whatsapp:/i, ''), optOut: TWILIO_OPT_OUT.has(body.trim().toUpperCase()) };
+		const word = body.trim().toUpperCase();
+		const keyword = TWILIO_OPT_OUT.has(word) ? 'optOut' : TWILIO_OPT_IN.has(word) ? 'optIn' : null;
+		return { kind: 'inbound', from: from.replace(/^whatsapp:/i, ''), keyword };
 	}
 	return { kind: 'other' };
 }

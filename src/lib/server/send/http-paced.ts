@@ -4,6 +4,7 @@ import type { ChannelRow } from '../channels/types';
 import { recordOutcomes } from './outcomes';
 import { checkBreaker } from './guards';
 import { dbNowMs, waitUntilPerf } from './clock';
+import { latenessOf } from './pacing';
 import type { CountDelta, ItemOutcome, PacedStep, SliceResult } from './types';
 import { env } from '../env';
 import { publishBatchUpdate } from '../events/publish';
@@ -50,7 +51,9 @@ export async function httpPacedStep(
 	st: PacedHttpState
 ): Promise<SliceResult> {
 	const channel = channelFor(channelRow);
-	const gapMs = paced.baseMs + (paced.jitterMs > 0 ? Math.random() * paced.jitterMs : 0);
+	// The draw less the typical lateness of this batch's writes (pacing.ts Lateness).
+	const lateness = latenessOf(batchId);
+	const gapMs = lateness.gapMs(paced);
 	const t0 = performance.now();
 	const rows = await claim(batchId, 1, { leadMs: st.leadMs, gapMs });
 	const head = rows[0];
@@ -72,7 +75,8 @@ export async function httpPacedStep(
 	// here), so that the write itself lands at the time. The shortest, not the mean:
 	// a write can then only be late, never early, except by the rare call faster
 	// than any recent one (the estimate creeps up 0.02 ms a step and drops at once).
-	const sendAt = Math.max(dueLocal, afterLast) - st.writeMinMs;
+	const target = Math.max(dueLocal, afterLast);
+	const sendAt = target - st.writeMinMs;
 	// One request of a paced batch at a time: the previous one's answer first.
 	await settlePaced(st);
 	await waitUntilPerf(sendAt);
@@ -85,6 +89,7 @@ export async function httpPacedStep(
 		st.writeMinMs = Math.min(writeMs, st.writeMinMs + 0.02);
 		writtenDb = dbNowMs();
 		st.lastWrittenPerf = performance.now();
+		if (head.due_ms !== null || afterLast > 0) lateness.observe(st.lastWrittenPerf - target, paced.jitterMs);
 		st.lastGapMs = gapMs;
 		onWritten();
 		if (env().send.trace) log.info({ batchId, lateMs: head.due_ms === null ? null : +(writtenDb - head.due_ms).toFixed(2), writeMs: +writeMs.toFixed(2), leadMs: +st.leadMs.toFixed(2) }, 'paced write');

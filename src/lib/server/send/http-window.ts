@@ -1,6 +1,6 @@
 import { sql } from '../db/client';
 import { channelFor } from '../channels/registry';
-import { bucketCtes, bucketUpdate, bucketWaitMs, ensureBucket } from '../channels/limiter';
+import { bucketCtes, bucketUpdate, bucketWaitMs, ensureBucket, LATE_GRANT_MS, restampGrant } from '../channels/limiter';
 import type { ChannelRow } from '../channels/types';
 import { WORKER_PROCESS_ID } from '../jobs/recovery';
 import { checkBreaker } from './guards';
@@ -12,7 +12,7 @@ import { prepare, recordPatiently, resolveUnrecorded, sendOne, type Claimed, typ
 
 const log = logger.child({ module: 'send' });
 
-type Wave = Claimed & { available: number | null; refill: number | null; cap: number | null };
+type Wave = Claimed & { available: number | null; refill: number | null; cap: number | null; grant_ms: number | null };
 
 /**
  * The unpaced form of claim(): takes the channel's tokens and claims that many items
@@ -41,7 +41,7 @@ async function claimWithTokens(batchId: string, channelId: string, want: number)
 			from picked where i.id = picked.id
 			returning i.id, i.contact_id, i.attempts),
 		used as (${bucketUpdate(ex, ex`(select count(*)::int from claimed)`)})
-		select b.status, true as due, null::float8 as due_ms, null::float8 as next_ms, av.available, av.refill::float8 as refill, av.cap,
+		select b.status, true as due, null::float8 as due_ms, null::float8 as next_ms, av.available, av.refill::float8 as refill, av.cap, av.now_ms as grant_ms,
 			c.id::int as id, c.attempts, ct.phone_e164 as phone, ct.name, ct.attributes,
 			coalesce(ct.opted_out_at is not null, false) as opted_out, (c.id is not null and ct.id is null) as gone
 		from b left join av on true left join (claimed c left join contacts ct on ct.id = c.contact_id) on true
@@ -228,6 +228,7 @@ export async function httpWindow(
 				}
 			}
 			lastWave = performance.now();
+			const issued = lastWave;
 			const rows = await claimWithTokens(batchId, channel.id, claimable);
 			const head = rows[0];
 			if (!head || head.status !== 'PROCESSING') {
@@ -238,8 +239,8 @@ export async function httpWindow(
 			if (head.available === 0) {
 				// The bucket is empty: the channel's cap, not the window, is the limit now.
 				// Wait for enough tokens to make a wave worth its statement, but look again
-				// before the bucket (2% of the cap, channels/limiter.ts) could fill up and
-				// overflow: at 1 000/s it holds 20, which refill in about 20 ms.
+				// before the bucket (5% of the cap, channels/limiter.ts) could fill up and
+				// overflow: at 1 000/s it holds 50, which refill in about 50 ms.
 				tokenShort = true;
 				stats.tokenWaits++;
 				const waitMs = bucketWaitMs({ refill: head.refill ?? 1 });
@@ -263,6 +264,8 @@ export async function httpWindow(
 				if ('status' in p) record(p);
 				else start(p);
 			}
+			// Written long after the grant: the ledger counts them from now (channels/limiter.ts).
+			if (head.grant_ms !== null && performance.now() - issued > LATE_GRANT_MS) void restampGrant(channel.id, head.grant_ms).catch(() => {});
 			// Other lanes open only once this one's answers are not refused past the breaker's
 			// share: a batch the provider refuses stays on one lane, which the breaker stops.
 			const healthy = laneAnswered > 0 && laneRefused / laneAnswered <= breaker.share;

@@ -11,6 +11,9 @@ export type ItemRow = {
 	errorCode: string | null;
 	errorMessage: string | null;
 	providerMessageId: string | null;
+	/** What the provider's receipts said became of the message (receipts/apply.ts), with its error code. */
+	delivery: 'delivered' | 'read' | 'undelivered' | 'failed' | null;
+	deliveryCode: string | null;
 	notBefore: Date | null;
 	updatedAt: Date;
 };
@@ -22,7 +25,7 @@ export async function listItems(input: { batchId: string; status?: string; error
 	const rows = await sql()<(ItemRow & { total: number })[]>`
 		select id::int as id, contact_id::int as "contactId", phone, name, status, attempts, error_class as "errorClass",
 			error_code as "errorCode", error_message as "errorMessage", provider_message_id as "providerMessageId",
-			not_before as "notBefore", updated_at as "updatedAt", count(*) over ()::int as total
+			delivery, delivery_code as "deliveryCode", not_before as "notBefore", updated_at as "updatedAt", count(*) over ()::int as total
 		from batch_items
 		where batch_id = ${input.batchId} and (${status}::text is null or status = ${status})
 			and (${code}::text is null or coalesce(error_code, error_class) = ${code})

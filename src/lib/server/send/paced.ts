@@ -5,6 +5,7 @@ import { outboxInsertSql } from '../channels/outbox';
 import { capabilitiesOf } from '../channels/registry';
 import type { ChannelRow } from '../channels/types';
 import { counterAssignments } from '../batches/counters';
+import { latenessOf } from './pacing';
 import type { CountDelta, PacedStep, SliceResult } from './types';
 
 /**
@@ -40,10 +41,12 @@ export async function prepareNext(batchId: string, body: string): Promise<Prepar
  * One schedule for every channel: each send at least its gap (base + jitter draw) after
  * the previous send's recorded time, which for this path is the statement's own clock
  * reading. A late send delays the rest; nothing catches up, so no gap is ever shorter
- * than its draw (before: an ideal schedule caught up after a late send, at the base
- * interval, which made a gap shorter than base + draw). The mean stays on target
+ * than the base interval (before: an ideal schedule caught up after a late send, at the
+ * base interval, which made a gap shorter than base + draw). The mean stays on target
  * because the step fires within a fraction of a millisecond of its time (send/clock.ts
- * waitUntilPerf, and the statement is one round trip).
+ * waitUntilPerf, and the statement is one round trip), and the lateness left is drawn
+ * from the jitter (pacing.ts Lateness; `o.next_send_at` in the final select is the due
+ * time this statement checked, the snapshot before its own update).
  */
 export async function sendPrepared(
 	batchId: string,
@@ -51,10 +54,11 @@ export async function sendPrepared(
 	p: Prepared,
 	paced: PacedStep
 ): Promise<SliceResult & { sent: boolean; sentAtMs?: number }> {
-	const gap = paced.baseMs + (paced.jitterMs > 0 ? Math.random() * paced.jitterMs : 0);
+	const lateness = latenessOf(batchId);
+	const gap = lateness.gapMs(paced);
 	const ex = sql();
 	const oneSent: CountDelta = { processed: 1, success: 1, failed: 0, skipped: 0, unknown: 0 };
-	const [r] = await ex<{ sent: number; next_ms: number | null; ts_ms: number; status: string; due: boolean }[]>`
+	const [r] = await ex<{ sent: number; next_ms: number | null; ts_ms: number; status: string; due: boolean; was_due_ms: number | null }[]>`
 		with t as materialized (select clock_timestamp() as ts),
 		b as (
 			select id from batch_operations
@@ -78,9 +82,11 @@ export async function sendPrepared(
 			returning (extract(epoch from next_send_at) * 1000)::float8 as next_ms)
 		select (select count(*) from it)::int as sent, (select next_ms from upd) as next_ms,
 			(select (extract(epoch from ts) * 1000)::float8 from t) as ts_ms, o.status,
-			(o.next_send_at is null or o.next_send_at <= (select ts from t)) as due
+			(o.next_send_at is null or o.next_send_at <= (select ts from t)) as due,
+			(extract(epoch from o.next_send_at) * 1000)::float8 as was_due_ms
 		from batch_operations o where o.id = ${batchId}`;
 	if (!r || r.status !== 'PROCESSING') return { claimed: 0, stopped: true, sent: false };
+	if (r.sent === 1 && r.was_due_ms !== null) lateness.observe(r.ts_ms - r.was_due_ms, paced.jitterMs);
 	if (r.sent === 1) return { claimed: 1, stopped: false, sent: true, delta: oneSent, nextDueMs: r.next_ms, sentAtMs: r.ts_ms };
 	if (!r.due) return { claimed: 0, stopped: false, early: true, sent: false };
 	// The item changed meanwhile (cancelled, retried elsewhere): the general path sorts it out.
