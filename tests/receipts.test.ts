@@ -12,6 +12,7 @@ import { createChannel, seedContacts } from './send-helpers';
 import { startFakeProvider } from './fake-provider';
 import { sql, transaction } from '../src/lib/server/db/client';
 import { recordOutcomes } from '../src/lib/server/send/outcomes';
+import { WORKER_PROCESS_ID } from '../src/lib/server/jobs/recovery';
 import { PARKED_TTL_MS, sweepParkedReceipts } from '../src/lib/server/receipts/parked';
 import { resetEnvCache } from '../src/lib/server/env';
 import { startWorker } from '../worker/index';
@@ -197,12 +198,14 @@ describe('Twilio status callbacks', () => {
 
 	it('keeps a receipt that arrives before the send outcome is recorded, across a restart of the app, and applies it once the item has its message id', async () => {
 		const m = sid();
-		// A send in flight: the provider has accepted it, the slice has not recorded its answer yet.
+		// A send in flight (claimed by this process, which records its outcome below): the
+		// provider has accepted it, the slice has not recorded its answer yet.
 		const [b] = await sql()<{ id: string }[]>`
 			insert into batch_operations (type, status, total_count, channel_id, started_at)
 			values ('SEND', 'PROCESSING', 1, 'tw1', now()) returning id`;
 		const [item] = await sql()<{ id: number }[]>`
-			insert into batch_items (batch_id, phone, status, attempts) values (${b.id}, '+15550009999', 'sending', 1) returning id::int as id`;
+			insert into batch_items (batch_id, phone, status, attempts, claimed_by, claimed_at)
+			values (${b.id}, '+15550009999', 'sending', 1, ${WORKER_PROCESS_ID}, now()) returning id::int as id`;
 		expect((await postTwilio('tw1', { MessageSid: m, MessageStatus: 'delivered' })).status).toBe(200);
 		expect(await counts(b.id)).toEqual({ delivered: 0, read: 0, undelivered: 0 });
 		// The web process that took the receipt goes away: the receipt must not live only in its memory.

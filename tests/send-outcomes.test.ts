@@ -384,7 +384,7 @@ describe('auth errors pause the channel', () => {
 			const b = await call.batch.send({ contactIds: await seedContacts(15, { prefix: '+1836' }), content: 'x', channelId: 'hook-auth' });
 			await paused(a.id);
 			await paused(b.id);
-			expect((await batchRow(a.id)).error).toMatch(/whatsapp_190: Error validating access token/);
+			expect((await batchRow(a.id)).error).toMatch(/\(whatsapp_190\)/);
 			expect((await batchRow(b.id)).error).toMatch(/http_401/);
 			// The pause commits at the first refusal; requests already in flight are recorded
 			// (back to pending) when they come back, a moment later.
