@@ -23,6 +23,7 @@ import { migrateDatabase } from '../src/lib/server/db/migrate';
 import { databaseUrl, embeddedUrl } from '../src/lib/server/db/url';
 import { env, exitOnInvalidEnv, resetEnvCache } from '../src/lib/server/env';
 import { logger } from '../src/lib/server/log';
+import { sweepOrphanUploads } from '../src/lib/server/imports/upload';
 
 const dev = process.argv.includes('--dev');
 const log = logger.child({ module: 'start' });
@@ -218,6 +219,8 @@ async function main() {
 	await migrateDatabase(databaseUrl());
 	log.info('migrations applied');
 	const admin = await ensureFirstAdmin(env().auth.firstAdmin);
+	// No web process runs yet: a file no pending import needs is left by a killed upload.
+	await sweepOrphanUploads({ olderThanMs: 0 }).catch((err) => log.warn({ err }, 'sweeping orphaned uploads failed'));
 	await closeDb();
 
 	if (!dev && buildIsStale()) {

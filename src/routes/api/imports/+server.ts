@@ -2,14 +2,19 @@ import { json, type RequestHandler } from '@sveltejs/kit';
 import { z } from 'zod';
 import { uploadParams } from '$lib/schemas/import';
 import { DomainError, httpStatus } from '$lib/server/errors';
-import { receiveCsvUpload } from '$lib/server/imports/upload';
+import fs from 'node:fs';
+import { receiveCsvUpload, sweepOrphanUploadsNowAndThen, UploadStorageError } from '$lib/server/imports/upload';
+import { logger } from '$lib/server/log';
 import { createUploadImport } from '$lib/server/imports/create';
 
 /**
  * POST /api/imports — the streaming CSV upload (not tRPC: the body is the raw file,
  * streamed to disk, never buffered). Options in the query string; cookie or
  * `Authorization: Bearer` auth (set by hooks.server.ts); operator role.
- * Returns 201 with the PENDING IMPORT batch.
+ * Returns 201 with the PENDING IMPORT batch. Header `Idempotency-Key`: the same key
+ * with the same file and options returns the same batch (header Idempotent-Replayed),
+ * with another file a 409. A full upload folder answers 507, another write failure 500,
+ * both leaving no batch and no file.
  */
 export const POST: RequestHandler = async (event) => {
 	const user = event.locals.user;
@@ -22,7 +27,11 @@ export const POST: RequestHandler = async (event) => {
 		return problem(400, 'BAD_INPUT', issue.message, String(issue.path[0] ?? ''), z.flattenError(parsed.error));
 	}
 	const { mapping, filename, ...options } = parsed.data;
+	const key = event.request.headers.get('idempotency-key')?.trim() || null;
+	if (key && key.length > 200) return problem(400, 'BAD_INPUT', 'Idempotency-Key is at most 200 characters.', 'Idempotency-Key');
 	const length = event.request.headers.get('content-length');
+	sweepOrphanUploadsNowAndThen();
+	let stored: string | null = null;
 	try {
 		const upload = await receiveCsvUpload({
 			body: event.request.body,
@@ -30,11 +39,20 @@ export const POST: RequestHandler = async (event) => {
 			fileName: filename ?? 'upload.csv',
 			mapping
 		});
-		const batch = await createUploadImport(user.id, options, upload);
-		return json(batch, { status: 201 });
+		stored = upload.path;
+		const { batch, replayed } = await createUploadImport(user.id, options, upload, key);
+		if (replayed) await fs.promises.rm(upload.path, { force: true });
+		stored = null;
+		return json(batch, { status: 201, headers: replayed ? { 'idempotent-replayed': 'true' } : {} });
 	} catch (e) {
+		// No batch was created: its file must not stay behind.
+		if (stored) await fs.promises.rm(stored, { force: true }).catch(() => {});
 		// The rest of a refused body is not read: close the connection rather than drain it.
 		if (e instanceof DomainError) return problem(httpStatus(e.code), e.code, e.message, e.field, null, true);
+		if (e instanceof UploadStorageError) {
+			logger.child({ module: 'import' }).error({ err: e.cause, status: e.status }, 'upload could not be stored');
+			return problem(e.status, e.code, e.message, 'file', null, true);
+		}
 		throw e;
 	}
 };
