@@ -73,6 +73,10 @@ function mountTinyDisk(): boolean {
 	}
 }
 
+async function* chunksOf(bufs: Buffer[]): AsyncIterable<Uint8Array> {
+	for (const b of bufs) yield b;
+}
+
 /** A file stream that fails like a disk: after `okBytes`, every write errors with `code`. */
 function failingFile(code: string, okBytes: number) {
 	return (file: string) => {
@@ -126,7 +130,7 @@ describe('a disk that cannot take the file', () => {
 			}
 		} else {
 			// Not root: the same path with a stream that fails as ENOSPC does.
-			const err = await receiveCsvUpload({ body: [Buffer.from(body)], contentLength: null, fileName: 'x.csv', mapping: null, openFile: failingFile('ENOSPC', 64 * 1024) }).catch((e) => e);
+			const err = await receiveCsvUpload({ body: chunksOf([Buffer.from(body)]), contentLength: null, fileName: 'x.csv', mapping: null, openFile: failingFile('ENOSPC', 64 * 1024) }).catch((e) => e);
 			expect(err).toBeInstanceOf(UploadStorageError);
 			expect(err.status).toBe(507);
 			expect(files()).toEqual([]);
@@ -136,7 +140,7 @@ describe('a disk that cannot take the file', () => {
 
 	it('answers 500 with a clear message on another write error (EIO), and removes the partial file', async () => {
 		const chunks = Array.from({ length: 20 }, (_, i) => Buffer.from(i === 0 ? csv(2000) : csv(2000).slice('phone,name\n'.length)));
-		const err = await receiveCsvUpload({ body: chunks, contentLength: null, fileName: 'x.csv', mapping: null, openFile: failingFile('EIO', 100 * 1024) }).catch((e) => e);
+		const err = await receiveCsvUpload({ body: chunksOf(chunks), contentLength: null, fileName: 'x.csv', mapping: null, openFile: failingFile('EIO', 100 * 1024) }).catch((e) => e);
 		expect(err).toBeInstanceOf(UploadStorageError);
 		expect(err.status).toBe(500);
 		expect(err.message).toMatch(/could not store the upload \(EIO\): nothing was imported/);
