@@ -27,12 +27,16 @@ export type ChaosPostgres = {
 	stop(): Promise<void>;
 };
 
-export async function startPostgres(opts: { dir?: string; port?: number } = {}): Promise<ChaosPostgres> {
+/**
+ * `dir`: a folder for a new server (its data goes in dir/data; removed by stop()).
+ * `dataDir`: an existing server's data folder to run as is (e.g. an app's .data/pg), kept.
+ */
+export async function startPostgres(opts: { dir?: string; dataDir?: string; port?: number } = {}): Promise<ChaosPostgres> {
 	disableEmbeddedExitHook();
-	const root = opts.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'batchdesk-chaos-pg-'));
+	const root = opts.dataDir ? path.dirname(opts.dataDir) : (opts.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'batchdesk-chaos-pg-')));
 	// Reachable by the `postgres` OS user that runs the server under root.
 	fs.chmodSync(root, 0o755);
-	const dir = path.join(root, 'data');
+	const dir = opts.dataDir ?? path.join(root, 'data');
 	const port = opts.port ?? (await freePort());
 	let server: EmbeddedServer | null = await startEmbedded({ dir, port, persistent: true });
 	const serverUrl = `postgres://${EMBEDDED_USER}:${EMBEDDED_PASSWORD}@127.0.0.1:${port}/postgres`;
@@ -64,7 +68,7 @@ export async function startPostgres(opts: { dir?: string; port?: number } = {}):
 			const p = pid();
 			if (p) process.kill(p, 'SIGKILL');
 			server = null;
-			if (!opts.dir) fs.rmSync(root, { recursive: true, force: true });
+			if (!opts.dir && !opts.dataDir) fs.rmSync(root, { recursive: true, force: true });
 		}
 	};
 }
