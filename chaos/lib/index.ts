@@ -6,3 +6,4 @@ export * from './processes';
 export * from './app';
 export * from './api';
 export * from './provider';
+export * from './stack';
