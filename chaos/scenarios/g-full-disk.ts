@@ -14,7 +14,7 @@ import { batchRow, sql } from '../lib/db';
 import { uploadCsv } from '../lib/api';
 
 const csv = (rows: number, offset = 0) =>
-	'phone,name\n' + Array.from({ length: rows }, (_, i) => `+1415${String(1000000 + offset + i)},Name ${offset + i}`).join('\n') + '\n';
+	'phone,name\n' + Array.from({ length: rows }, (_, i) => `+1415${String(2000000 + offset + i)},Name ${offset + i}`).join('\n') + '\n';
 
 export default defineScenario({
 	name: 'full disk on the uploads folder',
