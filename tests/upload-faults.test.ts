@@ -11,7 +11,8 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { sql } from '../src/lib/server/db/client';
 import { receiveCsvUpload, sweepOrphanUploads, UploadStorageError } from '../src/lib/server/imports/upload';
-import { operatorToken, startRouteServer, upload, useTempDataDir, type TestServer } from './import-helpers';
+import Papa from 'papaparse';
+import { operatorToken, startRouteServer, startTestWorker, upload, useTempDataDir, waitDone, type TestServer } from './import-helpers';
 
 const dataDir = useTempDataDir();
 const uploads = path.join(dataDir, 'uploads');
@@ -198,3 +199,27 @@ async function uploadWithKey(body: string, key: string) {
 	});
 	return { status: res.status, body: (await res.json()) as { id?: string; error?: { field: string | null } } };
 }
+
+describe('the failed-rows export, imported again', () => {
+	it('fails the same rows for the same reasons, and its own export is the same file (no repeated columns, no stray CR)', async () => {
+		const worker = await startTestWorker();
+		try {
+			// CRLF like a spreadsheet's export; an unquoted last column, where a CR would stick.
+			const csv = ['phone,name,city', '12345,=Bad,"Town, A"', '+14155550170,Good,Paris', 'abc,Other,Rome', ''].join('\r\n');
+			const first = await upload(server, token, csv);
+			await waitDone(first.body.id!);
+			const export1 = await (await fetch(`${server.url}/api/imports/${first.body.id}/failed.csv`, { headers: { authorization: `Bearer ${token}` } })).text();
+			const second = await upload(server, token, export1);
+			const done = await waitDone(second.body.id!);
+			expect(done.failedCount).toBe(2);
+			const export2 = await (await fetch(`${server.url}/api/imports/${second.body.id}/failed.csv`, { headers: { authorization: `Bearer ${token}` } })).text();
+			const rows = (t: string) => Papa.parse<string[]>(t.replace(/^\uFEFF/, '').trim()).data;
+			expect(rows(export2)[0]).toEqual(['import_row', 'phone', 'name', 'city', 'import_error']);
+			expect(rows(export2).map((r) => r.slice(1))).toEqual(rows(export1).map((r) => r.slice(1)));
+			expect(export1).not.toMatch(/\r"/);
+			expect(rows(export1)[1][3]).toBe('Town, A');
+		} finally {
+			await worker.stop();
+		}
+	});
+});

@@ -18,8 +18,12 @@ export async function failedRowsCsv(batchId: string, outcomes: LedgerOutcome[] =
 	const batch = await getBatchOrThrow(batchId);
 	if (batch.type !== 'IMPORT') throw notFound(`Batch ${batchId} is not an import.`, 'batchId');
 	const input = storedImportInput.safeParse(batch.input);
-	const header = input.success && input.data.format === 'csv' ? (input.data.header ?? []) : JSON_HEADER;
-	const width = header.length;
+	const fileHeader = input.success && input.data.format === 'csv' ? (input.data.header ?? []) : JSON_HEADER;
+	// A re-uploaded export has our own columns already: not repeated, so exporting again gives the same file.
+	const ours = new Set<string>([EXPORT_ROW_COLUMN, EXPORT_REASON_COLUMN]);
+	const kept = fileHeader.flatMap((h, i) => (ours.has(h.trim().toLowerCase()) ? [] : [i]));
+	const header = kept.map((i) => fileHeader[i]);
+	const width = fileHeader.length;
 	const line = (cells: string[]) => Papa.unparse([cells.map(escapeCell)], { newline: '\r\n' }) + '\r\n';
 
 	const cursor = sql()<{ row_number: number; raw: string[] | null; reason: string | null }[]>`
@@ -40,7 +44,8 @@ export async function failedRowsCsv(batchId: string, outcomes: LedgerOutcome[] =
 			let text = '';
 			for (const r of next.value) {
 				const raw = r.raw ?? [];
-				const cells = Array.from({ length: Math.max(width, raw.length) }, (_, i) => raw[i] ?? '');
+				const all = Array.from({ length: Math.max(width, raw.length) }, (_, i) => raw[i] ?? '');
+				const cells = kept.length === width ? all : [...kept.map((i) => all[i]), ...all.slice(width)];
 				text += line([String(r.row_number), ...cells, r.reason ?? '']);
 			}
 			controller.enqueue(encoder.encode(text));

@@ -47,15 +47,50 @@ export const POST: RequestHandler = async (event) => {
 	} catch (e) {
 		// No batch was created: its file must not stay behind.
 		if (stored) await fs.promises.rm(stored, { force: true }).catch(() => {});
-		// The rest of a refused body is not read: close the connection rather than drain it.
-		if (e instanceof DomainError) return problem(httpStatus(e.code), e.code, e.message, e.field, null, true);
+		if (e instanceof DomainError) {
+			// Too large: the rest is not read, the connection closes. Otherwise the rest of a
+			// refused body is read and dropped (a few MB at most) first: closing with unread
+			// bytes resets the connection, and the client may see EPIPE instead of our answer.
+			const close = e.code === 'PAYLOAD_TOO_LARGE' || !(await drained(event.request.body));
+			return problem(httpStatus(e.code), e.code, e.message, e.field, null, close);
+		}
 		if (e instanceof UploadStorageError) {
 			logger.child({ module: 'import' }).error({ err: e.cause, status: e.status }, 'upload could not be stored');
-			return problem(e.status, e.code, e.message, 'file', null, true);
+			return problem(e.status, e.code, e.message, 'file', null, !(await drained(event.request.body)));
 		}
 		throw e;
 	}
 };
+
+const DRAIN_MAX_BYTES = 32 * 1024 * 1024;
+const DRAIN_MAX_MS = 3_000;
+
+/** Reads the rest of a request body and drops it; false when it is bigger or slower than the caps above. */
+async function drained(body: ReadableStream<Uint8Array> | null): Promise<boolean> {
+	if (!body) return true;
+	let reader: ReadableStreamDefaultReader<Uint8Array>;
+	try {
+		reader = body.getReader();
+	} catch {
+		return false;
+	}
+	const deadline = Date.now() + DRAIN_MAX_MS;
+	let bytes = 0;
+	let timer: NodeJS.Timeout | undefined;
+	try {
+		for (;;) {
+			const late = new Promise<null>((r) => (timer = setTimeout(() => r(null), Math.max(0, deadline - Date.now()))));
+			const next = await Promise.race([reader.read(), late]);
+			clearTimeout(timer);
+			if (!next) return false;
+			if (next.done) return true;
+			bytes += next.value.byteLength;
+			if (bytes > DRAIN_MAX_BYTES) return false;
+		}
+	} catch {
+		return false;
+	}
+}
 
 function problem(status: number, code: string, message: string, field?: string, zodError?: unknown, close = false) {
 	return json(
