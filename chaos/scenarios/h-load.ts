@@ -19,6 +19,7 @@ export default defineScenario({
 	name: '200 live subscribers and 100 reads/s during a 100 000-recipient send',
 	async run() {
 		const seconds = Number(process.env.CHAOS_LOAD_SECONDS ?? 120);
+		const [load1] = (await import('node:os')).loadavg();
 		const inv = invariants();
 		const stack = await startStack({ workers: 1 });
 		const clients: Array<ReturnType<typeof apiClient>> = [];
@@ -109,6 +110,7 @@ export default defineScenario({
 				reads: reads.length,
 				readsPerSecond: round(reads.length / loadSeconds),
 				failedReads,
+				failedReadStatuses: [...new Set(reads.filter((r) => r.status !== 200).map((r) => r.status))].join(',') || 'none',
 				readP50Ms: round(percentile(ms, 50)),
 				readP95Ms: round(p95),
 				readP99Ms: round(percentile(ms, 99)),
@@ -120,7 +122,9 @@ export default defineScenario({
 				sendStatus: end.status,
 				lost,
 				webMaxRssMb: round(maxRss),
-				workerMaxRssMb: round(maxWorkerRss)
+				workerMaxRssMb: round(maxWorkerRss),
+				// What else the machine was doing (2 cores): the run's figures mean little when this is far above 2.
+				machineLoadAverageAtStart: round(load1)
 			});
 		} finally {
 			for (const c of clients) c.close();
