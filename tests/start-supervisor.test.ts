@@ -15,6 +15,10 @@ import { startFakeProvider } from './fake-provider';
 import { waitFor } from './helpers';
 import path from 'node:path';
 import fs from 'node:fs';
+import os from 'node:os';
+import net from 'node:net';
+import { spawnChild, ensureBuild } from '../chaos/lib/processes';
+import { freePort } from '../scripts/lib/free-port';
 
 const apps: App[] = [];
 afterAll(async () => {
@@ -112,4 +116,37 @@ describe('npm start supervises', () => {
 			await fake.close();
 		}
 	}, 600_000);
+
+	it('a process that keeps failing (5 exits within a minute) stops everything, in order, with exit code 1', async () => {
+		await ensureBuild();
+		// The web port is taken: the web server exits at once, every time.
+		const blocker = net.createServer();
+		await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+		const port = (blocker.address() as net.AddressInfo).port;
+		const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'batchdesk-flap-'));
+		fs.chmodSync(dataDir, 0o755);
+		try {
+			const start = spawnChild('npm start', ['--import', 'tsx', 'scripts/start.ts'], {
+				DATABASE_URL: '',
+				BATCHDESK_DATA_DIR: dataDir,
+				EMBEDDED_PG_PORT: String(await freePort()),
+				PORT: String(port),
+				HOST: '127.0.0.1',
+				LOG_LEVEL: 'info',
+				LOG_FORMAT: 'json'
+			});
+			const exit = await start.exited;
+			expect(exit).toEqual({ code: 1, signal: null });
+			const msgs = start.grep(/"module":"start"/).map((l) => JSON.parse(l) as { msg: string; process?: string });
+			const restarts = msgs.filter((m) => m.process === 'web' && /restarting it in/.test(m.msg));
+			expect(restarts).toHaveLength(4);
+			expect(msgs.some((m) => /it keeps failing: stopping everything/.test(m.msg))).toBe(true);
+			expect(msgs.at(-1)?.msg).toBe('stopped');
+			// PostgreSQL went down with it: nothing is left running on the data folder.
+			expect(fs.existsSync(path.join(dataDir, 'pg', 'postmaster.pid'))).toBe(false);
+		} finally {
+			blocker.close();
+			fs.rmSync(dataDir, { recursive: true, force: true });
+		}
+	}, 180_000);
 });
