@@ -14,11 +14,12 @@ const recent = new Map<string, { at: number; summary: Promise<Summary> }>();
  * Counting a 100 000-item ledger takes ~100 ms of PostgreSQL; 25 batch.get a second on
  * one batch (many people watching it, scripts polling) took more than the database had
  * and queued every other read behind them (chaos scenario h: reads p95 of 45 s). So
- * calls for the same batch in the same state (updated_at: every counter change bumps it)
- * within a second share one count.
+ * calls for the same batch in the same status within a second share one count: a
+ * running batch's breakdown is at most a second old (its counters, on the batch row,
+ * are always current), and a status change (paused, completed…) is counted afresh.
  */
 export function itemSummary(batch: BatchRow): Promise<Summary> {
-	const key = `${batch.id}:${batch.updatedAt?.getTime?.() ?? ''}`;
+	const key = `${batch.id}:${batch.status}`;
 	const now = Date.now();
 	const hit = recent.get(key);
 	if (hit && now - hit.at < SHARED_MS) return hit.summary;
