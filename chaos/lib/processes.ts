@@ -99,7 +99,9 @@ export type Web = Child & { url: string; port: number };
 export async function startWeb(opts: { databaseUrl: string; dataDir?: string; env?: Record<string, string>; port?: number }): Promise<Web> {
 	await ensureBuild();
 	const port = opts.port ?? (await freePort());
-	const child = spawnChild('web', ['server.js'], {
+	// CHAOS_WEB_NODE_ARGS: node flags for the web process (e.g. --cpu-prof --cpu-prof-dir=/tmp/prof) to see where its time goes.
+	const nodeArgs = (process.env.CHAOS_WEB_NODE_ARGS ?? '').split(' ').filter(Boolean);
+	const child = spawnChild('web', [...nodeArgs, 'server.js'], {
 		DATABASE_URL: opts.databaseUrl,
 		PORT: String(port),
 		HOST: '127.0.0.1',
