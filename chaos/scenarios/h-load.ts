@@ -66,7 +66,8 @@ export default defineScenario({
 				['batch.get', () => ({ batchId: batch.id })],
 				['batch.status', () => ({ batchId: batch.id })],
 				['batch.list', () => ({ limit: 20 })],
-				['contacts.list', () => ({ limit: 50, offset: Math.floor(Math.random() * 1000) * 50 })]
+				// The first 20 pages, as people page through a list (deep OFFSET pages cost what they cost: ~70 ms at 50 000).
+				['contacts.list', () => ({ limit: 50, offset: Math.floor(Math.random() * 20) * 50 })]
 			] as const;
 			const pending: Promise<void>[] = [];
 			// This process (the 200 subscribers and the reads) shares the 2 cores: its own delay is part of what it measures.
