@@ -12,7 +12,7 @@ import { batchRow, claimedItems, createChannel, itemCounts, seedContacts, useDat
 import { startPostgres } from '../chaos/lib/postgres';
 import { apiClient } from '../chaos/lib/api';
 import { startFakeProvider } from './fake-provider';
-import { waitFor } from './helpers';
+import { waitFor as waitUntil } from '../chaos/lib/scenario';
 import path from 'node:path';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -48,21 +48,21 @@ describe('npm start supervises', () => {
 			const batch = await api.client.batch.send.mutate({ contactIds: ids, content: 'Hi {{name}}', channelId: 'hook' });
 			api.close();
 
-			await waitFor(() => fake.requests.length >= 300, 60_000, 20);
+			await waitUntil('300 requests before the worker kill', () => fake.requests.length >= 300, 60_000, 20);
 			const worker = a.pid('worker')!;
 			process.kill(worker, 'SIGKILL');
-			await waitFor(() => a.starts('worker') === 2 && pidAlive(a.pid('worker')), 30_000);
+			await waitUntil('the worker restarted', () => a.starts('worker') === 2 && pidAlive(a.pid('worker')), 30_000);
 
-			await waitFor(() => fake.requests.length >= 900, 60_000, 20);
+			await waitUntil('900 requests before the PostgreSQL kill', () => fake.requests.length >= 900, 60_000, 20);
 			process.kill(a.postmasterPid()!, 'SIGKILL');
-			await waitFor(() => a.logs(/^PostgreSQL is back$/).length === 1, 60_000);
+			await waitUntil('PostgreSQL back', () => a.logs(/^PostgreSQL is back$/).length === 1, 60_000);
 
 			process.kill(a.pid('web')!, 'SIGKILL');
-			await waitFor(() => a.starts('web') === 2, 30_000);
-			await waitFor(async () => (await fetch(`${a.url}/api/trpc/health`)).ok, 60_000, 200);
+			await waitUntil('the web server restarted', () => a.starts('web') === 2, 30_000);
+			await waitUntil('health after the web restart', async () => (await fetch(`${a.url}/api/trpc/health`)).ok, 60_000, 200);
 
 			// The send finishes by itself.
-			await waitFor(async () => (await batchRow(batch.id)).status === 'COMPLETED', 240_000, 500);
+			await waitUntil('the send to complete after the kills', async () => (await batchRow(batch.id)).status === 'COMPLETED', 240_000, 500);
 			expect(await itemCounts(batch.id)).toEqual({ sent: 3000 });
 			// Every recipient reached; a resend after a kill carries the same key (the receiver dedupes on it).
 			expect(new Set(fake.requests.map((r) => r.idempotencyKey)).size).toBe(3000);
@@ -84,7 +84,7 @@ describe('npm start supervises', () => {
 			const api = apiClient(a.url, token);
 			const batch = await api.client.batch.send.mutate({ contactIds: ids, content: 'x', channelId: 'slowhook' });
 			api.close();
-			await waitFor(() => fake.requests.length >= 100, 60_000, 20);
+			await waitUntil('100 requests before SIGTERM', () => fake.requests.length >= 100, 60_000, 20);
 
 			a.signalGroup('SIGTERM');
 			const exit = await a.supervisor.exited;
@@ -108,7 +108,7 @@ describe('npm start supervises', () => {
 			expect(fs.existsSync(path.join(a.dataDir, 'pg', 'PG_VERSION'))).toBe(true);
 
 			const again = await app(a);
-			await waitFor(async () => (await batchRow(batch.id)).status === 'COMPLETED', 240_000, 500);
+			await waitUntil('the send to complete after the restart', async () => (await batchRow(batch.id)).status === 'COMPLETED', 240_000, 500);
 			expect(await itemCounts(batch.id)).toEqual({ sent: 2000 });
 			expect(new Set(fake.requests.map((r) => r.idempotencyKey)).size).toBe(2000);
 			await again.stop();
