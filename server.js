@@ -2,6 +2,7 @@
 // Run `npm run build` first; `npm start` does both.
 import http from 'node:http';
 import './scripts/upload-body-limit.js';
+import './scripts/web-pool.js';
 import { handler } from './build/handler.js';
 
 // Loading the handler ran hooks.server.ts init(): it checked every setting (exiting with

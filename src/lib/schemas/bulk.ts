@@ -6,6 +6,9 @@ import { BATCH_STATUSES, BATCH_TYPES } from '../batch-kinds';
 
 export { BATCH_STATUSES, BATCH_TYPES };
 
+/** One submission of a form or one call of a script: sent again with the same input within 24 h it returns the same batch, with another input it is a CONFLICT. */
+export const idempotencyKey = z.string().trim().min(1).max(200, 'idempotencyKey is at most 200 characters').optional();
+
 export const TAG_OPERATIONS = ['add', 'remove', 'set'] as const;
 export type TagOperation = (typeof TAG_OPERATIONS)[number];
 
@@ -20,12 +23,13 @@ export const tagList = z
 export const bulkTagsInput = z.object({
 	...targets,
 	tags: tagList,
-	operation: z.enum(TAG_OPERATIONS, { error: 'operation must be one of add, remove, set' })
+	operation: z.enum(TAG_OPERATIONS, { error: 'operation must be one of add, remove, set' }),
+	idempotencyKey
 });
 export type BulkTagsInput = z.infer<typeof bulkTagsInput>;
 
 /** batch.delete: contactIds or filter (exactly one). */
-export const bulkDeleteInput = z.object({ ...targets });
+export const bulkDeleteInput = z.object({ ...targets, idempotencyKey });
 export type BulkDeleteInput = z.infer<typeof bulkDeleteInput>;
 
 /** batch.list filters. */

@@ -50,7 +50,9 @@ export type ImportContact = z.infer<typeof importContact>;
  * absurd bodies before they are validated item by item.
  */
 export const importJsonInput = importOptions.extend({
-	contacts: z.array(importContact).min(1, 'Give at least one contact').max(1_000_000)
+	contacts: z.array(importContact).min(1, 'Give at least one contact').max(1_000_000),
+	/** Same key + same input within 24 h returns the same batch; a different input is a conflict. */
+	idempotencyKey: z.string().trim().min(1).max(200, 'idempotencyKey is at most 200 characters').optional()
 });
 export type ImportJsonInput = z.infer<typeof importJsonInput>;
 

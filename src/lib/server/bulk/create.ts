@@ -5,6 +5,7 @@ import { TASK } from '../jobs/payloads';
 import { contactWhere, requireOneTarget } from '../contacts/filter';
 import { insertBatch, toBatchDto } from '../batches/repository';
 import { publishBatchUpdate } from '../events/publish';
+import { batchForKey, recordKey, requestHash } from '../batches/idempotency';
 import type { BulkDeleteInput, BulkTagsInput } from '../../schemas/bulk';
 
 /** What a TAG/DELETE batch keeps as its input: the caller's choice, normalised. */
@@ -35,7 +36,7 @@ export function unpackIds(bytes: Uint8Array): Float64Array {
  * without the job that runs it. Explicit ids are de-duplicated and sorted here (they are
  * the frozen target set); a filter is checked now and frozen by the worker when it starts.
  */
-async function createBulkBatch(type: BatchType, input: BulkBatchInput, userId: number | null) {
+async function createBulkBatch(type: BatchType, input: BulkBatchInput, userId: number | null, idempotencyKey?: string) {
 	requireOneTarget(input);
 	if (input.filter) contactWhere(input.filter); // throws BAD_INPUT for an empty filter
 	// A typed-array sort is numeric and ~10x faster than Array#sort with a comparator (1M ids).
@@ -46,8 +47,15 @@ async function createBulkBatch(type: BatchType, input: BulkBatchInput, userId: n
 			? { contactIdsCount: ids.length, ...(ids.length <= INPUT_IDS_KEPT ? { contactIds: Array.from(ids) } : {}) }
 			: { filter: input.filter })
 	};
+	// Of the normalised input (sorted distinct ids): the same selection in another order is the same request.
+	const hash = idempotencyKey ? requestHash(type, { ...stored, contactIds: ids ? Array.from(ids) : undefined }) : '';
 	const row = await transaction(async (tx) => {
+		if (idempotencyKey) {
+			const existing = await batchForKey(tx, userId, idempotencyKey, hash);
+			if (existing) return existing;
+		}
 		const batch = await insertBatch(tx, { type, input: stored, totalCount: ids?.length ?? 0, createdBy: userId });
+		if (idempotencyKey) await recordKey(tx, batch.id, idempotencyKey, hash);
 		if (ids) await tx`insert into batch_targets (batch_id, ids) values (${batch.id}, ${packIds(ids)})`;
 		await enqueue(TASK.bulkRun, { batchId: batch.id }, { maxAttempts: 5 }, tx);
 		await publishBatchUpdate(batch.id, { statusChange: true, tx });
@@ -56,10 +64,10 @@ async function createBulkBatch(type: BatchType, input: BulkBatchInput, userId: n
 	return toBatchDto(row);
 }
 
-export function createTagBatch(input: BulkTagsInput, userId: number | null) {
-	return createBulkBatch('TAG', input, userId);
+export function createTagBatch({ idempotencyKey, ...input }: BulkTagsInput, userId: number | null) {
+	return createBulkBatch('TAG', input, userId, idempotencyKey);
 }
 
-export function createDeleteBatch(input: BulkDeleteInput, userId: number | null) {
-	return createBulkBatch('DELETE', input, userId);
+export function createDeleteBatch({ idempotencyKey, ...input }: BulkDeleteInput, userId: number | null) {
+	return createBulkBatch('DELETE', input, userId, idempotencyKey);
 }

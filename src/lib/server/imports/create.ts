@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { transaction } from '../db/client';
 import { env } from '../env';
-import { DomainError } from '../errors';
+import { badInput, DomainError } from '../errors';
+import { batchForKey, recordKey, requestHash } from '../batches/idempotency';
 import { enqueue } from '../jobs/enqueue';
 import { TASK } from '../jobs/payloads';
 import { insertBatch, toBatchDto } from '../batches/repository';
@@ -39,10 +40,16 @@ export async function createJsonImport(userId: number, input: ImportJsonInput) {
 			'contacts'
 		);
 	}
-	const { contacts, ...options } = input;
+	const { contacts, idempotencyKey, ...options } = input;
 	const stored: StoredImportInput = { ...options, format: 'json', contactCount: contacts.length };
+	const hash = idempotencyKey ? requestHash('IMPORT', { ...options, contacts }) : '';
 	const row = await transaction(async (tx) => {
+		if (idempotencyKey) {
+			const existing = await batchForKey(tx, userId, idempotencyKey, hash);
+			if (existing) return existing;
+		}
 		const b = await insertBatch(tx, { type: 'IMPORT', input: stored, totalCount: contacts.length, createdBy: userId });
+		if (idempotencyKey) await recordKey(tx, b.id, idempotencyKey, hash);
 		await enqueue(TASK.importRun, { batchId: b.id, contacts }, { maxAttempts: IMPORT_MAX_ATTEMPTS }, tx);
 		return b;
 	});
@@ -60,10 +67,21 @@ export type StoredUpload = {
 	newline: Newline;
 	/** Data records counted while streaming (blank ones included): the progress total. */
 	records: number;
+	/** Of the file's bytes: with an idempotency key, the same file and options are the same request. */
+	sha256: string;
 };
 
-/** The streaming upload's end: the PENDING batch, its upload row and its job, in one transaction. */
-export async function createUploadImport(userId: number, options: ImportOptions, upload: StoredUpload) {
+/**
+ * The streaming upload's end: the PENDING batch, its upload row and its job, in one
+ * transaction. With an idempotency key already used for the same file and options, the
+ * batch that key created (`replayed`: the caller removes the file it just stored).
+ */
+export async function createUploadImport(
+	userId: number,
+	options: ImportOptions,
+	upload: StoredUpload,
+	idempotencyKey?: string | null
+): Promise<{ batch: ReturnType<typeof toBatchDto>; replayed: boolean }> {
 	const stored: StoredImportInput = {
 		...options,
 		format: 'csv',
@@ -74,14 +92,30 @@ export async function createUploadImport(userId: number, options: ImportOptions,
 		delimiter: upload.delimiter,
 		newline: upload.newline
 	};
+	// What the worker will parse, checked now: a batch it would refuse is never created.
+	const check = storedImportInput.safeParse(stored);
+	if (!check.success) {
+		const issue = check.error.issues[0];
+		throw badInput(`${issue.message} (${issue.path.join('.')}).`, issue.path[0] === 'mapping' ? 'mapping' : String(issue.path[0] ?? 'file'));
+	}
+	const hash = idempotencyKey ? requestHash('IMPORT-CSV', { ...options, sha256: upload.sha256, mapping: upload.mapping }) : '';
+	let replayed = false;
 	const row = await transaction(async (tx) => {
+		if (idempotencyKey) {
+			const existing = await batchForKey(tx, userId, idempotencyKey, hash, 'Idempotency-Key');
+			if (existing) {
+				replayed = true;
+				return existing;
+			}
+		}
 		const b = await insertBatch(tx, { type: 'IMPORT', input: stored, totalCount: upload.records, createdBy: userId });
+		if (idempotencyKey) await recordKey(tx, b.id, idempotencyKey, hash);
 		await tx`
 			insert into import_uploads (batch_id, path, bytes, header)
 			values (${b.id}, ${upload.path}, ${upload.bytes}, ${JSON.stringify(upload.header)}::jsonb)`;
 		await enqueue(TASK.importRun, { batchId: b.id }, { maxAttempts: IMPORT_MAX_ATTEMPTS }, tx);
 		return b;
 	});
-	await publishBatchUpdate(row.id, { statusChange: true });
-	return toBatchDto(row);
+	if (!replayed) await publishBatchUpdate(row.id, { statusChange: true });
+	return { batch: toBatchDto(row), replayed };
 }

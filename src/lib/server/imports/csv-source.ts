@@ -31,6 +31,9 @@ export async function* csvRecords(
 	const stream = fs.createReadStream(path, { encoding: 'utf8', highWaterMark: 256 * 1024 });
 	let partial = '';
 	let first = true;
+	// CRLF files (and files mixing CRLF and LF) are read as '\n'-separated: the CR stays
+	// at the end of an unquoted last cell, and would reach the stored row and its export.
+	const crlf = opts.newline === '\n';
 	try {
 		for await (const text of stream as AsyncIterable<string>) {
 			let input = partial + text;
@@ -43,12 +46,12 @@ export async function* csvRecords(
 			if (partial.length > PARTIAL_MAX_CHARS) {
 				throw badInput('A quoted field is never closed (or a row is longer than 4 MB).', 'file');
 			}
-			if (res.data.length) yield res.data;
+			if (res.data.length) yield crlf ? withoutCr(res.data) : res.data;
 		}
 		if (first) return;
 		if (partial.length) {
 			const res = parser.parse(partial, 0, false);
-			if (res.data.length) yield res.data;
+			if (res.data.length) yield crlf ? withoutCr(res.data) : res.data;
 		}
 	} finally {
 		stream.destroy();
@@ -58,3 +61,11 @@ export async function* csvRecords(
 type PapaParser = {
 	parse(input: string, baseIndex: number, ignoreLastRow: boolean): { data: string[][]; meta: { cursor: number } };
 };
+
+function withoutCr(records: string[][]): string[][] {
+	for (const r of records) {
+		const last = r.length - 1;
+		if (last >= 0 && r[last].endsWith('\r')) r[last] = r[last].slice(0, -1);
+	}
+	return records;
+}

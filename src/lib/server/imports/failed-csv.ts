@@ -24,8 +24,12 @@ export async function failedRowsCsv(batchId: string, outcomes: LedgerOutcome[] =
 	const batch = await getBatchOrThrow(batchId);
 	if (batch.type !== 'IMPORT') throw notFound(`Batch ${batchId} is not an import.`, 'batchId');
 	const input = storedImportInput.safeParse(batch.input);
-	const header = input.success && input.data.format === 'csv' ? (input.data.header ?? []) : JSON_HEADER;
-	const width = header.length;
+	const fileHeader = input.success && input.data.format === 'csv' ? (input.data.header ?? []) : JSON_HEADER;
+	// A re-uploaded export has our own columns already: not repeated, so exporting again gives the same file.
+	const ours = new Set<string>([EXPORT_ROW_COLUMN, EXPORT_REASON_COLUMN]);
+	const kept = fileHeader.flatMap((h, i) => (ours.has(h.trim().toLowerCase()) ? [] : [i]));
+	const header = kept.map((i) => fileHeader[i]);
+	const width = fileHeader.length;
 	const mapping = input.success && input.data.format === 'csv' ? (input.data.mapping ?? []) : ['phone', 'name', 'tags', 'attributes'];
 	type Contact = { phone: string; name: string | null; tags: string[]; attributes: Record<string, unknown> };
 	const rebuilt = (c: Contact): string[] =>
@@ -61,7 +65,8 @@ export async function failedRowsCsv(batchId: string, outcomes: LedgerOutcome[] =
 			let text = '';
 			for (const r of next.value) {
 				const raw = r.raw ?? (r.contact ? rebuilt(r.contact) : []);
-				const cells = Array.from({ length: Math.max(width, raw.length) }, (_, i) => raw[i] ?? '');
+				const all = Array.from({ length: Math.max(width, raw.length) }, (_, i) => raw[i] ?? '');
+				const cells = kept.length === width ? all : [...kept.map((i) => all[i]), ...all.slice(width)];
 				const reason = r.raw === null && r.contact ? `${r.reason ?? ''} (cells from the contact as it is now)` : (r.reason ?? '');
 				text += line([String(r.row_number), ...cells, reason]);
 			}

@@ -1,11 +1,14 @@
 import fs from 'node:fs';
 import { isUtf8 } from 'node:buffer';
 import path from 'node:path';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import type { Writable } from 'node:stream';
 import Papa from 'papaparse';
 import { env } from '../env';
 import { badInput, DomainError } from '../errors';
-import { LINE_MAX_BYTES, detectDelimiter, guessMapping, mappingProblem, type ColumnTarget } from '../../schemas/import';
+import { LINE_MAX_BYTES, columnMapping, detectDelimiter, guessMapping, mappingProblem, type ColumnTarget } from '../../schemas/import';
+import { sql } from '../db/client';
+import { logger } from '../log';
 import { CsvShape } from './csv-shape';
 import type { StoredUpload } from './create';
 import type { Newline } from './csv-source';
@@ -16,7 +19,39 @@ export type UploadRequest = {
 	fileName: string;
 	/** A mapping chosen in the UI, or null to guess from the header names. */
 	mapping: ColumnTarget[] | Record<string, ColumnTarget> | null;
+	/** Where the bytes go, a stream that emits 'ready' once open as fs.WriteStream does (tests: one that fails like a full disk); default a new file in the uploads folder. */
+	openFile?: (path: string) => Writable;
 };
+
+/** Most columns an import takes (the worker's stored-input schema refuses more). */
+export const MAX_COLUMNS = 500;
+
+/**
+ * The uploads folder could not take the file: 507 when it is full (ENOSPC, EDQUOT),
+ * 500 for any other write failure (EIO, EROFS, EACCES…). The message says what to do;
+ * the partial file is already removed when this is thrown.
+ */
+export class UploadStorageError extends Error {
+	constructor(
+		readonly status: 507 | 500,
+		readonly code: 'INSUFFICIENT_STORAGE' | 'STORAGE_ERROR',
+		message: string,
+		readonly cause: unknown
+	) {
+		super(message);
+		this.name = 'UploadStorageError';
+	}
+}
+
+function storageError(e: unknown, dir: string): UploadStorageError {
+	const errno = (e as NodeJS.ErrnoException)?.code ?? 'unknown';
+	if (errno === 'ENOSPC' || errno === 'EDQUOT') {
+		return new UploadStorageError(507, 'INSUFFICIENT_STORAGE', `The server's upload folder is full (${errno}): nothing was imported. Free disk space on ${dir} (or ask an administrator to), then upload again.`, e);
+	}
+	return new UploadStorageError(500, 'STORAGE_ERROR', `The server could not store the upload (${errno}): nothing was imported. Try again; if it persists, check ${dir} on the server.`, e);
+}
+
+const isFsError = (e: unknown) => typeof (e as NodeJS.ErrnoException)?.code === 'string' && typeof (e as NodeJS.ErrnoException)?.syscall === 'string';
 
 const tooLarge = (max: number) =>
 	new DomainError('PAYLOAD_TOO_LARGE', `The file is larger than the ${Math.round(max / 1024 / 1024)} MB upload limit (UPLOAD_MAX_BYTES).`, 'file');
@@ -47,13 +82,23 @@ export async function receiveCsvUpload(req: UploadRequest): Promise<StoredUpload
 			: req.body;
 
 	const dir = uploadsDir();
-	await fs.promises.mkdir(dir, { recursive: true });
+	try {
+		await fs.promises.mkdir(dir, { recursive: true });
+	} catch (e) {
+		throw storageError(e, dir);
+	}
 	const file = path.join(dir, `${randomUUID()}.csv`);
-	const out = fs.createWriteStream(file, { flags: 'wx' });
+	const out = req.openFile ? req.openFile(file) : fs.createWriteStream(file, { flags: 'wx' });
 	const outError = new Promise<never>((_, reject) => out.on('error', reject));
 	outError.catch(() => {});
 	// Opened before anything can fail: a cleanup racing a pending open would leave the file behind.
-	await Promise.race([new Promise<void>((r) => out.once('ready', () => r())), outError]);
+	try {
+		await Promise.race([new Promise<void>((r) => out.once('ready', () => r())), outError]);
+	} catch (e) {
+		await fs.promises.rm(file, { force: true }).catch(() => {});
+		throw storageError(e, dir);
+	}
+	const digest = createHash('sha256');
 
 	let utf8Carry: Buffer = Buffer.alloc(0);
 	let bytes = 0;
@@ -91,11 +136,13 @@ export async function receiveCsvUpload(req: UploadRequest): Promise<StoredUpload
 				if (lf === -1 && (cr === -1 || cr === head.length - 1) && headLength <= LINE_MAX_BYTES) continue;
 				({ shape, header, mapping, newline } = readHeader(head, lf, cr, req.mapping));
 				shape.feed(head);
+				digest.update(head);
 				headBytes = [];
 				if (!out.write(head)) await Promise.race([new Promise<void>((r) => out.once('drain', () => r())), outError]);
 				continue;
 			}
 			shape.feed(chunk);
+			digest.update(chunk);
 			if (!out.write(chunk)) await Promise.race([new Promise<void>((r) => out.once('drain', () => r())), outError]);
 		}
 		if (utf8Carry.length) throw badInput('The file is not UTF-8 text (it ends inside a character): save it as "CSV UTF-8".', 'file');
@@ -104,15 +151,20 @@ export async function receiveCsvUpload(req: UploadRequest): Promise<StoredUpload
 			if (head.toString('utf8').replace(/^\uFEFF/, '').trim() === '') throw badInput('The file is empty.', 'file');
 			({ shape, header, mapping, newline } = readHeader(head, -1, -1, req.mapping));
 			shape.feed(head);
+			digest.update(head);
 			out.write(head);
 		}
 		shape.end();
 		if (shape.dataRecords === 0) throw badInput('The file has a header row but no data rows.', 'file');
-		await new Promise<void>((resolve, reject) => {
-			out.on('error', reject);
-			out.end(resolve);
-		});
+		// 'finish' only once every byte is written (and flushed to the file); a write error
+		// rejects. (end(cb) would call cb with the error as its argument: taken as success,
+		// an upload onto a full disk answered 201 with a truncated file.)
+		await Promise.race([new Promise<void>((resolve) => out.end(() => resolve())).then(() => {
+			if (out.errored) throw out.errored;
+		}), outError]);
+		if (!out.closed) await new Promise<void>((r) => out.once('close', () => r()));
 		return {
+			sha256: digest.digest('hex'),
 			path: file,
 			bytes,
 			fileName: req.fileName,
@@ -123,8 +175,11 @@ export async function receiveCsvUpload(req: UploadRequest): Promise<StoredUpload
 			records: shape.dataRecords
 		};
 	} catch (e) {
+		// A write that failed first (ENOSPC) can surface as a later, vaguer error (a write after destroy).
+		const fsError = e instanceof DomainError ? null : isFsError(e) ? e : isFsError(out.errored) ? out.errored : null;
 		if (!out.closed) await new Promise<void>((r) => out.destroy().once('close', () => r()));
 		await fs.promises.rm(file, { force: true }).catch(() => {});
+		if (fsError) throw storageError(fsError, dir);
 		throw e;
 	}
 }
@@ -154,7 +209,17 @@ function readHeader(
 	const delimiter = detectDelimiter(line);
 	const parsed = Papa.parse<string[]>(line, { delimiter, newline: '\n' });
 	const header = (parsed.data[0] ?? []).map((h) => h.trim());
+	// Refused here, as the header arrives, rather than by the worker after the whole file is stored.
+	if (header.length > MAX_COLUMNS) {
+		throw badInput(`The file has ${header.length} columns; an import takes at most ${MAX_COLUMNS}. Remove the columns you do not need and upload again.`, 'file');
+	}
 	const mapping = resolveMapping(header, requested);
+	const valid = columnMapping.safeParse(mapping);
+	if (!valid.success) {
+		const issue = valid.error.issues[0];
+		const column = typeof issue.path[0] === 'number' ? ` (column ${issue.path[0] + 1}, "${header[issue.path[0]] ?? ''}")` : '';
+		throw new DomainError('BAD_INPUT', `${issue.message}${column}.`, 'mapping');
+	}
 	const problem = mappingProblem(header, mapping);
 	if (problem) throw new DomainError('BAD_INPUT', `${problem} Columns found: ${header.map((h) => `"${h}"`).join(', ')}.`, 'mapping');
 	return { shape: new CsvShape(delimiter, newline === '\r'), header, mapping, newline };
@@ -168,4 +233,52 @@ function resolveMapping(header: string[], requested: UploadRequest['mapping']): 
 	const named = header.map((h) => requested[h]);
 	const taken = new Set<ColumnTarget>(named.filter((t) => t === 'phone' || t === 'name'));
 	return header.map((_, i) => named[i] ?? (taken.has(guess[i]) ? 'ignore' : guess[i]));
+}
+
+const SWEEP_EVERY_MS = 60 * 60_000;
+/** A file this long untouched and not (or no longer) needed by an import is an orphan; an upload in progress is written to all the time. */
+const ORPHAN_AFTER_MS = 15 * 60_000;
+let lastSweep = 0;
+
+/**
+ * Removes upload files no pending import needs: left by a process killed mid-upload
+ * (before its batch was created), or by an import that ended without removing its file.
+ * Run at `npm start` and at most hourly from the upload route. Returns the files removed.
+ */
+export async function sweepOrphanUploads(opts: { olderThanMs?: number } = {}): Promise<string[]> {
+	lastSweep = Date.now();
+	const dir = uploadsDir();
+	let names: string[];
+	try {
+		names = (await fs.promises.readdir(dir)).filter((n) => /\.csv$/.test(n));
+	} catch {
+		return [];
+	}
+	if (names.length === 0) return [];
+	const rows = await sql()<{ path: string }[]>`
+		select u.path from import_uploads u join batch_operations b on b.id = u.batch_id
+		where b.status not in ('COMPLETED', 'FAILED', 'CANCELLED')`;
+	const needed = new Set(rows.map((r) => path.resolve(r.path)));
+	const cutoff = Date.now() - (opts.olderThanMs ?? ORPHAN_AFTER_MS);
+	const removed: string[] = [];
+	for (const name of names) {
+		const file = path.join(dir, name);
+		if (needed.has(path.resolve(file))) continue;
+		try {
+			if ((await fs.promises.stat(file)).mtimeMs > cutoff) continue;
+			await fs.promises.rm(file, { force: true });
+			removed.push(file);
+		} catch {
+			/* gone meanwhile */
+		}
+	}
+	if (removed.length) logger.child({ module: 'import' }).info({ files: removed.length, dir }, 'removed orphaned upload files');
+	return removed;
+}
+
+/** Starts a sweep in the background when the last one is over an hour old (never fails the caller). */
+export function sweepOrphanUploadsNowAndThen() {
+	if (Date.now() - lastSweep < SWEEP_EVERY_MS) return;
+	lastSweep = Date.now();
+	void sweepOrphanUploads().catch((err) => logger.child({ module: 'import' }).warn({ err }, 'sweeping orphaned uploads failed'));
 }

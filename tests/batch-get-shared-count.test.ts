@@ -1,0 +1,31 @@
+/**
+ * batch.get shares one ledger count between calls for the same batch state (chaos h):
+ * what it answers must still follow every change of the batch at once.
+ */
+import { describe, expect, it } from 'vitest';
+import { sql } from '../src/lib/server/db/client';
+import { userCaller } from './helpers';
+import { seedContacts } from './send-helpers';
+
+describe('batch.get item counts', () => {
+	it('answers many calls at once with one count; a status change is counted afresh, progress within a second', async () => {
+		const { call } = await userCaller('operator');
+		const ids = await seedContacts(30, { prefix: '+1961' });
+		const batch = await call.batch.send({ contactIds: ids, content: 'x' });
+		const many = await Promise.all(Array.from({ length: 20 }, () => call.batch.get({ batchId: batch.id })));
+		expect(many.every((g) => g.items.byStatus.pending === 30)).toBe(true);
+		// Running, ten items sent, as a worker records them; then the batch is paused.
+		await sql()`
+			with s as (update batch_items set status = 'sent' where id in (select id from batch_items where batch_id = ${batch.id} order by id limit 10) returning 1)
+			update batch_operations set status = 'PROCESSING', processed_count = processed_count + (select count(*) from s), updated_at = clock_timestamp()
+			where id = ${batch.id}`;
+		await call.batch.pause({ batchId: batch.id });
+		const paused = await call.batch.get({ batchId: batch.id });
+		expect(paused.status).toBe('PAUSED');
+		expect(paused.items.byStatus).toEqual({ pending: 20, sent: 10 });
+		// Within a status, the breakdown is at most a second old.
+		await sql()`update batch_items set status = 'sent' where batch_id = ${batch.id} and status = 'pending'`;
+		await new Promise((r) => setTimeout(r, 1100));
+		expect((await call.batch.get({ batchId: batch.id })).items.byStatus).toEqual({ sent: 30 });
+	});
+});
