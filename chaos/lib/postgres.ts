@@ -10,7 +10,6 @@ import postgres from 'postgres';
 import { freePort } from '../../scripts/lib/free-port';
 import { disableEmbeddedExitHook, startEmbedded, type EmbeddedServer } from '../../src/lib/server/db/embedded';
 import { migrateDatabase } from '../../src/lib/server/db/migrate';
-import { EMBEDDED_PASSWORD, EMBEDDED_USER } from '../../src/lib/server/db/url';
 
 export type ChaosPostgres = {
 	port: number;
@@ -39,7 +38,9 @@ export async function startPostgres(opts: { dir?: string; dataDir?: string; port
 	const dir = opts.dataDir ?? path.join(root, 'data');
 	const port = opts.port ?? (await freePort());
 	let server: EmbeddedServer | null = await startEmbedded({ dir, port, persistent: true });
-	const serverUrl = `postgres://${EMBEDDED_USER}:${EMBEDDED_PASSWORD}@127.0.0.1:${port}/postgres`;
+	// The password is random and kept beside the data folder: the same after a restart.
+	const urlOf = server.url;
+	const serverUrl = urlOf('postgres');
 	const pid = () => {
 		try {
 			const p = Number(fs.readFileSync(path.join(dir, 'postmaster.pid'), 'utf8').split('\n')[0]);
@@ -52,7 +53,7 @@ export async function startPostgres(opts: { dir?: string; dataDir?: string; port
 	return {
 		port,
 		serverUrl,
-		urlOf: (database) => `postgres://${EMBEDDED_USER}:${EMBEDDED_PASSWORD}@127.0.0.1:${port}/${database}`,
+		urlOf,
 		pid,
 		async kill9() {
 			const p = pid();
