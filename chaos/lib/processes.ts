@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { freePort } from '../../scripts/lib/free-port';
-import { buildIsStale } from '../../scripts/lib/build-freshness';
+import { ensureBuild } from '../../scripts/lib/build-when-stale';
 import { waitFor } from './scenario';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -85,13 +85,8 @@ export function rssMbOf(pid: number): number | null {
 	}
 }
 
-/** Builds the web app (vite build) when build/ is missing or older than its sources. */
-export async function ensureBuild() {
-	if (!buildIsStale(ROOT)) return;
-	const build = spawnChild('build', ['node_modules/vite/bin/vite.js', 'build', '--logLevel', 'warn'], {});
-	const { code } = await build.exited;
-	if (code !== 0) throw new Error(`vite build failed:\n${build.tail().join('\n')}`);
-}
+/** Builds the web app (vite build) when build/ is missing or older than its sources, under the tests' lock. */
+export { ensureBuild };
 
 export type Web = Child & { url: string; port: number };
 

@@ -3,33 +3,15 @@
  * missing or older than its sources, then runs `node server.js` (adapter-node's
  * handler plus the ws upgrade) on a free port against this test file's database.
  */
-import { execFile as execFileCb, spawn, type ChildProcess } from 'node:child_process';
-import { promisify } from 'node:util';
-import os from 'node:os';
+import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 
-import { buildIsStale } from '../../scripts/lib/build-freshness';
+import { ensureBuild } from '../../scripts/lib/build-when-stale';
 import { freePort } from '../../scripts/lib/free-port';
-export { freePort };
+export { freePort, ensureBuild };
 
-const execFile = promisify(execFileCb);
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
-
-
-export async function ensureBuild() {
-	if (!buildIsStale(ROOT)) return;
-	// A lock, so parallel test runs sharing the checkout do not build over each other.
-	const vite = path.join(ROOT, 'node_modules/vite/bin/vite.js');
-	const lock = path.join(os.tmpdir(), 'batchdesk-vite-build.lock');
-	await execFile('flock', [lock, process.execPath, vite, 'build', '--logLevel', 'warn'], {
-		cwd: ROOT,
-		timeout: 300_000,
-		maxBuffer: 64 * 1024 * 1024
-	}).catch((e: { stdout?: string; stderr?: string }) => {
-		throw new Error(`vite build failed:\n${e.stdout ?? ''}\n${e.stderr ?? e}`);
-	});
-}
 
 
 export type RunningApp = { url: string; output(): string; stop(): Promise<void>; child: ChildProcess };
