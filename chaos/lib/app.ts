@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../scripts/lib/free-port';
-import { embeddedUrl } from '../../src/lib/server/db/url';
+import { EMBEDDED_DB, embeddedUrl } from '../../src/lib/server/db/url';
 import { ensureBuild, spawnChild, type Child } from './processes';
 import { waitFor } from './scenario';
 
@@ -66,7 +66,10 @@ export async function startApp(opts: { dataDir?: string; env?: Record<string, st
 		port,
 		pgPort,
 		dataDir,
-		databaseUrl: embeddedUrl(pgPort),
+		// Its password is random, kept beside its data folder (read when asked: a new folder gets it at its first start).
+		get databaseUrl() {
+			return embeddedUrl(pgPort, EMBEDDED_DB, path.join(dataDir, 'pg'));
+		},
 		pid: (kind) => (started(kind).at(-1)?.pid as number | undefined) ?? null,
 		starts: (kind) => started(kind).length,
 		postmasterPid() {
