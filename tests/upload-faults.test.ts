@@ -54,6 +54,15 @@ describe('refused early', () => {
 		expect(files()).toEqual([]);
 	});
 
+	it('refuses a header cell over 200 characters with 400, storing nothing (batch.input stays small)', async () => {
+		const before = await importBatches();
+		const res = await upload(server, token, `phone,${'n'.repeat(5_000)}\n+14155550100,x\n`);
+		expect(res.status).toBe(400);
+		expect(res.body.error?.message).toMatch(/at most 200 characters/);
+		expect(await importBatches()).toBe(before);
+		expect(files()).toEqual([]);
+	});
+
 	it('accepts exactly 500 columns', async () => {
 		const header = ['phone', ...Array.from({ length: 499 }, (_, i) => `c${i}`)].join(',');
 		const row = ['+14155550100', ...Array.from({ length: 499 }, () => 'x')].join(',');

@@ -8,7 +8,7 @@ import { TASK } from '../jobs/payloads';
 import { insertBatch, toBatchDto } from '../batches/repository';
 import { publishBatchUpdate } from '../events/publish';
 import type { Newline } from './csv-source';
-import { columnMapping, importOptions, type ColumnTarget, type ImportJsonInput, type ImportOptions } from '../../schemas/import';
+import { columnMapping, csvHeader, importOptions, type ColumnTarget, type ImportJsonInput, type ImportOptions } from '../../schemas/import';
 
 /** What an IMPORT batch keeps in `input`: its options and, for uploads, how to read the file. */
 export const storedImportInput = importOptions.extend({
@@ -16,7 +16,7 @@ export const storedImportInput = importOptions.extend({
 	contactCount: z.number().int().optional(),
 	fileName: z.string().optional(),
 	bytes: z.number().optional(),
-	header: z.array(z.string()).optional(),
+	header: csvHeader.optional(),
 	mapping: columnMapping.optional(),
 	delimiter: z.string().optional(),
 	newline: z.enum(['\n', '\r']).optional()
