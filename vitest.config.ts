@@ -1,7 +1,11 @@
 import { defineConfig } from 'vitest/config';
 import path from 'node:path';
+import { paraglideVitePlugin } from '@inlang/paraglide-js';
+import { paraglideOptions } from './paraglide.config.js';
 
 export default defineConfig({
+	// Components and labels import the compiled messages (src/lib/paraglide).
+	plugins: [paraglideVitePlugin(paraglideOptions)],
 	resolve: { alias: { $lib: path.resolve('src/lib') } },
 	test: {
 		include: ['src/**/*.test.ts', 'tests/**/*.test.ts', 'worker/**/*.test.ts'],

@@ -9,6 +9,7 @@ import { logger } from '$lib/server/log';
 import { crossSiteFormRefusal } from '$lib/server/http/csrf';
 import { withSecurityHeaders } from '$lib/server/http/headers';
 import { errorRef } from '$lib/server/error-ref';
+import { paraglideMiddleware } from '$lib/paraglide/server';
 
 const log = logger.child({ module: 'web' });
 
@@ -59,5 +60,11 @@ const guarded: Handle = async ({ event, resolve }) => {
 		// An expired or revoked session: drop the dead cookie.
 		setSessionCookie(event, null);
 	}
-	return resolve(event);
+	if (path.startsWith('/api/')) return resolve(event);
+	// The page's language: the switch's cookie, else Accept-Language, else English. The
+	// original request goes on (no locale in URLs, so nothing to rewrite); the middleware
+	// scopes getLocale() and the messages to this request.
+	return paraglideMiddleware(event.request, ({ locale }) =>
+		resolve(event, { transformPageChunk: ({ html }) => html.replace('%paraglide.lang%', locale) })
+	);
 };

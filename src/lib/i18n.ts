@@ -1,0 +1,45 @@
+/**
+ * The console's languages: the compiled messages (`m`), the current locale, and the
+ * locale-aware number, date and list formatting every page uses.
+ */
+import { getLocale, setLocale, locales, type Locale } from '$lib/paraglide/runtime';
+import { m } from '$lib/paraglide/messages';
+export { m };
+export { getLocale, setLocale, locales, type Locale };
+
+/** The names the language switch shows, each in its own language. */
+export const LOCALE_NAMES: Record<Locale, string> = { en: 'English', 'zh-CN': '简体中文' };
+
+/** 48,500 / 48,500 (grouped per locale). */
+export function num(n: number | null | undefined, maximumFractionDigits = 1): string {
+	if (n === null || n === undefined || !Number.isFinite(n)) return '—';
+	return n.toLocaleString(getLocale(), { maximumFractionDigits });
+}
+
+/** A date and time in the reader's language, or — when there is none. */
+export function dateTime(d: string | number | Date | null | undefined): string {
+	if (d === null || d === undefined || d === '') return '—';
+	return new Date(d).toLocaleString(getLocale());
+}
+
+/** "a, b and c" / "a、b和c". */
+export function list(items: string[]): string {
+	return new Intl.ListFormat(getLocale(), { type: 'conjunction' }).format(items);
+}
+
+/** "1 h 02 min" style duration in the reader's language. */
+export function duration(ms: number): string {
+	if (!Number.isFinite(ms) || ms <= 0) return m.dur_instant();
+	const s = Math.round(ms / 1000);
+	if (s < 60) return m.dur_s({ s });
+	const min = Math.floor(s / 60);
+	if (min < 60) return m.dur_min_s({ m: min, s: String(s % 60).padStart(2, '0') });
+	const h = Math.floor(min / 60);
+	if (h < 48) return m.dur_h_min({ h, m: String(min % 60).padStart(2, '0') });
+	return m.dur_d_h({ d: Math.floor(h / 24), h: h % 24 });
+}
+
+/** A role's name in the reader's language. */
+export function roleName(role: string): string {
+	return role === 'admin' ? m.role_admin() : role === 'operator' ? m.role_operator() : role === 'viewer' ? m.role_viewer() : role;
+}
