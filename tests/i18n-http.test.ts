@@ -39,8 +39,8 @@ describe('language of the console', () => {
 		expect(page.html).not.toContain('登录');
 	});
 
-	it('a plain zh (or zh-Hans-CN) browser gets Chinese; an unknown language gets English', async () => {
-		expect((await loginPage({ 'accept-language': 'zh' })).lang).toBe('zh-CN');
+	it('a language the console does not have, or none, gets English; q-values are honoured', async () => {
+		expect((await loginPage({ 'accept-language': 'fr-FR,zh-CN;q=0.8,en;q=0.5' })).lang).toBe('zh-CN');
 		expect((await loginPage({ 'accept-language': 'fr-FR,fr;q=0.9' })).lang).toBe('en');
 		expect((await loginPage({})).lang).toBe('en');
 	});
