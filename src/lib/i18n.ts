@@ -5,6 +5,7 @@
 import { getLocale, setLocale, locales, type Locale } from '$lib/paraglide/runtime';
 import { m } from '$lib/paraglide/messages';
 export { m };
+import { formatRate } from '$lib/components/rate-meter';
 export { getLocale, setLocale, locales, type Locale };
 
 /** The names the language switch shows, each in its own language. */
@@ -42,4 +43,45 @@ export function duration(ms: number): string {
 /** A role's name in the reader's language. */
 export function roleName(role: string): string {
 	return role === 'admin' ? m.role_admin() : role === 'operator' ? m.role_operator() : role === 'viewer' ? m.role_viewer() : role;
+}
+
+/** "24,310/s", "30/min" in the reader's language. */
+export function rate(perSecond: number | null): string {
+	const s = formatRate(perSecond, getLocale());
+	if (getLocale() !== 'zh-CN') return s;
+	return s.replace(/\/s$/, '/秒').replace(/\/min$/, '/分钟').replace(/\/h$/, '/小时');
+}
+
+const STATUS: Record<string, () => string> = {
+	PENDING: m.status_pending,
+	PROCESSING: m.status_processing,
+	PAUSED: m.status_paused,
+	COMPLETED: m.status_completed,
+	FAILED: m.status_failed,
+	CANCELLED: m.status_cancelled
+};
+/** A batch status (PENDING, …) in the reader's language. */
+export function statusName(status: string): string {
+	return STATUS[status]?.() ?? status;
+}
+
+const TYPE: Record<string, () => string> = { IMPORT: m.type_import, SEND: m.type_send, TAG: m.type_tag, DELETE: m.type_delete };
+/** A batch type (IMPORT, SEND, TAG, DELETE) in the reader's language. */
+export function typeName(type: string): string {
+	return TYPE[type]?.() ?? type;
+}
+
+const ITEM: Record<string, () => string> = {
+	pending: m.item_pending,
+	sending: m.item_sending,
+	sent: m.item_sent,
+	done: m.item_done,
+	failed: m.item_failed,
+	skipped: m.item_skipped,
+	cancelled: m.item_cancelled,
+	unknown: m.item_unknown
+};
+/** An item status (sent, failed, …) in the reader's language. */
+export function itemStatusName(status: string): string {
+	return ITEM[status]?.() ?? status;
 }
