@@ -85,3 +85,12 @@ const ITEM: Record<string, () => string> = {
 export function itemStatusName(status: string): string {
 	return ITEM[status]?.() ?? status;
 }
+
+/** "China" / "中国" for a region code, or the code when the runtime has no name for it. */
+export function regionName(code: string): string {
+	try {
+		return new Intl.DisplayNames([getLocale()], { type: 'region' }).of(code) ?? code;
+	} catch {
+		return code;
+	}
+}
