@@ -1,14 +1,21 @@
 /**
  * The console's language through the built app (`node server.js`): the browser's
  * Accept-Language picks it, the language switch's cookie overrides it, and the page's
- * <html lang> says which one was served. URLs carry no locale.
+ * <html lang> says which one was served. URLs carry no locale. Then in Chromium with a
+ * Chinese browser: the signed-in console in Chinese, switched to English and remembered.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createUser } from '../src/lib/server/auth/users';
 import { startApp, type RunningApp } from './e2e/app';
+import { launchBrowser } from './e2e/browser';
 
+const OPERATOR = { email: 'operator@i18n.test', password: 'an operator password' };
 let app: RunningApp;
+// Under a loaded machine a page can take a few seconds to react.
+const poll = <T>(fn: () => T) => expect.poll(fn, { timeout: 15_000, interval: 100 });
 
 beforeAll(async () => {
+	await createUser({ ...OPERATOR, role: 'operator' });
 	app = await startApp({ DATABASE_URL: process.env.DATABASE_URL! });
 }, 600_000);
 
@@ -57,5 +64,39 @@ describe('language of the console', () => {
 		const res = await fetch(`${app.url}/batches`, { headers: { 'accept-language': 'zh-CN' }, redirect: 'manual' });
 		expect(res.status).toBe(303);
 		expect(res.headers.get('location')).toBe('/login?next=%2Fbatches');
+	});
+});
+
+describe('in the browser', () => {
+	it('a Chinese browser gets the console in Chinese, with no console error; the switch turns it English and it stays so', async () => {
+		const browser = await launchBrowser({ locale: 'zh-CN' });
+		try {
+			const page = await browser.context.newPage();
+			page.setDefaultTimeout(15_000);
+			const errors: string[] = [];
+			page.on('console', (msg) => msg.type() === 'error' && errors.push(msg.text()));
+			page.on('pageerror', (e) => errors.push(String(e)));
+			await page.goto(`${app.url}/login?next=%2Fbatches`);
+			await poll(() => page.locator('h1').textContent()).toBe('登录 Batchdesk');
+			await page.getByLabel('邮箱').fill(OPERATOR.email);
+			await page.getByLabel('密码').fill(OPERATOR.password);
+			await page.getByRole('button', { name: '登录' }).click();
+			await page.waitForURL(`${app.url}/batches`);
+			// Hydrated in the same language as the server rendered it: the nav and the tabs.
+			await poll(() => page.locator('header nav').textContent()).toContain('联系人');
+			await poll(() => page.locator('h1').textContent()).toBe('批量操作');
+			await poll(() => page.locator('nav.tabs').textContent()).toContain('历史');
+			expect(await page.locator('html').getAttribute('lang')).toBe('zh-CN');
+
+			await page.getByLabel('语言').selectOption('en');
+			await poll(() => page.locator('h1').textContent()).toBe('Batch operations');
+			expect(page.url()).toBe(`${app.url}/batches`);
+			await page.goto(`${app.url}/contacts`);
+			await poll(() => page.locator('h1').textContent()).toBe('Contacts');
+			expect(await page.locator('html').getAttribute('lang')).toBe('en');
+			expect(errors).toEqual([]);
+		} finally {
+			await browser.close();
+		}
 	});
 });
