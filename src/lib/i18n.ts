@@ -94,3 +94,8 @@ export function regionName(code: string): string {
 		return code;
 	}
 }
+
+/** A channel kind (sandbox, webhook, twilio, whatsapp) as the reader calls it. */
+export function kindName(kind: string): string {
+	return kind === 'sandbox' ? m.ch_kind_sandbox() : kind === 'webhook' ? m.ch_kind_webhook() : kind === 'twilio' ? 'Twilio' : kind === 'whatsapp' ? 'WhatsApp Cloud API' : kind;
+}
