@@ -1,6 +1,7 @@
 // Paraglide's compiler options, shared by vite.config.ts (build, dev), vitest.config.ts
 // (unit tests import the messages) and svelte.config.js (so `svelte-kit sync`, tsc and
 // svelte-check find src/lib/paraglide on a clean clone, where no vite run made it yet).
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -18,14 +19,24 @@ export const paraglideOptions = {
 	cleanOutdir: false
 };
 
-/** Compiles the messages when the output is missing or older than its sources. */
-export async function ensureParaglide(root = process.cwd()) {
+/** Whether the compiled messages are missing or older than their sources. */
+export function paraglideIsStale(root = process.cwd()) {
 	const out = path.join(root, paraglideOptions.outdir, 'messages.js');
+	if (!fs.existsSync(out)) return true;
+	const built = fs.statSync(out).mtimeMs;
 	const sources = [path.join(root, 'project.inlang/settings.json'), ...fs.readdirSync(path.join(root, 'messages')).map((f) => path.join(root, 'messages', f))];
-	if (fs.existsSync(out)) {
-		const built = fs.statSync(out).mtimeMs;
-		if (sources.every((s) => fs.statSync(s).mtimeMs <= built)) return;
-	}
-	const { compile } = await import('@inlang/paraglide-js');
-	await compile({ ...paraglideOptions, project: path.join(root, 'project.inlang'), outdir: path.join(root, paraglideOptions.outdir) });
+	return sources.some((s) => fs.statSync(s).mtimeMs > built);
+}
+
+/**
+ * Compiles the messages when the output is missing or older than its sources, in a child
+ * process that exits once done: the compiler leaves timers behind that would keep the
+ * calling process (svelte-kit sync, vitest) alive for another 30 s.
+ */
+export function ensureParaglide(root = process.cwd()) {
+	if (!paraglideIsStale(root)) return;
+	const script = `const { compile } = await import('@inlang/paraglide-js');
+		await compile(${JSON.stringify({ ...paraglideOptions, project: path.join(root, 'project.inlang'), outdir: path.join(root, paraglideOptions.outdir) })});
+		process.exit(0);`;
+	execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: root, stdio: 'inherit' });
 }

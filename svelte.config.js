@@ -4,7 +4,7 @@ import { ensureParaglide } from './paraglide.config.js';
 
 // `svelte-kit sync`, svelte-check and tsc run no vite plugin: the compiled messages
 // (src/lib/paraglide, not in git) are made here when missing or stale.
-await ensureParaglide();
+ensureParaglide();
 
 /** @type {import('@sveltejs/kit').Config} */
 export default {
