@@ -53,6 +53,21 @@ describe('language of the console', () => {
 		expect(page.html).not.toContain('登录');
 	});
 
+	it('every Chinese a browser may say (zh, zh-Hans-CN, zh-SG, zh-TW) gets the Chinese console', async () => {
+		for (const al of ['zh', 'zh-Hans-CN,zh;q=0.9', 'zh-SG', 'zh-TW,en;q=0.5', 'en;q=0.4,zh-Hans;q=0.8']) {
+			expect((await loginPage({ 'accept-language': al })).lang, al).toBe('zh-CN');
+		}
+		expect((await loginPage({ 'accept-language': 'en-GB,zh-CN;q=0.5' })).lang).toBe('en');
+	});
+
+	it('the first page sets the language it chose in a session cookie the browser reads when it hydrates', async () => {
+		const res = await fetch(`${app.url}/login`, { headers: { 'accept-language': 'zh-Hans' } });
+		expect(res.headers.get('set-cookie')).toMatch(/^batchdesk_locale=zh-CN; Path=\/;/);
+		expect(res.headers.get('set-cookie')).not.toMatch(/HttpOnly|Max-Age|Expires/i);
+		const again = await fetch(`${app.url}/login`, { headers: { 'accept-language': 'zh-Hans', cookie: 'batchdesk_locale=en' } });
+		expect(again.headers.get('set-cookie')).toBeNull();
+	});
+
 	it('a language the console does not have, or none, gets English; q-values are honoured', async () => {
 		expect((await loginPage({ 'accept-language': 'fr-FR,zh-CN;q=0.8,en;q=0.5' })).lang).toBe('zh-CN');
 		expect((await loginPage({ 'accept-language': 'fr-FR,fr;q=0.9' })).lang).toBe('en');
