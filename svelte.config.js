@@ -1,5 +1,10 @@
 import adapter from '@sveltejs/adapter-node';
 import { vitePreprocess } from '@sveltejs/vite-plugin-svelte';
+import { ensureParaglide } from './paraglide.config.js';
+
+// `svelte-kit sync`, svelte-check and tsc run no vite plugin: the compiled messages
+// (src/lib/paraglide, not in git) are made here when missing or stale.
+ensureParaglide();
 
 /** @type {import('@sveltejs/kit').Config} */
 export default {

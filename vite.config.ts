@@ -1,5 +1,7 @@
 import { sveltekit } from '@sveltejs/kit/vite';
 import { defineConfig, type Plugin } from 'vite';
+import { paraglideVitePlugin } from '@inlang/paraglide-js';
+import { paraglideOptions } from './paraglide.config.js';
 
 /** In dev, hands the tRPC ws upgrade to our server; Vite's own HMR socket is left alone. */
 function trpcWs(): Plugin {
@@ -16,6 +18,6 @@ function trpcWs(): Plugin {
 }
 
 export default defineConfig({
-	plugins: [sveltekit(), trpcWs()],
+	plugins: [paraglideVitePlugin(paraglideOptions), sveltekit(), trpcWs()],
 	server: { port: Number(process.env.PORT ?? 5173) }
 });

@@ -1,5 +1,11 @@
 import { defineConfig } from 'vitest/config';
 import path from 'node:path';
+import { ensureParaglide } from './paraglide.config.js';
+
+// Components and labels import the compiled messages (src/lib/paraglide): compiled when
+// missing or stale (not by paraglide's vite plugin here: run inside vitest, the compiler
+// leaves timers that hold vitest's exit).
+ensureParaglide();
 
 export default defineConfig({
 	resolve: { alias: { $lib: path.resolve('src/lib') } },

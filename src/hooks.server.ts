@@ -9,6 +9,7 @@ import { logger } from '$lib/server/log';
 import { crossSiteFormRefusal } from '$lib/server/http/csrf';
 import { withSecurityHeaders } from '$lib/server/http/headers';
 import { errorRef } from '$lib/server/error-ref';
+import { paraglideMiddleware } from '$lib/paraglide/server';
 
 const log = logger.child({ module: 'web' });
 
@@ -59,5 +60,33 @@ const guarded: Handle = async ({ event, resolve }) => {
 		// An expired or revoked session: drop the dead cookie.
 		setSessionCookie(event, null);
 	}
-	return resolve(event);
+	if (path.startsWith('/api/')) return resolve(event);
+	// The page's language: the switch's cookie, else Accept-Language, else English. The
+	// original request goes on (no locale in URLs, so nothing to rewrite); the middleware
+	// scopes getLocale() and the messages to this request.
+	return paraglideMiddleware(chineseAsZhCN(event.request), ({ locale }) => {
+		// The browser reads the cookie first when it hydrates: with the language chosen here
+		// in it (for this browser session; the switch keeps its choice 400 days), a browser
+		// whose languages it would read otherwise (zh-Hans) does not hydrate English text
+		// over a Chinese page.
+		if (!event.cookies.get(LOCALE_COOKIE)) {
+			event.cookies.set(LOCALE_COOKIE, locale, { path: '/', httpOnly: false, sameSite: 'lax', secure: event.url.protocol === 'https:' });
+		}
+		return resolve(event, { transformPageChunk: ({ html }) => html.replace('%paraglide.lang%', locale) });
+	});
 };
+
+const LOCALE_COOKIE = 'batchdesk_locale'; // paraglide.config.js cookieName
+
+/**
+ * For the language only: a request whose Accept-Language says zh in any form (zh, zh-Hans,
+ * zh-Hans-CN, zh-SG, zh-TW) as zh-CN, the one Chinese the console has; paraglide matches
+ * only zh-CN itself and would answer those browsers in English.
+ */
+function chineseAsZhCN(request: Request): Request {
+	const header = request.headers.get('accept-language');
+	if (!header || !/(^|,)\s*zh\b/i.test(header)) return request;
+	return new Request(request.url, {
+		headers: { ...Object.fromEntries(request.headers), 'accept-language': header.replace(/(^|,)(\s*)zh(-[\w-]+)?/gi, '$1$2zh-CN') }
+	});
+}

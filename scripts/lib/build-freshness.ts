@@ -14,7 +14,7 @@ export function buildIsStale(root = process.cwd()): boolean {
 	const stamp = path.join(root, 'build/handler.js');
 	if (!fs.existsSync(stamp)) return true;
 	const built = fs.statSync(stamp).mtimeMs;
-	return ['src', 'static', 'package.json', 'svelte.config.js', 'vite.config.ts']
+	return ['src', 'static', 'messages', 'project.inlang/settings.json', 'package.json', 'svelte.config.js', 'vite.config.ts', 'paraglide.config.js']
 		.map((p) => path.join(root, p))
 		.some((p) => fs.existsSync(p) && newestMtime(p) > built);
 }

@@ -5,6 +5,10 @@
  * from older versions included).
  */
 import type { BatchType } from './batch-kinds';
+import { m } from '$lib/paraglide/messages';
+import { getLocale } from '$lib/paraglide/runtime';
+
+const num = (n: number) => n.toLocaleString(getLocale());
 
 type Input = Record<string, unknown>;
 
@@ -13,35 +17,40 @@ const list = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is st
 /** "1,500 selected contacts", "contacts tagged vip, 2024 matching "ann"", "all contacts". */
 export function describeTarget(input: Input): string {
 	const ids = typeof input.contactIdsCount === 'number' ? input.contactIdsCount : Array.isArray(input.contactIds) ? input.contactIds.length : null;
-	if (ids !== null) return `${ids.toLocaleString()} selected contact${ids === 1 ? '' : 's'}`;
+	if (ids !== null) return ids === 1 ? m.target_selected_one() : m.target_selected({ count: num(ids) });
 	const f = (input.filter ?? {}) as Input;
 	const tags = list(f.tags);
-	const search = typeof f.search === 'string' && f.search ? ` matching "${f.search}"` : '';
-	if (tags.length) return `contacts tagged ${tags.join(', ')}${search}`;
-	if (search) return `contacts${search}`;
-	return 'all contacts';
+	const search = typeof f.search === 'string' && f.search ? m.target_matching({ search: f.search }) : '';
+	if (tags.length) return m.target_tagged({ tags: tags.join(', '), search });
+	if (search) return m.target_search({ search });
+	return m.target_all();
 }
 
 export function describeBatch(type: BatchType, input: Input): string | null {
 	switch (type) {
 		case 'TAG': {
 			const tags = list(input.tags).join(', ');
-			const verb = input.operation === 'remove' ? `Remove tags ${tags} from` : input.operation === 'set' ? `Set tags to ${tags} on` : `Add tags ${tags} to`;
-			return `${verb} ${describeTarget(input)}.`;
+			const target = describeTarget(input);
+			if (input.operation === 'remove') return m.summary_tag_remove({ tags, target });
+			if (input.operation === 'set') return m.summary_tag_set({ tags, target });
+			return m.summary_tag_add({ tags, target });
 		}
 		case 'DELETE':
-			return `Delete ${describeTarget(input)} (each kept in deleted_contacts for a restore).`;
+			return m.summary_delete({ target: describeTarget(input) });
 		case 'IMPORT': {
-			const from = input.format === 'csv' ? `file ${typeof input.fileName === 'string' ? input.fileName : '(upload)'}` : `a list of ${Number(input.contactCount ?? 0).toLocaleString()} contacts`;
+			const from =
+				input.format === 'csv'
+					? m.summary_import_file({ name: typeof input.fileName === 'string' ? input.fileName : m.summary_import_upload() })
+					: m.summary_import_list({ count: num(Number(input.contactCount ?? 0)) });
 			const tags = list(input.tags);
 			const parts = [
-				`Import ${from}`,
-				input.skipDuplicates === false ? 'existing contacts updated' : 'existing contacts left as they are',
-				tags.length ? `tags ${tags.join(', ')} added` : '',
-				typeof input.source === 'string' && input.source ? `source ${input.source}` : '',
-				typeof input.defaultCountry === 'string' ? `default country ${input.defaultCountry}` : ''
+				from,
+				input.skipDuplicates === false ? m.summary_import_update() : m.summary_import_keep(),
+				tags.length ? m.summary_import_tags({ tags: tags.join(', ') }) : '',
+				typeof input.source === 'string' && input.source ? m.summary_import_source({ source: input.source }) : '',
+				typeof input.defaultCountry === 'string' ? m.summary_import_country({ country: input.defaultCountry }) : ''
 			];
-			return `${parts.filter(Boolean).join(' · ')}.`;
+			return `${parts.filter(Boolean).join(' · ')}${getLocale() === 'zh-CN' ? '。' : '.'}`;
 		}
 		default:
 			return null;
@@ -57,13 +66,13 @@ export function describeBatch(type: BatchType, input: Input): string | null {
 export function countWords(type: BatchType | string, input: Input = {}): { success: string; failed: string; skipped: string } {
 	switch (type) {
 		case 'SEND':
-			return { success: 'sent', failed: 'failed', skipped: 'skipped' };
+			return { success: m.word_sent(), failed: m.word_failed(), skipped: m.word_skipped() };
 		case 'IMPORT':
-			return { success: 'created or updated', failed: 'invalid', skipped: input.skipDuplicates === false ? 'unchanged' : 'already in contacts' };
+			return { success: m.word_created_updated(), failed: m.word_invalid(), skipped: input.skipDuplicates === false ? m.word_unchanged() : m.word_already_in() };
 		case 'DELETE':
-			return { success: 'deleted', failed: 'failed', skipped: 'already gone' };
+			return { success: m.word_deleted(), failed: m.word_failed(), skipped: m.word_already_gone() };
 		default:
-			return { success: 'changed', failed: 'failed', skipped: 'unchanged' };
+			return { success: m.word_changed(), failed: m.word_failed(), skipped: m.word_unchanged() };
 	}
 }
 
@@ -71,9 +80,9 @@ export function countWords(type: BatchType | string, input: Input = {}): { succe
 export function importResultParts(result: Record<string, unknown> | null | undefined, input: Input = {}) {
 	const n = (k: string) => (typeof result?.[k] === 'number' ? (result[k] as number) : 0);
 	return [
-		{ key: 'created', label: 'created', n: n('created') },
-		{ key: 'updated', label: 'updated', n: n('updated') },
+		{ key: 'created', label: m.word_created(), n: n('created') },
+		{ key: 'updated', label: m.word_updated(), n: n('updated') },
 		{ key: 'duplicate', label: countWords('IMPORT', input).skipped, n: n('duplicate') },
-		{ key: 'invalid', label: 'invalid', n: n('invalid') }
+		{ key: 'invalid', label: m.word_invalid(), n: n('invalid') }
 	];
 }

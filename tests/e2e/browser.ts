@@ -33,13 +33,18 @@ export async function ensureChromium() {
 	if (!fs.existsSync(CHROMIUM)) throw new Error(`apt-get finished but ${CHROMIUM} is still missing`);
 }
 
-/** A fresh browser profile in a temp folder; close() removes it. */
-export async function launchBrowser(): Promise<{ context: BrowserContext; close(): Promise<void> }> {
+/**
+ * A fresh browser profile in a temp folder; close() removes it. `locale` is the browser's
+ * language (Accept-Language and navigator.languages): English unless a test asks for
+ * zh-CN, so the tests that read English text get the English console whatever the machine's.
+ */
+export async function launchBrowser(opts: { locale?: string } = {}): Promise<{ context: BrowserContext; close(): Promise<void> }> {
 	await ensureChromium();
 	const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'batchdesk-chromium-'));
 	const context = await chromium.launchPersistentContext(dir, {
 		executablePath: CHROMIUM,
 		headless: true,
+		locale: opts.locale ?? 'en-US',
 		args: [
 			'--no-sandbox',
 			'--disable-gpu',
