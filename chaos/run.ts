@@ -13,6 +13,10 @@ import { pathToFileURL } from 'node:url';
 import type { Scenario, ScenarioResult } from './lib/scenario';
 import { closeDb } from '../src/lib/server/db/client';
 
+// The fake providers listen on 127.0.0.1, which channels refuse outside development
+// (scenario d runs its worker in this process; chaos/lib's children get it too).
+process.env.CHANNEL_ALLOW_PRIVATE ??= '1';
+
 const dir = path.join(import.meta.dirname, 'scenarios');
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const files = fs

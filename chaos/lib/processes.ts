@@ -34,7 +34,8 @@ export type Child = {
 export function spawnChild(name: string, args: string[], env: Record<string, string | undefined>, cwd = ROOT): Child {
 	const proc = spawn(process.execPath, args, {
 		cwd,
-		env: { ...process.env, LOG_FORMAT: 'json', ...env },
+		// The fake providers listen on 127.0.0.1, which channels refuse outside development.
+		env: { ...process.env, LOG_FORMAT: 'json', CHANNEL_ALLOW_PRIVATE: '1', ...env },
 		stdio: ['ignore', 'pipe', 'pipe'],
 		detached: true
 	});
