@@ -55,13 +55,15 @@ type Window = { sends: number; refusals: number; top: { code: string; n: number;
  * SEND_BREAKER_SHARE of the batch's recent sends were refused (failed for good, or
  * unknown; skips are not sends), the batch pauses itself and its error says why (the
  * commonest codes and how many). Nothing is read unless this slice had
- * a refusal. Returns whether it paused the batch.
+ * a refusal. `lastId`: the highest item the caller has recorded so far (answers come
+ * back out of order: the highest of the latest few would leave newer sends out of the
+ * window). Returns whether it paused the batch.
  */
-export async function checkBreaker(batchId: string, delta: CountDelta | undefined, outcomes: { id: number }[]): Promise<boolean> {
-	if (!delta || delta.failed + delta.unknown === 0 || outcomes.length === 0) return false;
+export async function checkBreaker(batchId: string, delta: CountDelta | undefined, lastId: number): Promise<boolean> {
+	if (!delta || delta.failed + delta.unknown === 0) return false;
 	// The slice's outcomes are recorded already: a failed check is logged, not the slice's failure.
 	try {
-		return await tripIfRefused(batchId, Math.max(...outcomes.map((o) => o.id)));
+		return await tripIfRefused(batchId, lastId);
 	} catch (e) {
 		log.error({ err: e, batchId }, 'circuit breaker check failed');
 		return false;

@@ -132,6 +132,6 @@ async function recordOne(batchId: string, outcome: ItemOutcome, writtenDb: numbe
 		await resolveUnrecorded([outcome.id]).catch(() => {});
 		throw e;
 	}
-	await checkBreaker(batchId, delta, [outcome]);
+	await checkBreaker(batchId, delta, outcome.id);
 	return delta;
 }

@@ -113,20 +113,20 @@ export async function httpWindow(
 	let flushError: unknown = null;
 	const FLUSH_MAX = 500;
 	const FLUSH_MS = 100;
-	// Refusals (failed, unknown) among the outcomes not recorded yet, and over the lane's
-	// answers (sent, failed, unknown) in this job.
-	let pendingRefused = 0;
+	// Refusals (failed, unknown) over the lane's answers (sent, failed, unknown) in this job.
 	let laneRefused = 0;
 	let laneAnswered = 0;
+	// The highest item this lane has recorded: the breaker's window ends there.
+	let highestRecorded = 0;
 	const flush = () => {
 		if (pending.length === 0) return flushing;
 		const batch = pending.splice(0, pending.length);
-		pendingRefused = 0;
 		flushing = flushing.then(async () => {
 			try {
 				const d = await recordPatiently(batchId, batch);
 				opts.onRecorded(d);
-				await checkBreaker(batchId, d, batch);
+				for (const o of batch) if (o.id > highestRecorded) highestRecorded = o.id;
+				await checkBreaker(batchId, d, highestRecorded);
 			} catch (e) {
 				// Outcomes could not be written (not even after waiting out an outage): settle these
 				// claims as a dead worker's would be, so they are neither stuck in `sending` nor re-sent blindly.
@@ -140,7 +140,6 @@ export async function httpWindow(
 		if (pending.length === 0) firstPendingAt = performance.now();
 		pending.push(o);
 		if (o.status === 'failed' || o.status === 'unknown') {
-			pendingRefused++;
 			laneRefused++;
 		}
 		if (o.status !== 'skipped' && o.status !== 'pending') laneAnswered++;
@@ -163,8 +162,11 @@ export async function httpWindow(
 		if (now - periodStart < Math.max(50, latency)) return;
 		if (latency > latencyFloor * 3 + 20 && window > env().send.httpConcurrency) {
 			window = Math.max(env().send.httpConcurrency, Math.floor(window * 0.75));
-		} else if (wasFull && !tokenShort) {
+		} else if (wasFull && !tokenShort && latency > 0 && laneRefused / laneAnswered <= env().send.breaker.share) {
 			// Doubling per latency, like TCP's slow start: at 200 ms, 10 → 320 in a second.
+			// Like slow start, only on answers, and not while they are refused: before any
+			// answer a loaded machine doubled it every 50 ms into a provider that refuses
+			// everything (60 requests where the breaker needs 10 to judge).
 			window = Math.min(maxInFlight, window * 2);
 		}
 		periodStart = now;
@@ -217,7 +219,12 @@ export async function httpWindow(
 			let claimable = free;
 			const breaker = env().send.breaker;
 			if (laneRefused > 0 && laneRefused / laneAnswered > breaker.share) {
-				if (pendingRefused > 0) await flush();
+				// Until nothing is left unrecorded: answers that came during a flush, recorded
+				// by the timer's flush or by none, are judged before claiming more.
+				for (let f = flush(); ; f = flush()) {
+					await f;
+					if (f === flushing && pending.length === 0) break;
+				}
 				if (flushError) break;
 				if (inFlight > 0) {
 					claimable = Math.min(free, Math.max(0, breaker.minSends - laneAnswered - inFlight));
