@@ -75,6 +75,7 @@ export async function validateApiTokenWithExpiry(token: string): Promise<{ user:
 	const [row] = await db()
 		.select({
 			tokenId: apiTokens.id,
+			tokenName: apiTokens.name,
 			id: users.id,
 			email: users.email,
 			role: users.role,
@@ -96,7 +97,10 @@ export async function validateApiTokenWithExpiry(token: string): Promise<{ user:
 	if (!row.lastUsedAt || Date.now() - row.lastUsedAt.getTime() > 60_000) {
 		await db().update(apiTokens).set({ lastUsedAt: new Date() }).where(eq(apiTokens.id, row.tokenId));
 	}
-	return { user: { id: row.id, email: row.email, role: row.role, via: 'token' }, expiresAt: row.expiresAt };
+	return {
+		user: { id: row.id, email: row.email, role: row.role, via: 'token', tokenId: row.tokenId, tokenName: row.tokenName },
+		expiresAt: row.expiresAt
+	};
 }
 
 export async function validateApiToken(token: string): Promise<AuthUser | null> {
