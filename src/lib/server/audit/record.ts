@@ -22,7 +22,6 @@ export type AuditCtx = { user: AuthUser | null; ip: string };
  */
 export const AUDIT_ACTIONS = [
 	'auth.login',
-	'auth.loginFailed',
 	'auth.logout',
 	'auth.changePassword',
 	'tokens.create',
