@@ -4,6 +4,7 @@
  * reload), the CSV export link carries the same filter; a viewer has no such tab and
  * the page tells them it is for admins.
  */
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { createUser } from '../src/lib/server/auth/users';
@@ -51,6 +52,7 @@ describe('the audit log page', () => {
 		await page.waitForURL(`${app.url}/settings/audit`);
 		const signInRow = page.locator('tr[data-action="auth.login"]').first();
 		await poll(() => signInRow.textContent()).toContain(ADMIN.email);
+		await page.screenshot({ path: path.resolve(import.meta.dirname, '../test-results/audit/settings-audit.png'), fullPage: true });
 
 		await page.locator('label:has-text("Action") select').selectOption('auth.login');
 		await page.waitForURL(/[?&]action=auth\.login/);
