@@ -27,5 +27,6 @@ export type TemplatePreview = Out['templates']['preview'];
 export type ChannelDto = Out['channels']['list'][number];
 export type ApiToken = Out['tokens']['list'][number];
 export type UserDto = Out['users']['list'][number];
+export type AuditEntryDto = Out['audit']['list']['items'][number];
 export type OutboxRow = Out['outbox']['list']['rows'][number];
 export type SendPrecheck = Out['batch']['precheck'];

@@ -1,10 +1,11 @@
-import { and, eq, gt, isNull, lt, ne, sql as dsql } from 'drizzle-orm';
-import { db } from '../db/client';
+import { and, eq, gt, isNull, lt, sql as dsql } from 'drizzle-orm';
+import { db, sql, transaction, type Executor } from '../db/client';
 import { sessions, users } from '../db/schema';
 import { DomainError } from '../errors';
 import { newSecret, sha256 } from './crypto';
 import type { AuthUser } from './types';
 import { env } from '../env';
+import { audit, type AuditCtx } from '../audit/record';
 
 export const SESSION_COOKIE = 'bd_session';
 
@@ -13,16 +14,16 @@ function ttlMs() {
 }
 
 /** Opens a session; a disabled (or deleted) account gets none, whatever its password. */
-export async function createSession(userId: number, meta: { ip?: string; userAgent?: string | null } = {}) {
+export async function createSession(userId: number, meta: { ip?: string; userAgent?: string | null } = {}, ex: Executor = sql()) {
 	const token = newSecret('bd_sess_');
 	const expiresAt = new Date(Date.now() + ttlMs());
 	// One statement: the account is checked and the session written together, so a
 	// disable that commits meanwhile cannot leave a session behind.
-	const rows = await db().execute<{ n: number }>(dsql`
-		insert into ${sessions} (token_hash, user_id, expires_at, ip, user_agent)
+	const rows = await ex<{ n: number }[]>`
+		insert into sessions (token_hash, user_id, expires_at, ip, user_agent)
 		select ${sha256(token)}, ${userId}, ${expiresAt.toISOString()}::timestamptz, ${meta.ip ?? null}, ${meta.userAgent ?? null}
-		from ${users} where id = ${userId} and disabled_at is null
-		returning 1 as n`);
+		from users where id = ${userId} and disabled_at is null
+		returning 1 as n`;
 	if (rows.length === 0) throw new DomainError('UNAUTHORIZED', 'This account is disabled.');
 	return { token, expiresAt };
 }
@@ -61,10 +62,21 @@ export async function deleteSession(token: string) {
 	await db().delete(sessions).where(eq(sessions.tokenHash, sha256(token)));
 }
 
+/** auth.logout: the session ends and the sign-out is recorded, together. */
+export async function signOut(token: string, by: AuditCtx) {
+	await transaction(async (tx) => {
+		const [row] = await tx<{ userId: number }[]>`
+			delete from sessions where token_hash = ${sha256(token)} returning user_id::float8 as "userId"`;
+		if (row) await audit(tx, by, 'auth.logout', { type: 'user', id: row.userId });
+	});
+}
+
 /** Ends every session of a user, except the one given (the caller's own, on a password change). */
-export async function deleteUserSessions(userId: number, keepToken?: string | null) {
-	const keep = keepToken ? ne(sessions.tokenHash, sha256(keepToken)) : undefined;
-	await db().delete(sessions).where(and(eq(sessions.userId, userId), keep));
+export async function deleteUserSessions(userId: number, keepToken?: string | null, ex: Executor = sql()) {
+	await ex`
+		delete from sessions
+		where user_id = ${userId}
+			and token_hash is distinct from ${keepToken ? sha256(keepToken) : null}`;
 }
 
 export async function deleteExpiredSessions() {

@@ -1,4 +1,4 @@
-import { sql } from '../db/client';
+import { sql, type Executor } from '../db/client';
 import { env } from '../env';
 
 /**
@@ -49,8 +49,8 @@ export async function takeAttempt(keys: ReturnType<typeof throttleKeys>): Promis
  * an attacker with one valid account a fresh budget on the others, nor give attackers of
  * this account a fresh ceiling).
  */
-export async function attemptSucceeded(keys: ReturnType<typeof throttleKeys>) {
-	await sql()`
+export async function attemptSucceeded(keys: ReturnType<typeof throttleKeys>, ex: Executor = sql()) {
+	await ex`
 		with cleared as (delete from login_throttle where key = ${keys.pair.key})
 		update login_throttle set failures = greatest(failures - 1, 0)
 		where key in (${keys.address.key}, ${keys.account.key})`;

@@ -6,4 +6,7 @@ export type AuthUser = {
 	role: Role;
 	/** How this request authenticated. */
 	via: 'session' | 'token';
+	/** With `via: 'token'`: which token, so the audit log names it (audit/). */
+	tokenId?: number;
+	tokenName?: string;
 };

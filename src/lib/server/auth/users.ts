@@ -6,6 +6,7 @@ import { hashPassword, verifyPassword } from './crypto';
 import { deleteUserSessions } from './sessions';
 import { revokeUserTokens } from './tokens';
 import { randomBytes } from 'node:crypto';
+import { audit, type AuditCtx } from '../audit/record';
 
 export type UserRow = typeof users.$inferSelect;
 
@@ -22,16 +23,19 @@ export async function getUser(id: number) {
 	return row;
 }
 
-export async function createUser(input: { email: string; password: string; role: Role }) {
+/** `by`: who creates it (users.create); absent for the first admin and scripts, which are not recorded. */
+export async function createUser(input: { email: string; password: string; role: Role }, by?: AuditCtx) {
 	if (await findUserByEmail(input.email)) {
 		throw conflict(`A user with email ${input.email} already exists.`, 'email');
 	}
 	const passwordHash = await hashPassword(input.password);
-	const [row] = await db()
-		.insert(users)
-		.values({ email: input.email.trim(), passwordHash, role: input.role })
-		.returning({ id: users.id, email: users.email, role: users.role, createdAt: users.createdAt });
-	return row;
+	return transaction(async (tx) => {
+		const [row] = await tx<{ id: number; email: string; role: Role; createdAt: Date }[]>`
+			insert into users (email, password_hash, role) values (${input.email.trim()}, ${passwordHash}, ${input.role})
+			returning id::float8 as id, email, role, created_at as "createdAt"`;
+		await audit(tx, by, 'users.create', { type: 'user', id: row.id }, { email: row.email, role: row.role });
+		return row;
+	});
 }
 
 export async function listUsers() {
@@ -55,11 +59,13 @@ async function keepOneAdmin(tx: Tx, id: number, field: string) {
 }
 
 /** Changes a user's role (never the last admin's away). Open sockets follow (ws-auth.ts). */
-export async function setUserRole(id: number, role: Role) {
+export async function setUserRole(id: number, role: Role, by?: AuditCtx) {
 	return transaction(async (tx) => {
 		if (role !== 'admin') await keepOneAdmin(tx, id, 'role');
+		const [before] = await tx<{ role: Role }[]>`select role from users where id = ${id} for update`;
 		const [row] = await tx<Pick<UserRow, 'id' | 'email' | 'role'>[]>`
 			update users set role = ${role} where id = ${id} returning id::float8 as id, email, role`;
+		if (row) await audit(tx, by, 'users.setRole', { type: 'user', id }, { email: row.email, before: { role: before.role }, after: { role } });
 		return row;
 	});
 }
@@ -68,16 +74,20 @@ export async function setUserRole(id: number, role: Role) {
  * Disables (or enables) an account. Disabling ends its sessions and revokes its tokens
  * at once (enabling again brings none back); the account cannot sign in until enabled.
  */
-export async function setUserDisabled(id: number, disabled: boolean, actorId: number) {
+export async function setUserDisabled(id: number, disabled: boolean, actorId: number, by?: AuditCtx) {
 	if (disabled && id === actorId) throw conflict('You cannot disable your own account.', 'id');
 	const row = await transaction(async (tx) => {
 		if (disabled) await keepOneAdmin(tx, id, 'id');
-		const [r] = await tx<Pick<UserRow, 'id' | 'email' | 'role' | 'disabledAt'>[]>`
-			update users set disabled_at = case when ${disabled}::boolean then coalesce(disabled_at, now()) end
-			where id = ${id}
-			returning id::float8 as id, email, role, disabled_at as "disabledAt"`;
+		const [r] = await tx<(Pick<UserRow, 'id' | 'email' | 'role' | 'disabledAt'> & { wasDisabled: boolean })[]>`
+			with old as (select id, disabled_at from users where id = ${id} for update)
+			update users u set disabled_at = case when ${disabled}::boolean then coalesce(u.disabled_at, now()) end
+			from old
+			where u.id = old.id
+			returning u.id::float8 as id, u.email, u.role, u.disabled_at as "disabledAt", old.disabled_at is not null as "wasDisabled"`;
 		if (!r) throw notFound(`No user ${id}.`, 'id');
-		return r;
+		await audit(tx, by, 'users.setDisabled', { type: 'user', id }, { email: r.email, before: { disabled: r.wasDisabled }, after: { disabled } });
+		const { wasDisabled: _, ...out } = r;
+		return out;
 	});
 	if (disabled) {
 		// After the commit: the validation queries already refuse a disabled user's
@@ -89,28 +99,29 @@ export async function setUserDisabled(id: number, disabled: boolean, actorId: nu
 }
 
 /** Deletes an account; its sessions and tokens go with it (cascade), its batches stay (created_by null). */
-export async function deleteUser(id: number, actorId: number) {
+export async function deleteUser(id: number, actorId: number, by?: AuditCtx) {
 	if (id === actorId) throw conflict('You cannot delete your own account.', 'id');
 	return transaction(async (tx) => {
 		await keepOneAdmin(tx, id, 'id');
-		const [row] = await tx<{ id: number; email: string }[]>`
-			delete from users where id = ${id} returning id::float8 as id, email`;
+		const [row] = await tx<{ id: number; email: string; role: Role }[]>`
+			delete from users where id = ${id} returning id::float8 as id, email, role`;
 		if (!row) throw notFound(`No user ${id}.`, 'id');
-		return row;
+		await audit(tx, by, 'users.delete', { type: 'user', id }, { email: row.email, role: row.role });
+		return { id: row.id, email: row.email };
 	});
 }
 
 /** An admin sets a new password for a user: every session of that user ends. */
-export async function resetPassword(id: number, password: string) {
+export async function resetPassword(id: number, password: string, by?: AuditCtx) {
 	const passwordHash = await hashPassword(password);
-	const [row] = await db()
-		.update(users)
-		.set({ passwordHash })
-		.where(eq(users.id, id))
-		.returning({ id: users.id, email: users.email });
-	if (!row) throw notFound(`No user ${id}.`, 'id');
-	await deleteUserSessions(id);
-	return row;
+	return transaction(async (tx) => {
+		const [row] = await tx<{ id: number; email: string }[]>`
+			update users set password_hash = ${passwordHash} where id = ${id} returning id::float8 as id, email`;
+		if (!row) throw notFound(`No user ${id}.`, 'id');
+		await deleteUserSessions(id, null, tx);
+		await audit(tx, by, 'users.resetPassword', { type: 'user', id }, { email: row.email });
+		return row;
+	});
 }
 
 /**
@@ -122,14 +133,17 @@ export async function changeOwnPassword(input: {
 	oldPassword: string;
 	newPassword: string;
 	keepSessionToken: string | null;
-}) {
+}, by?: AuditCtx) {
 	const user = await getUser(input.userId);
 	if (!user || !(await verifyPassword(user.passwordHash, input.oldPassword))) {
 		throw new DomainError('BAD_INPUT', 'The current password is wrong.', 'oldPassword');
 	}
 	const passwordHash = await hashPassword(input.newPassword);
-	await db().update(users).set({ passwordHash }).where(eq(users.id, input.userId));
-	await deleteUserSessions(input.userId, input.keepSessionToken);
+	await transaction(async (tx) => {
+		await tx`update users set password_hash = ${passwordHash} where id = ${input.userId}`;
+		await deleteUserSessions(input.userId, input.keepSessionToken, tx);
+		await audit(tx, by, 'auth.changePassword', { type: 'user', id: input.userId }, { email: user.email });
+	});
 	return { ok: true as const };
 }
 

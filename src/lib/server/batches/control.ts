@@ -5,6 +5,7 @@ import { getBatchOrThrow, transitionBatch, type BatchRow } from './repository';
 import { bumpCounters } from './counters';
 import { enqueueSlice } from '../send/jobs';
 import { publishBatchUpdate } from '../events/publish';
+import { audit, type AuditAction, type AuditCtx } from '../audit/record';
 
 /**
  * Operator actions on a running batch, for every batch type. Each locks the batch
@@ -21,18 +22,32 @@ async function lockBatch(tx: Executor, batchId: string): Promise<BatchRow> {
 	return current;
 }
 
-async function lockedTransition(tx: Executor, batchId: string, to: BatchStatus, opts: { error?: string | null } = {}): Promise<BatchRow> {
+/**
+ * The transition an operator asked for, recorded in the audit log (`action`, from → to)
+ * in the same transaction.
+ */
+async function lockedTransition(
+	tx: Executor,
+	batchId: string,
+	to: BatchStatus,
+	by: AuditCtx | undefined,
+	action: AuditAction,
+	opts: { error?: string | null } = {}
+): Promise<BatchRow> {
 	const current = await lockBatch(tx, batchId);
 	const row = await transitionBatch(batchId, to, { tx, ...opts });
-	if (row) return row;
+	if (row) {
+		await audit(tx, by, action, { type: 'batch', id: batchId }, { batchType: row.type, from: current.status, to });
+		return row;
+	}
 	const now = await getBatchOrThrow(batchId, tx);
 	throw new DomainError('PRECONDITION_FAILED', `Batch ${batchId} is ${now.status ?? current.status}; it cannot become ${to}.`, 'batchId');
 }
 
 /** PENDING (scheduled too), PROCESSING or PAUSED → CANCELLED; pending ledger items become cancelled. */
-export async function cancelBatch(batchId: string): Promise<BatchRow> {
+export async function cancelBatch(batchId: string, by?: AuditCtx): Promise<BatchRow> {
 	return transaction(async (tx) => {
-		const row = await lockedTransition(tx, batchId, 'CANCELLED');
+		const row = await lockedTransition(tx, batchId, 'CANCELLED', by, 'batch.cancel');
 		await tx`
 			update batch_items
 			set status = 'cancelled', not_before = null, updated_at = now()
@@ -43,8 +58,8 @@ export async function cancelBatch(batchId: string): Promise<BatchRow> {
 }
 
 /** PROCESSING → PAUSED: slices stop before their next send; items stay pending. */
-export async function pauseBatch(batchId: string): Promise<BatchRow> {
-	return transaction((tx) => lockedTransition(tx, batchId, 'PAUSED'));
+export async function pauseBatch(batchId: string, by?: AuditCtx): Promise<BatchRow> {
+	return transaction((tx) => lockedTransition(tx, batchId, 'PAUSED', by, 'batch.pause'));
 }
 
 /**
@@ -53,9 +68,9 @@ export async function pauseBatch(batchId: string): Promise<BatchRow> {
  * forgets the sends before the resume: otherwise the refusals that tripped it would
  * trip it again at the first refusal after the resume.
  */
-export async function resumeBatch(batchId: string): Promise<BatchRow> {
+export async function resumeBatch(batchId: string, by?: AuditCtx): Promise<BatchRow> {
 	return transaction(async (tx) => {
-		const row = await lockedTransition(tx, batchId, 'PROCESSING', { error: null });
+		const row = await lockedTransition(tx, batchId, 'PROCESSING', by, 'batch.resume', { error: null });
 		if (row.type === 'SEND') {
 			await resetBreakerWindow(tx, batchId);
 			await enqueueSlice(row, { spawn: true }, tx);
@@ -116,11 +131,11 @@ const RETRYABLE = ['transient', 'rate_limited'];
  * re-opens (COMPLETED → PROCESSING is in the transition table for this alone).
  * Items whose outcome is `unknown` are never re-sent silently.
  */
-export async function retryFailed(batchId: string): Promise<{ batch: BatchRow; retried: number }> {
+export async function retryFailed(batchId: string, by?: AuditCtx): Promise<{ batch: BatchRow; retried: number }> {
 	const { batch, n } = await sendAgain(batchId, 'failed', sql()`error_class = any(${RETRYABLE}::text[])`, {
 		none: 'No failed items with a retryable error.',
 		refused: 'its failed items cannot be retried'
-	});
+	}, by, 'batch.retryFailed');
 	return { batch, retried: n };
 }
 
@@ -130,11 +145,11 @@ export async function retryFailed(batchId: string): Promise<{ batch: BatchRow; r
  * recipient may get the message twice; the UI says so before calling this). Counters
  * are undone, and the batch re-opens as for retryFailed.
  */
-export async function resendUnknown(batchId: string): Promise<{ batch: BatchRow; resent: number }> {
+export async function resendUnknown(batchId: string, by?: AuditCtx): Promise<{ batch: BatchRow; resent: number }> {
 	const { batch, n } = await sendAgain(batchId, 'unknown', sql()`true`, {
 		none: 'No items with an unknown outcome.',
 		refused: 'its unknown items cannot be sent again'
-	});
+	}, by, 'batch.resendUnknown');
 	return { batch, resent: n };
 }
 
@@ -147,7 +162,9 @@ async function sendAgain(
 	batchId: string,
 	status: 'failed' | 'unknown',
 	also: Fragment,
-	say: { none: string; refused: string }
+	say: { none: string; refused: string },
+	by: AuditCtx | undefined,
+	action: AuditAction
 ): Promise<{ batch: BatchRow; n: number }> {
 	return transaction(async (tx) => {
 		const batch = await lockBatch(tx, batchId);
@@ -165,7 +182,9 @@ async function sendAgain(
 			select count(*)::int as n from upd`;
 		if (r.n === 0) throw new DomainError('PRECONDITION_FAILED', say.none, 'batchId');
 		await bumpCounters(tx, batchId, { processed: -r.n, [status]: -r.n });
-		return { batch: await reopen(tx, batch, say.refused), n: r.n };
+		const reopened = await reopen(tx, batch, say.refused);
+		await audit(tx, by, action, { type: 'batch', id: batchId }, { items: r.n, from: batch.status, to: reopened.status });
+		return { batch: reopened, n: r.n };
 	});
 }
 
@@ -190,7 +209,7 @@ async function reopen(tx: Executor, batch: BatchRow, refused: string): Promise<B
  * sent (success), in any batch status. Their error code stays, and the message says
  * an operator decided, so the ledger still shows what happened.
  */
-export async function markUnknownSent(batchId: string): Promise<{ batch: BatchRow; marked: number }> {
+export async function markUnknownSent(batchId: string, by?: AuditCtx): Promise<{ batch: BatchRow; marked: number }> {
 	return transaction(async (tx) => {
 		const batch = await lockBatch(tx, batchId);
 		if (batch.type !== 'SEND') throw new DomainError('PRECONDITION_FAILED', 'Only send batches have items with an unknown outcome.', 'batchId');
@@ -207,6 +226,7 @@ export async function markUnknownSent(batchId: string): Promise<{ batch: BatchRo
 			select count(*)::int as n from upd`;
 		if (r.n === 0) throw new DomainError('PRECONDITION_FAILED', 'No items with an unknown outcome.', 'batchId');
 		await bumpCounters(tx, batchId, { unknown: -r.n, success: r.n });
+		await audit(tx, by, 'batch.markUnknownSent', { type: 'batch', id: batchId }, { items: r.n });
 		await publishBatchUpdate(batchId, { tx });
 		return { batch: await getBatchOrThrow(batchId, tx), marked: r.n };
 	});

@@ -5,6 +5,7 @@ import { badInput, conflict, notFound } from '../errors';
 import { CHANNEL_KINDS } from '../db/schema';
 import { resolvedProblem, urlProblem } from './address-policy';
 import { text } from '../../schemas/text';
+import { audit, type AuditCtx } from '../audit/record';
 
 /** A provider URL: http(s) only (`file:///etc/passwd` was accepted); where it may point is checked on save (checkHosts). */
 const providerUrl = () => z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2000);
@@ -193,23 +194,50 @@ export function mergeConfig(
 	return out;
 }
 
-export async function createChannel(input: z.infer<typeof channelCreate>) {
+/**
+ * A channel as the audit log keeps it: no secret (only which are set) and no password in
+ * a URL; the rest of the config (hosts, sender ids, template names) is what an admin
+ * reviewing a change needs to see.
+ */
+function audited(row: Row) {
+	const { config, secretsSet, name, kind, ratePerSecond, enabled } = redact(row);
+	for (const k of ['url', 'baseUrl']) {
+		const v = config[k];
+		if (typeof v !== 'string') continue;
+		try {
+			const u = new URL(v);
+			if (u.username || u.password) {
+				// Either part may be the credential (https://TOKEN@host): both go.
+				u.username = '***';
+				u.password = '';
+				config[k] = u.toString();
+			}
+		} catch {
+			// Stored URLs are checked on save; one that does not parse is kept as it is.
+		}
+	}
+	return { name, kind, ratePerSecond, enabled, config, secretsSet };
+}
+
+export async function createChannel(input: z.infer<typeof channelCreate>, by?: AuditCtx) {
 	checkRequired(input.kind, input.config);
 	await checkHosts(input.config, true);
-	const q = sql();
-	const [row] = await q<Row[]>`
-		insert into channels (id, name, kind, config, rate_per_second, enabled)
-		values (${input.id}, ${input.name}, ${input.kind}, ${JSON.stringify(input.config)}::jsonb, ${input.ratePerSecond}, ${input.enabled})
-		on conflict (id) do nothing returning ${columns(q)}`;
-	if (!row) throw conflict(`A channel "${input.id}" exists already.`, 'id');
-	return redact(row);
+	return transaction(async (tx) => {
+		const [row] = await tx<Row[]>`
+			insert into channels (id, name, kind, config, rate_per_second, enabled)
+			values (${input.id}, ${input.name}, ${input.kind}, ${JSON.stringify(input.config)}::jsonb, ${input.ratePerSecond}, ${input.enabled})
+			on conflict (id) do nothing returning ${columns(tx)}`;
+		if (!row) throw conflict(`A channel "${input.id}" exists already.`, 'id');
+		await audit(tx, by, 'channels.create', { type: 'channel', id: row.id }, { after: audited(row) });
+		return redact(row);
+	});
 }
 
 /**
  * A patch (channelUpdate): fields and config keys left out keep their stored values.
  * The row is locked between read and write, so two admins' patches both apply.
  */
-export async function updateChannel(input: ChannelPatch) {
+export async function updateChannel(input: ChannelPatch, by?: AuditCtx) {
 	await checkHosts(input.config, true);
 	return transaction(async (tx) => {
 		const [cur] = await tx<Row[]>`select ${columns(tx)} from channels where id = ${input.id} for update`;
@@ -223,12 +251,18 @@ export async function updateChannel(input: ChannelPatch) {
 			update channels set name = ${input.name ?? cur.name}, kind = ${kind}, config = ${JSON.stringify(config)}::jsonb,
 				rate_per_second = ${input.ratePerSecond ?? cur.ratePerSecond}, enabled = ${input.enabled ?? cur.enabled}, updated_at = now()
 			where id = ${input.id} returning ${columns(tx)}`;
+		// Secrets given in the patch are named, never their values (set or removed).
+		const secretsChanged = SECRET_KEYS.filter((k) => input.config?.[k] !== undefined);
+		await audit(tx, by, 'channels.update', { type: 'channel', id: row.id }, { before: audited(cur), after: audited(row), secretsChanged });
 		return redact(row);
 	});
 }
 
-export async function deleteChannel(id: string) {
+export async function deleteChannel(id: string, by?: AuditCtx) {
 	if (id === DEFAULT_CHANNEL_ID) throw badInput('The sandbox channel is the default and cannot be deleted.', 'id');
-	const rows = await sql()`delete from channels where id = ${id} returning id`;
-	if (rows.length === 0) throw notFound(`No channel ${id}.`, 'id');
+	await transaction(async (tx) => {
+		const [row] = await tx<Row[]>`delete from channels where id = ${id} returning ${columns(tx)}`;
+		if (!row) throw notFound(`No channel ${id}.`, 'id');
+		await audit(tx, by, 'channels.delete', { type: 'channel', id }, { before: audited(row) });
+	});
 }

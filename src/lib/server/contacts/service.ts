@@ -1,4 +1,5 @@
-import { sql, type Executor } from '../db/client';
+import { sql, transaction, type Executor } from '../db/client';
+import { audit, type AuditCtx } from '../audit/record';
 import { notFound } from '../errors';
 import { contactWhere } from './filter';
 import type { Fragment } from '../db/client';
@@ -53,8 +54,31 @@ export async function getContact(id: number): Promise<ContactDto> {
 }
 
 /** Edits one contact; only the fields given change. Tags are de-duplicated, order kept. */
-export async function updateContact(input: ContactUpdateInput): Promise<ContactDto> {
-	const q = sql();
+export async function updateContact(input: ContactUpdateInput, by?: AuditCtx): Promise<ContactDto> {
+	return transaction(async (q) => {
+		const [before] = await q<ContactDto[]>`select ${columns(q)} from contacts c where c.id = ${input.id} for update`;
+		if (!before) throw notFound(`No contact ${input.id}.`, 'id');
+		const row = await writeContact(q, input);
+		// The fields given, before and after (an opt-out change shows as optedOut false → true).
+		await audit(q, by, 'contacts.update', { type: 'contact', id: input.id }, {
+			phone: row.phoneE164,
+			before: edited(before, input),
+			after: edited(row, input)
+		});
+		return row;
+	});
+}
+
+function edited(c: ContactDto, input: ContactUpdateInput): Record<string, unknown> {
+	return {
+		...(input.name !== undefined ? { name: c.name } : {}),
+		...(input.tags !== undefined ? { tags: c.tags } : {}),
+		...(input.attributes !== undefined ? { attributes: c.attributes } : {}),
+		...(input.optedOut !== undefined ? { optedOut: c.optedOutAt !== null, optedOutAt: c.optedOutAt } : {})
+	};
+}
+
+async function writeContact(q: Executor, input: ContactUpdateInput): Promise<ContactDto> {
 	const sets: Fragment[] = [q`updated_at = now()`];
 	if (input.name !== undefined) sets.push(q`name = ${input.name || null}`);
 	if (input.tags !== undefined) sets.push(q`tags = ${[...new Set(input.tags)]}::text[]`);

@@ -8,6 +8,7 @@ import { TASK } from '../jobs/payloads';
 import { insertBatch, toBatchDto } from '../batches/repository';
 import { publishBatchUpdate } from '../events/publish';
 import type { Newline } from './csv-source';
+import { audit, type AuditCtx } from '../audit/record';
 import { columnMapping, csvHeader, importOptions, type ColumnTarget, type ImportJsonInput, type ImportOptions } from '../../schemas/import';
 
 /** What an IMPORT batch keeps in `input`: its options and, for uploads, how to read the file. */
@@ -31,7 +32,7 @@ const IMPORT_MAX_ATTEMPTS = 5;
  * in the job's payload (capped, ~1 MB at most) rather than in the batch's input, so
  * listing batches never drags them along, and a worker on any host can read them.
  */
-export async function createJsonImport(userId: number, input: ImportJsonInput) {
+export async function createJsonImport(userId: number, input: ImportJsonInput, by?: AuditCtx) {
 	const max = env().imports.jsonMaxContacts;
 	if (input.contacts.length > max) {
 		throw new DomainError(
@@ -51,6 +52,7 @@ export async function createJsonImport(userId: number, input: ImportJsonInput) {
 		const b = await insertBatch(tx, { type: 'IMPORT', input: stored, totalCount: contacts.length, createdBy: userId });
 		if (idempotencyKey) await recordKey(tx, b.id, idempotencyKey, hash);
 		await enqueue(TASK.importRun, { batchId: b.id, contacts }, { maxAttempts: IMPORT_MAX_ATTEMPTS }, tx);
+		await audit(tx, by, 'batch.import', { type: 'batch', id: b.id }, stored);
 		return b;
 	});
 	await publishBatchUpdate(row.id, { statusChange: true });
@@ -80,7 +82,8 @@ export async function createUploadImport(
 	userId: number,
 	options: ImportOptions,
 	upload: StoredUpload,
-	idempotencyKey?: string | null
+	idempotencyKey?: string | null,
+	by?: AuditCtx
 ): Promise<{ batch: ReturnType<typeof toBatchDto>; replayed: boolean }> {
 	const stored: StoredImportInput = {
 		...options,
@@ -114,6 +117,9 @@ export async function createUploadImport(
 			insert into import_uploads (batch_id, path, bytes, header)
 			values (${b.id}, ${upload.path}, ${upload.bytes}, ${JSON.stringify(upload.header)}::jsonb)`;
 		await enqueue(TASK.importRun, { batchId: b.id }, { maxAttempts: IMPORT_MAX_ATTEMPTS }, tx);
+		// The options and the file's name, size and row count; the header stays in the batch.
+		const { header: _h, mapping: _m, ...options } = stored;
+		await audit(tx, by, 'upload', { type: 'batch', id: b.id }, { ...options, records: upload.records });
 		return b;
 	});
 	if (!replayed) await publishBatchUpdate(row.id, { statusChange: true });

@@ -9,6 +9,7 @@ import { getTemplate } from '../templates/service';
 import { enqueueSlice } from './jobs';
 import { findBatch, type BatchRow } from '../batches/repository';
 import { publishBatchUpdate } from '../events/publish';
+import { audit, type AuditCtx } from '../audit/record';
 
 const IDEMPOTENCY_WINDOW_HOURS = 24;
 /** Inputs keep explicit ids up to this many; beyond, only their count (the ledger has them all). */
@@ -36,7 +37,7 @@ type Created = { batch: BatchRow; deduplicated: boolean };
  * transaction. Bad input throws before anything is written; the transaction rolls
  * back on any later refusal.
  */
-export async function createSendBatch(input: SendInput, userId: number | null): Promise<Created> {
+export async function createSendBatch(input: SendInput, userId: number | null, by?: AuditCtx): Promise<Created> {
 	const channelId = input.channelId ?? DEFAULT_CHANNEL_ID;
 	const channel = await loadChannelRow(channelId, true).catch(() => {
 		throw notFound(`No channel "${channelId}".`, 'channelId');
@@ -81,10 +82,24 @@ export async function createSendBatch(input: SendInput, userId: number | null): 
 			{ runAt: input.scheduleAt, spawn: true },
 			tx
 		);
+		await audit(tx, by, 'batch.send', { type: 'batch', id: batch.id }, sendSummary(input, channelId, counts));
 		// Delivered at commit: history and other consoles show the new batch (a scheduled one too) before it starts.
 		await publishBatchUpdate(batch.id, { statusChange: true, tx });
 		return { batch: (await findBatch(batch.id, tx))!, deduplicated: false };
 	});
+}
+
+/** What the audit log keeps of a send: where, when, to whom (ids by their count), not the text (the batch has it). */
+function sendSummary(input: SendInput, channelId: string, counts: { total: number; skipped: number }) {
+	return {
+		channelId,
+		templateId: input.templateId,
+		scheduleAt: input.scheduleAt,
+		ratePerMinute: input.ratePerMinute,
+		...(input.contactIds ? { contactIdsCount: input.contactIds.length } : { filter: input.filter }),
+		recipients: counts.total,
+		skipped: counts.skipped
+	};
 }
 
 /** Same key within 24 h: the same input gets the same batch, another input a conflict. */

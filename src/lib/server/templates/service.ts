@@ -4,6 +4,7 @@ import { contactWhere } from '../contacts/filter';
 import type { Fragment } from '../db/client';
 import type { ContactFilter } from '../../schemas/targets';
 import { render, variablesOf } from './render';
+import { audit, type AuditCtx } from '../audit/record';
 
 export type TemplateRow = { id: number; name: string; body: string; createdBy: number | null; createdAt: Date; updatedAt: Date };
 
@@ -27,27 +28,32 @@ export async function getTemplate(id: number): Promise<TemplateRow> {
 	return row;
 }
 
-export async function createTemplate(input: { name: string; body: string }, userId: number | null): Promise<TemplateRow> {
+export async function createTemplate(input: { name: string; body: string }, userId: number | null, by?: AuditCtx): Promise<TemplateRow> {
 	try {
-		const q = sql();
-		const [row] = await q<TemplateRow[]>`
-			insert into templates (name, body, created_by) values (${input.name}, ${input.body}, ${userId})
-			returning ${columns(q)}`;
-		return row;
+		return await transaction(async (tx) => {
+			const [row] = await tx<TemplateRow[]>`
+				insert into templates (name, body, created_by) values (${input.name}, ${input.body}, ${userId})
+				returning ${columns(tx)}`;
+			await audit(tx, by, 'templates.create', { type: 'template', id: row.id }, { after: { name: row.name, body: row.body } });
+			return row;
+		});
 	} catch (e) {
 		if (uniqueViolation(e)) throw conflict(`A template named "${input.name}" exists already.`, 'name');
 		throw e;
 	}
 }
 
-export async function updateTemplate(input: { id: number; name?: string; body?: string }): Promise<TemplateRow> {
+export async function updateTemplate(input: { id: number; name?: string; body?: string }, by?: AuditCtx): Promise<TemplateRow> {
 	try {
-		const q = sql();
-		const [row] = await q<TemplateRow[]>`
-			update templates set name = coalesce(${input.name ?? null}, name), body = coalesce(${input.body ?? null}, body), updated_at = now()
-			where id = ${input.id} returning ${columns(q)}`;
-		if (!row) throw notFound(`No template ${input.id}.`, 'id');
-		return row;
+		return await transaction(async (tx) => {
+			const [before] = await tx<{ name: string; body: string }[]>`select name, body from templates where id = ${input.id} for update`;
+			if (!before) throw notFound(`No template ${input.id}.`, 'id');
+			const [row] = await tx<TemplateRow[]>`
+				update templates set name = coalesce(${input.name ?? null}, name), body = coalesce(${input.body ?? null}, body), updated_at = now()
+				where id = ${input.id} returning ${columns(tx)}`;
+			await audit(tx, by, 'templates.update', { type: 'template', id: row.id }, { before, after: { name: row.name, body: row.body } });
+			return row;
+		});
 	} catch (e) {
 		if (uniqueViolation(e)) throw conflict(`A template named "${input.name}" exists already.`, 'name');
 		throw e;
@@ -55,9 +61,12 @@ export async function updateTemplate(input: { id: number; name?: string; body?: 
 }
 
 /** Batches keep their own copy of the body, so deleting a template never changes a running send. */
-export async function deleteTemplate(id: number): Promise<void> {
-	const rows = await sql()`delete from templates where id = ${id} returning id`;
-	if (rows.length === 0) throw notFound(`No template ${id}.`, 'id');
+export async function deleteTemplate(id: number, by?: AuditCtx): Promise<void> {
+	await transaction(async (tx) => {
+		const [row] = await tx<{ name: string; body: string }[]>`delete from templates where id = ${id} returning name, body`;
+		if (!row) throw notFound(`No template ${id}.`, 'id');
+		await audit(tx, by, 'templates.delete', { type: 'template', id }, { before: row });
+	});
 }
 
 type PreviewInput = { body?: string; templateId?: number; contactIds?: number[]; filter?: ContactFilter; sample: number };

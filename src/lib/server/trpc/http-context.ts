@@ -28,7 +28,8 @@ export function httpContext(event: RequestEvent): Context {
 	};
 }
 
-function clientIp(event: RequestEvent): string {
+/** The client's address as the adapter sees it (ADDRESS_HEADER behind a proxy), or 'unknown'. */
+export function clientIp(event: RequestEvent): string {
 	try {
 		return event.getClientAddress();
 	} catch {

@@ -8,6 +8,7 @@ import { templatesRouter } from './routers/templates';
 import { channelsRouter } from './routers/channels';
 import { outboxRouter } from './routers/outbox';
 import { contactsRouter } from './routers/contacts';
+import { auditRouter } from './routers/audit';
 
 /** Every procedure of the app. Feature routers are added here, one line each. */
 export const appRouter = router({
@@ -19,7 +20,8 @@ export const appRouter = router({
 	contacts: contactsRouter,
 	templates: templatesRouter,
 	channels: channelsRouter,
-	outbox: outboxRouter
+	outbox: outboxRouter,
+	audit: auditRouter
 });
 
 export type AppRouter = typeof appRouter;

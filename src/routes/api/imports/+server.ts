@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import { receiveCsvUpload, sweepOrphanUploadsNowAndThen, UploadStorageError } from '$lib/server/imports/upload';
 import { logger } from '$lib/server/log';
 import { createUploadImport } from '$lib/server/imports/create';
+import { clientIp } from '$lib/server/trpc/http-context';
 
 /**
  * POST /api/imports — the streaming CSV upload (not tRPC: the body is the raw file,
@@ -40,7 +41,7 @@ export const POST: RequestHandler = async (event) => {
 			mapping
 		});
 		stored = upload.path;
-		const { batch, replayed } = await createUploadImport(user.id, options, upload, key);
+		const { batch, replayed } = await createUploadImport(user.id, options, upload, key, { user, ip: clientIp(event) });
 		if (replayed) await fs.promises.rm(upload.path, { force: true });
 		stored = null;
 		return json(batch, { status: 201, headers: replayed ? { 'idempotent-replayed': 'true' } : {} });

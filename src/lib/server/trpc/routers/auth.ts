@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { login } from '../../auth/login';
-import { deleteSession } from '../../auth/sessions';
+import { signOut } from '../../auth/sessions';
 import { changeOwnPassword } from '../../auth/users';
 import { changePasswordInput } from '../../../schemas/accounts';
 import { authedProcedure, loneProcedure, router } from '../init';
@@ -15,7 +15,7 @@ export const authRouter = router({
 			return { user: session.user, expiresAt: session.expiresAt };
 		}),
 	logout: authedProcedure.mutation(async ({ ctx }) => {
-		if (ctx.sessionToken) await deleteSession(ctx.sessionToken);
+		if (ctx.sessionToken) await signOut(ctx.sessionToken, ctx);
 		ctx.setCookie?.(null);
 		return { ok: true };
 	}),
@@ -29,6 +29,6 @@ export const authRouter = router({
 				oldPassword: input.oldPassword,
 				newPassword: input.newPassword,
 				keepSessionToken: ctx.sessionToken
-			})
+			}, ctx)
 		)
 });

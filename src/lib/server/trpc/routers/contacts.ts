@@ -10,5 +10,5 @@ export const contactsRouter = router({
 		.input(z.object({ limit: z.number().int().min(1).max(5000).default(500) }).optional())
 		.query(({ input }) => tagCounts(input?.limit)),
 	get: authedProcedure.input(z.object({ id: contactId })).query(({ input }) => getContact(input.id)),
-	update: operatorProcedure.input(contactUpdateInput).mutation(({ input }) => updateContact(input))
+	update: operatorProcedure.input(contactUpdateInput).mutation(({ input, ctx }) => updateContact(input, ctx))
 });

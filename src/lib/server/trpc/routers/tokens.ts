@@ -9,9 +9,9 @@ export const tokensRouter = router({
 	listAll: adminProcedure.query(() => listAllApiTokens()),
 	create: authedProcedure.input(tokenCreateInput).mutation(({ ctx, input }) => {
 		const expiresAt = input.expiresInDays ? new Date(Date.now() + input.expiresInDays * 86_400_000) : null;
-		return createApiToken(ctx.user.id, input.name, expiresAt);
+		return createApiToken(ctx.user.id, input.name, expiresAt, ctx);
 	}),
 	revoke: authedProcedure
 		.input(tokenIdInput)
-		.mutation(({ ctx, input }) => revokeApiToken(ctx.user.role === 'admin' ? null : ctx.user.id, input.id))
+		.mutation(({ ctx, input }) => revokeApiToken(ctx.user.role === 'admin' ? null : ctx.user.id, input.id, ctx))
 });

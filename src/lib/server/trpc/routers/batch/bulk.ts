@@ -17,7 +17,7 @@ export const batchBulkProcedures = {
 		.input(z.object({ contactIds: targets.contactIds.unwrap() }))
 		.mutation(({ input }) => targetPhones(input.contactIds)),
 	/** TAG batch: add | remove | set tags on contactIds or a filter. Returns the batch. */
-	tags: operatorProcedure.input(bulkTagsInput).mutation(({ input, ctx }) => createTagBatch(input, ctx.user.id)),
+	tags: operatorProcedure.input(bulkTagsInput).mutation(({ input, ctx }) => createTagBatch(input, ctx.user.id, ctx)),
 	/** DELETE batch on contactIds or a filter; deleted rows are archived for a restore. */
-	delete: operatorProcedure.input(bulkDeleteInput).mutation(({ input, ctx }) => createDeleteBatch(input, ctx.user.id))
+	delete: operatorProcedure.input(bulkDeleteInput).mutation(({ input, ctx }) => createDeleteBatch(input, ctx.user.id, ctx))
 };

@@ -7,7 +7,7 @@ import { importLedger } from '../../../imports/ledger';
 
 export const batchImportProcedures = {
 	/** Small imports as JSON (capped by IMPORT_JSON_MAX_CONTACTS); files go through POST /api/imports. */
-	import: operatorProcedure.input(importJsonInput).mutation(({ ctx, input }) => createJsonImport(ctx.user.id, input)),
+	import: operatorProcedure.input(importJsonInput).mutation(({ ctx, input }) => createJsonImport(ctx.user.id, input, ctx)),
 	/** The per-row ledger of an import: rows that were updated, duplicates and invalid rows, with reasons. */
 	importRows: authedProcedure
 		.input(

@@ -8,7 +8,7 @@ import { toStatusDto, getBatchOrThrow } from '../../../batches/repository';
 export const batchSendProcedures = {
 	/** SEND batch (SPEC §4): the batch, its ledger and first job in one transaction. */
 	send: operatorProcedure.input(sendInput).mutation(async ({ input, ctx }) => {
-		const { batch, deduplicated } = await createSendBatch(input, ctx.user.id);
+		const { batch, deduplicated } = await createSendBatch(input, ctx.user.id, ctx);
 		return { ...toStatusDto(batch), deduplicated };
 	}),
 	/**
