@@ -1,4 +1,4 @@
-import { sql, transaction } from '../db/client';
+import { transaction } from '../db/client';
 import { findBatch, transitionBatch, type BatchRow } from '../batches/repository';
 import { isTerminal } from '../batches/transitions';
 import { publishBatchUpdate } from '../events/publish';
@@ -76,10 +76,4 @@ export async function recheckPausedUndoLater(batchId: string) {
 /** The job gave up for good (worker/task.ts). */
 export async function failUndoBatch(batchId: string, error: string) {
 	await transitionBatch(batchId, 'FAILED', { error: error.slice(0, 1000) });
-}
-
-/** Used by the tests and the purge: how many target rows an undo still holds. */
-export async function remainingTargets(batchId: string): Promise<number> {
-	const [r] = await sql()<{ n: number }[]>`select count(*)::int as n from undo_targets where batch_id = ${batchId}`;
-	return r.n;
 }

@@ -79,7 +79,9 @@ export function importUndoChunkSql(ex: Executor, batchId: string, after: number,
 		select t.contact_id, t.created, t.written_at, t.prev_name, t.prev_tags, t.prev_attributes,
 			c.id as cid, c.phone_e164 as phone, c.name, c.updated_at
 		from target t
-		left join lateral (select id, phone_e164, name, updated_at from contacts where id = t.contact_id) c on true
+		-- LIMIT 1 keeps this an index probe per target: without it the planner flattens the
+		-- lateral into a hash join over a sequential scan of all contacts, on every chunk.
+		left join lateral (select id, phone_e164, name, updated_at from contacts where id = t.contact_id limit 1) c on true
 	),
 	removed as (
 		delete from contacts c using cur
@@ -144,7 +146,8 @@ export function deleteRestoreChunkSql(
 		sql()`cur as (
 		select t.*, o.id as owner
 		from target t
-		left join lateral (select id from contacts where phone_e164 = t.phone_e164) o on true
+		-- LIMIT 1: an index probe per target, never a hash join over all contacts (seen in EXPLAIN).
+		left join lateral (select id from contacts where phone_e164 = t.phone_e164 limit 1) o on true
 	),
 	done as (
 		insert into contacts (id, phone_e164, name, tags, attributes, source, opted_out_at, created_at, updated_at)
