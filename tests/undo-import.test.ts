@@ -8,6 +8,8 @@ import { TRPCError } from '@trpc/server';
 import { sql } from '../src/lib/server/db/client';
 import { startWorker, type WorkerHandle } from '../worker/index';
 import { userCaller } from './helpers';
+import { createSession } from '../src/lib/server/auth/sessions';
+import { call as httpCall } from './http-inprocess';
 import { contactsByPhone, finished, undoItems } from './undo-helpers';
 import { resetEnvCache } from '../src/lib/server/env';
 
@@ -160,6 +162,12 @@ describe('batch.undo of an import', () => {
 		expect(r).toMatchObject({ code: 'PRECONDITION_FAILED', reason: 'wrong_type' });
 		expect(r.message).toMatch(/only IMPORT and DELETE/);
 		expect(await refusal(call.batch.undo({ batchId: '00000000-0000-4000-8000-000000000000' }))).toMatchObject({ code: 'NOT_FOUND' });
+
+		// Over HTTP, as a client sees it: the status, the code and data.reason to branch on.
+		const session = await createSession(user.id);
+		const { res, body } = await httpCall('mutation', 'batch.undo', { batchId: send.id }, { cookie: session.token });
+		expect(res.status).toBe(412);
+		expect(body.error.json.data).toMatchObject({ code: 'PRECONDITION_FAILED', field: 'batchId', reason: 'wrong_type' });
 
 		// Viewers read; they do not undo.
 		const viewer = await userCaller('viewer');
