@@ -18,5 +18,4 @@ ALTER TABLE "import_rows" ADD COLUMN "prev_name" text;--> statement-breakpoint
 ALTER TABLE "import_rows" ADD COLUMN "prev_tags" text[];--> statement-breakpoint
 ALTER TABLE "import_rows" ADD COLUMN "prev_attributes" jsonb;--> statement-breakpoint
 ALTER TABLE "import_rows" ADD COLUMN "written_at" timestamp with time zone;--> statement-breakpoint
-ALTER TABLE "undo_targets" ADD CONSTRAINT "undo_targets_batch_id_batch_operations_id_fk" FOREIGN KEY ("batch_id") REFERENCES "public"."batch_operations"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "batch_operations" ADD CONSTRAINT "batch_operations_type_check" CHECK ("batch_operations"."type" in ('IMPORT','SEND','TAG','DELETE','UNDO'));

@@ -178,6 +178,8 @@ export function deleteRestoreChunkSql(
  * import created (per-chunk arrays) or updated (its `updated` ledger rows), once each.
  * A contact the file named twice (update mode) keeps the earliest row's previous values
  * (what was there before the import) and the latest write (what the import left).
+ * A plain insert: it commits with the batch's `planned` mark (undo/run.ts), so it never
+ * runs twice; ON CONFLICT DO NOTHING made it twice as slow (measured on 100 000 rows).
  */
 export function planImportUndoSql(ex: Executor, batchId: string, importBatchId: string) {
 	return ex`insert into undo_targets (batch_id, contact_id, created, written_at, prev_name, prev_tags, prev_attributes)
@@ -195,6 +197,5 @@ export function planImportUndoSql(ex: Executor, batchId: string, importBatchId: 
 				where r.batch_id = ${importBatchId}::uuid and r.outcome = 'updated' and r.contact_id is not null and r.written_at is not null
 			) x
 			order by contact_id, created desc, row_number
-		) y
-		on conflict do nothing`;
+		) y`;
 }
