@@ -128,9 +128,11 @@ function deleteTarget(deleteBatchId: string, after: number, limit: number): Frag
  * Restores one chunk of a DELETE batch's archive whole (name, tags, attributes, source,
  * opt-out, created_at) under its old id; the id is taken only if something put a
  * contact there since, then the contact gets a new one. A phone that belongs to another
- * contact now (imported again meanwhile) is refused and listed; ON CONFLICT DO NOTHING
- * also catches one taken by a writer racing this statement. The archive rows stay (they
- * are purged with the batch's retention).
+ * contact now (imported again meanwhile) is refused and listed. A plain insert, no ON
+ * CONFLICT (speculative insertion is the costly part of such inserts, bulk/statements.ts):
+ * a writer taking one of the phones while this statement runs makes it fail whole, and
+ * the job's retry then finds the phone taken and refuses that row. The archive rows stay
+ * (they are purged with the batch's retention).
  */
 export function deleteRestoreChunkSql(
 	ex: Executor,
@@ -158,16 +160,13 @@ export function deleteRestoreChunkSql(
 			cur.phone_e164, cur.name, cur.tags, cur.attributes, cur.source, cur.opted_out_at, cur.created_at, now()
 		from cur where cur.owner is null
 		order by cur.phone_e164
-		on conflict do nothing
-		returning id, phone_e164
+		returning id
 	),
 	refused as (
 		select cur.contact_id, cur.phone_e164 as phone, cur.name, 'phone_taken' as code,
-			case when cur.owner is not null
-				then 'Phone ' || cur.phone_e164 || ' now belongs to contact ' || cur.owner || ': not restored.'
-				else 'Phone ' || cur.phone_e164 || ' was taken by another contact meanwhile: not restored.' end as message
+			'Phone ' || cur.phone_e164 || ' now belongs to contact ' || cur.owner || ': not restored.' as message
 		from cur
-		where not exists (select 1 from done d where d.phone_e164 = cur.phone_e164)
+		where cur.owner is not null
 	),
 	gone as (select null::bigint as contact_id, null::text as phone, null::text as name, null::text as code, null::text as message where false)`
 	);
