@@ -99,7 +99,7 @@ describe('batch.stats', () => {
 	it('returns zeros for an empty result', async () => {
 		const s = await call.batch.stats({ createdAfter: new Date('2030-01-01') });
 		expect(s).toMatchObject({ total: 0, successRate: 0, totalProcessed: 0, totalSuccess: 0, totalFailed: 0, perDay: [] });
-		expect(s.byType).toEqual({ IMPORT: 0, SEND: 0, TAG: 0, DELETE: 0 });
+		expect(s.byType).toEqual({ IMPORT: 0, SEND: 0, TAG: 0, DELETE: 0, UNDO: 0 });
 	});
 
 	it('refuses bad dates and an inverted range', async () => {

@@ -4,7 +4,7 @@
  * re-exports them). Browser-safe: no imports.
  */
 
-export const BATCH_TYPES = ['IMPORT', 'SEND', 'TAG', 'DELETE'] as const;
+export const BATCH_TYPES = ['IMPORT', 'SEND', 'TAG', 'DELETE', 'UNDO'] as const;
 export type BatchType = (typeof BATCH_TYPES)[number];
 
 export const BATCH_STATUSES = ['PENDING', 'PROCESSING', 'PAUSED', 'COMPLETED', 'FAILED', 'CANCELLED'] as const;

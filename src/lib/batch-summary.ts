@@ -71,6 +71,8 @@ export function countWords(type: BatchType | string, input: Input = {}): { succe
 			return { success: m.word_created_updated(), failed: m.word_invalid(), skipped: input.skipDuplicates === false ? m.word_unchanged() : m.word_already_in() };
 		case 'DELETE':
 			return { success: m.word_deleted(), failed: m.word_failed(), skipped: m.word_already_gone() };
+		case 'UNDO':
+			return { success: m.word_undone(), failed: m.word_refused(), skipped: m.word_already_gone() };
 		default:
 			return { success: m.word_changed(), failed: m.word_failed(), skipped: m.word_unchanged() };
 	}

@@ -65,8 +65,8 @@ export function statusName(status: string): string {
 	return STATUS[status]?.() ?? status;
 }
 
-const TYPE: Record<string, () => string> = { IMPORT: m.type_import, SEND: m.type_send, TAG: m.type_tag, DELETE: m.type_delete };
-/** A batch type (IMPORT, SEND, TAG, DELETE) in the reader's language. */
+const TYPE: Record<string, () => string> = { IMPORT: m.type_import, SEND: m.type_send, TAG: m.type_tag, DELETE: m.type_delete, UNDO: m.type_undo };
+/** A batch type (IMPORT, SEND, TAG, DELETE, UNDO) in the reader's language. */
 export function typeName(type: string): string {
 	return TYPE[type]?.() ?? type;
 }

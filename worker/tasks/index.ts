@@ -7,6 +7,8 @@ import { bulkRun } from './bulk';
 import { importRun } from './import';
 import { sendSlice } from './send-slice';
 import { receiptsParked } from './receipts';
+import { undoRun } from './undo';
+import { archivePurge } from './archive-purge';
 
 /** Every task, by name (a task named in jobs/payloads.ts with no entry here does not compile). */
 export const taskList: { [T in TaskName]: Task } = {
@@ -15,8 +17,14 @@ export const taskList: { [T in TaskName]: Task } = {
 	[TASK.bulkRun]: defineTask(TASK.bulkRun, bulkRun),
 	[TASK.importRun]: defineTask(TASK.importRun, importRun),
 	[TASK.sendSlice]: defineTask(TASK.sendSlice, sendSlice),
-	[TASK.receiptsParked]: defineTask(TASK.receiptsParked, receiptsParked)
+	[TASK.receiptsParked]: defineTask(TASK.receiptsParked, receiptsParked),
+	[TASK.undoRun]: defineTask(TASK.undoRun, undoRun),
+	[TASK.archivePurge]: defineTask(TASK.archivePurge, archivePurge)
 };
 
 /** graphile-worker crontab: minute resolution, so nothing timing-sensitive lives here. */
-export const crontab = [`17 * * * * ${TASK.cleanup}`].join('\n');
+export const crontab = [
+	`17 * * * * ${TASK.cleanup}`,
+	// Once a day, off the hour; a missed run (worker down) is simply done the next day.
+	`43 3 * * * ${TASK.archivePurge}`
+].join('\n');

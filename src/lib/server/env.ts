@@ -140,6 +140,8 @@ const fields = {
 	// bulk
 	BULK_CHUNK_SIZE: whole(1).default(10_000),
 	BULK_ITEM_LEDGER: flag(),
+	/** Days the archives an undo needs (deleted contacts, what an import overwrote) are kept after their batch ends; then purged. */
+	ARCHIVE_RETENTION_DAYS: whole(1).default(30),
 
 	// logging
 	LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
@@ -229,7 +231,8 @@ function grouped(e: Flat) {
 		},
 		bulk: {
 			chunkSize: e.BULK_CHUNK_SIZE,
-			itemLedger: e.BULK_ITEM_LEDGER
+			itemLedger: e.BULK_ITEM_LEDGER,
+			archiveRetentionDays: e.ARCHIVE_RETENTION_DAYS
 		},
 		log: {
 			level: e.LOG_LEVEL,

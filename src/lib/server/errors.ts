@@ -17,7 +17,9 @@ export class DomainError extends Error {
 	constructor(
 		public readonly code: DomainErrorCode,
 		message: string,
-		public readonly field?: string
+		public readonly field?: string,
+		/** A machine-readable why, for callers that branch on it (e.g. batch.undo's refusals). */
+		public readonly reason?: string
 	) {
 		super(message);
 		this.name = 'DomainError';

@@ -50,11 +50,7 @@ export const AUDIT_ACTIONS = [
 	'batch.retryFailed',
 	'batch.resendUnknown',
 	'batch.markUnknownSent',
-	/**
-	 * The hook for batch.undo (issue 14 item 2): its service calls, in the transaction that
-	 * creates the UNDO batch, `audit(tx, by, 'batch.undo', { type: 'batch', id: undoBatch.id },
-	 * { undoes: original.id, originalType: original.type })`.
-	 */
+	// Recorded by undo/create.ts in the transaction that creates the UNDO batch.
 	'batch.undo'
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];

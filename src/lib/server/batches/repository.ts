@@ -47,7 +47,9 @@ export function toBatchDto(b: BatchRow) {
 		channelId: b.channelId,
 		ratePerMinute: b.ratePerMinute,
 		jitterMs: b.jitterMs,
-		updatedAt: b.updatedAt
+		updatedAt: b.updatedAt,
+		/** The UNDO batch that undoes this IMPORT/DELETE (null: not undone). */
+		undoneBy: b.undoneBy
 	};
 }
 export type BatchDto = ReturnType<typeof toBatchDto>;
@@ -66,7 +68,7 @@ const batchColumns = (ex: Executor) => ex`
 	updated_at as "updatedAt", error, idempotency_key as "idempotencyKey",
 	idempotency_hash as "idempotencyHash", channel_id as "channelId",
 	rate_per_minute as "ratePerMinute", jitter_ms as "jitterMs", next_send_at as "nextSendAt",
-	breaker_from as "breakerFrom"`;
+	breaker_from as "breakerFrom", undone_by as "undoneBy", archive_purged_at as "archivePurgedAt"`;
 
 export async function findBatch(id: string, ex: Executor = sql()): Promise<BatchRow | undefined> {
 	const [row] = await ex<BatchRow[]>`

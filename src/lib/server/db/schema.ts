@@ -168,7 +168,14 @@ export const batchOperations = pgTable(
 		 * The circuit breaker judges only outcomes recorded since (send/guards.ts): set on
 		 * resume, so a resumed batch starts with a clean window.
 		 */
-		breakerFrom: timestamp('breaker_from', { withTimezone: true })
+		breakerFrom: timestamp('breaker_from', { withTimezone: true }),
+		/**
+		 * The UNDO batch that undoes this IMPORT or DELETE, set when that batch is created
+		 * (under this row's lock): a batch is undone once (undo/create.ts).
+		 */
+		undoneBy: uuid('undone_by'),
+		/** When the archives this batch's undo needs were purged (undo/purge.ts): it can no longer be undone. */
+		archivePurgedAt: timestamp('archive_purged_at', { withTimezone: true })
 	},
 	(t) => [
 		index('batch_operations_created_idx').on(t.createdAt.desc(), t.id),
@@ -177,7 +184,7 @@ export const batchOperations = pgTable(
 		uniqueIndex('batch_operations_idempotency_key')
 			.on(t.createdBy, t.idempotencyKey)
 			.where(sql`${t.idempotencyKey} is not null`),
-		check('batch_operations_type_check', sql`${t.type} in ('IMPORT','SEND','TAG','DELETE')`),
+		check('batch_operations_type_check', sql`${t.type} in ('IMPORT','SEND','TAG','DELETE','UNDO')`),
 		check(
 			'batch_operations_status_check',
 			sql`${t.status} in ('PENDING','PROCESSING','PAUSED','COMPLETED','FAILED','CANCELLED')`
@@ -240,7 +247,16 @@ export const importRows = pgTable(
 		reason: text('reason'),
 		/** The row's original cells, for the failed-rows download. */
 		raw: jsonb('raw').$type<string[]>(),
-		contactId: bigint('contact_id', { mode: 'number' })
+		contactId: bigint('contact_id', { mode: 'number' }),
+		/**
+		 * An `updated` row: the contact as it was before this row overwrote it, and when the
+		 * import wrote it (its chunk's transaction time, which is the contact's updated_at
+		 * then). An undo puts these back if the contact has not changed since (undo/).
+		 */
+		prevName: text('prev_name'),
+		prevTags: text('prev_tags').array(),
+		prevAttributes: jsonb('prev_attributes').$type<Record<string, string>>(),
+		writtenAt: timestamp('written_at', { withTimezone: true })
 	},
 	(t) => [
 		primaryKey({ columns: [t.batchId, t.rowNumber] }),
@@ -287,7 +303,15 @@ export const importChunks = pgTable(
 			.notNull()
 			.references(() => batchOperations.id, { onDelete: 'cascade' }),
 		firstRow: integer('first_row').notNull(),
-		lastRow: integer('last_row').notNull()
+		lastRow: integer('last_row').notNull(),
+		/**
+		 * The contacts this chunk created, for an undo: one array per chunk costs the import
+		 * next to nothing, where a ledger row per created contact would have doubled its
+		 * writes. Null once purged (undo/purge.ts), and for imports from before undo.
+		 */
+		createdIds: bigint('created_ids', { mode: 'number' }).array(),
+		/** The chunk's transaction time: the created contacts' updated_at as the import left them. */
+		writtenAt: timestamp('written_at', { withTimezone: true }).defaultNow()
 	},
 	(t) => [primaryKey({ columns: [t.batchId, t.firstRow] })]
 );
@@ -308,6 +332,32 @@ export const deletedContacts = pgTable(
 		optedOutAt: timestamp('opted_out_at', { withTimezone: true }),
 		createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
 		deletedAt: timestamp('deleted_at', { withTimezone: true }).notNull().defaultNow()
+	},
+	(t) => [primaryKey({ columns: [t.batchId, t.contactId] })]
+);
+
+/**
+ * The frozen target list of an UNDO batch of an IMPORT, one row per contact the import
+ * created or updated, built by one statement when the undo starts (undo/run.ts): the
+ * import's records are spread over per-chunk arrays and ledger rows, and a contact may
+ * appear in several (a file repeating a phone in update mode). Here each contact appears
+ * once, with what to put back and the import's last write of it, so the chunks walk it by
+ * contact id. Each chunk takes its rows out, so the list is empty when the undo ends.
+ */
+export const undoTargets = pgTable(
+	'undo_targets',
+	{
+		// No foreign key: its per-row check was half the time of freezing a 100 000-row list
+		// (measured). Rows left by a cancelled undo are purged (undo/purge.ts).
+		batchId: uuid('batch_id').notNull(),
+		contactId: bigint('contact_id', { mode: 'number' }).notNull(),
+		/** Created by the import: the undo removes it. Else updated: the undo puts prev_* back. */
+		created: boolean('created').notNull(),
+		/** The import's last write of the contact: its updated_at unless it changed since. */
+		writtenAt: timestamp('written_at', { withTimezone: true }).notNull(),
+		prevName: text('prev_name'),
+		prevTags: text('prev_tags').array(),
+		prevAttributes: jsonb('prev_attributes')
 	},
 	(t) => [primaryKey({ columns: [t.batchId, t.contactId] })]
 );

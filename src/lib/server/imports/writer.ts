@@ -165,15 +165,24 @@ export class ChunkWriter {
 			where (contacts.name is distinct from coalesce(excluded.name, contacts.name))
 				or not (contacts.attributes @> excluded.attributes)
 				or not (contacts.tags @> excluded.tags)`;
+		// Update mode keeps what each updated row overwrote, for an undo: the contacts as
+		// this statement's snapshot has them, i.e. before its own upsert (every part of one
+		// statement sees the same snapshot). Only the rows the upsert changed are read.
+		const keepPrevious = opts.skipDuplicates
+			? on``
+			: on`, old as (
+				select c.id, c.name, c.tags, c.attributes from contacts c
+				where c.id = any(array(select id from ins where not inserted))
+			)`;
+		const prevColumns = opts.skipDuplicates ? on`null, null::text[], null::jsonb` : on`o.name, o.tags, o.attributes`;
+		const prevJoin = opts.skipDuplicates ? on`` : on`
+				left join old o on o.id = i.id`;
 		const [row] = await on<(ChunkCounts & { applied: number })[]>`
 			with b as (
 				-- Only while PROCESSING. FOR KEY SHARE: chunks on both lanes run at once, and
 				-- a pause or cancel (which locks the row FOR UPDATE first) waits for them;
 				-- a chunk starting after it committed re-reads the row and writes nothing.
 				select id from batch_operations where id = ${opts.batchId} and status = 'PROCESSING' for key share
-			), done as (
-				-- This chunk's rows, for a resume; the key refuses the same chunk twice.
-				insert into import_chunks (batch_id, first_row, last_row) select id, ${firstRow}::int, ${lastRow}::int from b
 			), s as (
 				-- split_part per field: measured faster here than string_to_array (whose
 				-- arrays, materialised, cost 3x) and ~5x faster than jsonb_to_recordset.
@@ -193,15 +202,22 @@ export class ChunkWriter {
 				select p, n, coalesce(t, '{}'), coalesce(a, '{}'::jsonb), ${opts.source}::text from s where o is null order by p
 				on conflict (phone_e164) ${onConflict}
 				returning id, phone_e164, (xmax = 0) as inserted
-			), ledger as (
-				insert into import_rows (batch_id, row_number, outcome, reason, raw, contact_id)
+			), done as (
+				-- This chunk's rows, for a resume; the key refuses the same chunk twice. With the
+				-- ids it created and its time (the default now()), which an undo of the import needs.
+				insert into import_chunks (batch_id, first_row, last_row, created_ids)
+				select id, ${firstRow}::int, ${lastRow}::int, array(select id from ins where inserted) from b
+			)${keepPrevious}, ledger as (
+				insert into import_rows (batch_id, row_number, outcome, reason, raw, contact_id, prev_name, prev_tags, prev_attributes, written_at)
 				select ${opts.batchId}::uuid, s.r,
 					coalesce(s.o, case when i.id is null then 'duplicate' else 'updated' end),
 					coalesce(s.e, case when i.id is null then ${unchanged}::text end),
 					s.w,
-					coalesce(i.id, c.id)
+					coalesce(i.id, c.id),
+					${prevColumns},
+					case when i.id is not null then now() end
 				from s
-				left join ins i on s.o is null and i.phone_e164 = s.p
+				left join ins i on s.o is null and i.phone_e164 = s.p${prevJoin}
 				left join lateral (
 					select id from contacts where s.p is not null and i.id is null and phone_e164 = s.p
 				) c on true

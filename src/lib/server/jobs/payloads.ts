@@ -11,7 +11,9 @@ export const TASK = {
 	bulkRun: 'bulk:run',
 	importRun: 'import:run',
 	sendSlice: 'send:slice',
-	receiptsParked: 'receipts:parked'
+	receiptsParked: 'receipts:parked',
+	undoRun: 'undo:run',
+	archivePurge: 'maintenance:archive-purge'
 } as const;
 
 /**
@@ -33,7 +35,11 @@ export const taskPayloads = {
 	/** One lane of a SEND batch (send/slice.ts); spawn opens the other lanes. */
 	[TASK.sendSlice]: z.object({ batchId: z.string().uuid(), lane: z.number().int().min(0).default(0), spawn: z.boolean().optional() }),
 	/** Applies delivery receipts that arrived before their send's message id was recorded (receipts/parked.ts). */
-	[TASK.receiptsParked]: z.object({}).passthrough()
+	[TASK.receiptsParked]: z.object({}).passthrough(),
+	/** Runs an UNDO batch (undo/run.ts). */
+	[TASK.undoRun]: z.object({ batchId: z.string().uuid() }),
+	/** Purges the archives (deleted contacts, imports' undo data) past ARCHIVE_RETENTION_DAYS (undo/purge.ts). */
+	[TASK.archivePurge]: z.object({}).passthrough()
 } satisfies Record<string, z.ZodType>;
 
 export type TaskName = keyof typeof taskPayloads;

@@ -56,7 +56,8 @@ const t = initTRPC.context<TrpcContext>().create({
 						: cause instanceof UnstorableInput
 							? { formErrors: [], fieldErrors: { [String(cause.path[0] ?? 'input')]: [cause.message] } }
 							: null,
-				field: cause instanceof DomainError ? (cause.field ?? null) : cause instanceof UnstorableInput ? cause.path.join('.') : null
+				field: cause instanceof DomainError ? (cause.field ?? null) : cause instanceof UnstorableInput ? cause.path.join('.') : null,
+				...(cause instanceof DomainError && cause.reason ? { reason: cause.reason } : {})
 			}
 		};
 	}

@@ -6,6 +6,7 @@ import { batchHistoryProcedures } from './history';
 import { batchSendProcedures } from './send';
 import { batchControlProcedures } from './control';
 import { batchImportProcedures } from './import';
+import { batchUndoProcedures } from './undo';
 
 /**
  * The `batch` router, assembled from one file per concern so features can grow
@@ -18,5 +19,6 @@ export const batchRouter = router({
 	...batchBulkProcedures,
 	...batchHistoryProcedures,
 	...batchSendProcedures,
-	...batchControlProcedures
+	...batchControlProcedures,
+	...batchUndoProcedures
 });
