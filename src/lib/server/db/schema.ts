@@ -168,7 +168,12 @@ export const batchOperations = pgTable(
 		 * The circuit breaker judges only outcomes recorded since (send/guards.ts): set on
 		 * resume, so a resumed batch starts with a clean window.
 		 */
-		breakerFrom: timestamp('breaker_from', { withTimezone: true })
+		breakerFrom: timestamp('breaker_from', { withTimezone: true }),
+		/**
+		 * When the ledger retention (LEDGER_RETENTION_DAYS) dropped this finished batch's
+		 * per-item rows; its counts, error and failed rows stay. Null: details all there.
+		 */
+		detailsPrunedAt: timestamp('details_pruned_at', { withTimezone: true })
 	},
 	(t) => [
 		index('batch_operations_created_idx').on(t.createdAt.desc(), t.id),
@@ -248,18 +253,39 @@ export const importRows = pgTable(
 	]
 );
 
-/** Staged upload files of IMPORT batches, so a worker on any machine can read them. */
+/**
+ * The upload of an IMPORT batch: which stored upload (upload_chunks) holds its file,
+ * so a worker on any host can read it from the database.
+ */
 export const importUploads = pgTable('import_uploads', {
 	batchId: uuid('batch_id')
 		.primaryKey()
 		.references(() => batchOperations.id, { onDelete: 'cascade' }),
-	path: text('path').notNull(),
+	uploadId: uuid('upload_id').notNull().unique(),
 	bytes: bigint('bytes', { mode: 'number' }).notNull(),
 	header: jsonb('header').$type<string[]>().notNull(),
 	createdAt: createdAt()
 });
 
 const bytea = customType<{ data: Buffer; driverData: Buffer }>({ dataType: () => 'bytea' });
+
+/**
+ * Uploaded CSV files, ~1 MiB per row, written while the request streams (one insert per
+ * chunk, autocommit: an upload holds no transaction or pooled connection between
+ * chunks) and read back in order by the worker; removed when the import ends. Rows are
+ * written before the batch exists, hence no foreign key: chunks of an upload that never
+ * became a batch (a killed web process) are swept by age (imports/upload-store.ts).
+ */
+export const uploadChunks = pgTable(
+	'upload_chunks',
+	{
+		uploadId: uuid('upload_id').notNull(),
+		seq: integer('seq').notNull(),
+		data: bytea('data').notNull(),
+		writtenAt: timestamp('written_at', { withTimezone: true }).notNull().defaultNow()
+	},
+	(t) => [primaryKey({ columns: [t.uploadId, t.seq] })]
+);
 
 /**
  * The frozen id list of a TAG or DELETE batch given explicit contact ids: sorted,

@@ -1,0 +1,26 @@
+CREATE TABLE "upload_chunks" (
+	"upload_id" uuid NOT NULL,
+	"seq" integer NOT NULL,
+	"data" "bytea" NOT NULL,
+	"written_at" timestamp with time zone DEFAULT now() NOT NULL,
+	CONSTRAINT "upload_chunks_upload_id_seq_pk" PRIMARY KEY("upload_id","seq")
+);
+--> statement-breakpoint
+ALTER TABLE "batch_operations" ADD COLUMN "details_pruned_at" timestamp with time zone;--> statement-breakpoint
+-- A pending import's file left in BATCHDESK_DATA_DIR/uploads by the previous version is not carried over (its import fails: "gone").
+ALTER TABLE "import_uploads" ADD COLUMN "upload_id" uuid NOT NULL DEFAULT gen_random_uuid();--> statement-breakpoint
+ALTER TABLE "import_uploads" ALTER COLUMN "upload_id" DROP DEFAULT;--> statement-breakpoint
+ALTER TABLE "import_uploads" DROP COLUMN "path";--> statement-breakpoint
+ALTER TABLE "import_uploads" ADD CONSTRAINT "import_uploads_upload_id_unique" UNIQUE("upload_id");--> statement-breakpoint
+-- An import's stored upload goes in the same transaction that ends the import (completed,
+-- failed, cancelled), whichever path ends it: the worker, batch.cancel, a final failure.
+CREATE FUNCTION batch_ended_drop_upload() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	DELETE FROM upload_chunks
+	WHERE upload_id = (SELECT upload_id FROM import_uploads WHERE batch_id = NEW.id);
+	RETURN NULL;
+END $$;--> statement-breakpoint
+CREATE TRIGGER batch_ended_drop_upload AFTER UPDATE OF status ON batch_operations
+	FOR EACH ROW
+	WHEN (NEW.type = 'IMPORT' AND NEW.status IN ('COMPLETED', 'FAILED', 'CANCELLED') AND OLD.status IS DISTINCT FROM NEW.status)
+	EXECUTE FUNCTION batch_ended_drop_upload();
