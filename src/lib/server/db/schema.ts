@@ -19,6 +19,15 @@ import {
 import type { BatchStatus, BatchType, ItemStatus } from '../../batch-kinds';
 import type { Role } from '../../roles';
 
+/** What batch_operations.details_pruned holds (see there). */
+export type DetailsPruned = {
+	at: string;
+	afterDays: number;
+	byStatus: Record<string, number>;
+	topErrors: { code: string; n: number; sample: string | null }[];
+	done: boolean;
+};
+
 // The batch lists and the roles live in browser-safe modules the pages share; server
 // code keeps importing them from here.
 export { BATCH_STATUSES, BATCH_TYPES, ITEM_STATUSES, type BatchStatus, type BatchType, type ItemStatus } from '../../batch-kinds';
@@ -170,10 +179,12 @@ export const batchOperations = pgTable(
 		 */
 		breakerFrom: timestamp('breaker_from', { withTimezone: true }),
 		/**
-		 * When the ledger retention (LEDGER_RETENTION_DAYS) dropped this finished batch's
-		 * per-item rows; its counts, error and failed rows stay. Null: details all there.
+		 * Set when the ledger retention (LEDGER_RETENTION_DAYS) drops this finished batch's
+		 * per-item rows (ledger/retention.ts): when, after how many days, and the ledger's
+		 * breakdown as it was, which batch.get shows from then on. Counts, error and failed
+		 * rows stay. `done` once every dropped row is gone. Null: all details there.
 		 */
-		detailsPrunedAt: timestamp('details_pruned_at', { withTimezone: true })
+		detailsPruned: jsonb('details_pruned').$type<DetailsPruned>()
 	},
 	(t) => [
 		index('batch_operations_created_idx').on(t.createdAt.desc(), t.id),

@@ -11,7 +11,8 @@ export const TASK = {
 	bulkRun: 'bulk:run',
 	importRun: 'import:run',
 	sendSlice: 'send:slice',
-	receiptsParked: 'receipts:parked'
+	receiptsParked: 'receipts:parked',
+	ledgerRetention: 'maintenance:ledger-retention'
 } as const;
 
 /**
@@ -33,7 +34,9 @@ export const taskPayloads = {
 	/** One lane of a SEND batch (send/slice.ts); spawn opens the other lanes. */
 	[TASK.sendSlice]: z.object({ batchId: z.string().uuid(), lane: z.number().int().min(0).default(0), spawn: z.boolean().optional() }),
 	/** Applies delivery receipts that arrived before their send's message id was recorded (receipts/parked.ts). */
-	[TASK.receiptsParked]: z.object({}).passthrough()
+	[TASK.receiptsParked]: z.object({}).passthrough(),
+	/** Daily: drops per-item rows of batches past LEDGER_RETENTION_DAYS, sweeps orphaned uploads (ledger/retention.ts). */
+	[TASK.ledgerRetention]: z.object({}).passthrough()
 } satisfies Record<string, z.ZodType>;
 
 export type TaskName = keyof typeof taskPayloads;
