@@ -219,8 +219,10 @@ async function main() {
 	await migrateDatabase(databaseUrl());
 	log.info('migrations applied');
 	const admin = await ensureFirstAdmin(env().auth.firstAdmin);
-	// No web process runs yet: a file no pending import needs is left by a killed upload.
-	await sweepOrphanUploads({ olderThanMs: 0 }).catch((err) => log.warn({ err }, 'sweeping orphaned uploads failed'));
+	// On the embedded database no web process runs yet: a stored upload no pending import
+	// needs was left by a killed upload. With DATABASE_URL, web processes on other hosts
+	// may be mid-upload: only stale uploads go (the sweep's default age).
+	await sweepOrphanUploads(env().database.url ? {} : { olderThanMs: 0 }).catch((err) => log.warn({ err }, 'sweeping orphaned uploads failed'));
 	await closeDb();
 
 	if (!dev && buildIsStale()) {

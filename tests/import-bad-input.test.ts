@@ -1,6 +1,6 @@
 /**
  * Bad input gets a clear, typed error and leaves nothing behind: no batch, no job,
- * no file in the uploads folder.
+ * no stored upload (upload_chunks).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
@@ -31,9 +31,8 @@ afterAll(async () => {
 async function nothingLeft() {
 	const [{ batches }] = await sql()<{ batches: number }[]>`select count(*)::int as batches from batch_operations where type = 'IMPORT'`;
 	const [{ jobs }] = await sql()<{ jobs: number }[]>`select count(*)::int as jobs from graphile_worker.jobs where task_identifier = 'import:run'`;
-	const dir = path.join(dataDir, 'uploads');
-	const files = fs.existsSync(dir) ? fs.readdirSync(dir) : [];
-	return { batches, jobs, files: files.length };
+	const [{ files }] = await sql()<{ files: number }[]>`select count(distinct upload_id)::int as files from upload_chunks`;
+	return { batches, jobs, files };
 }
 
 describe('upload refusals', () => {

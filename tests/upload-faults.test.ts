@@ -1,21 +1,22 @@
 /**
  * Uploads fail loudly and early (issue 11): what the worker would refuse is refused by
- * the upload route; a disk that cannot take the file answers 507/500 and leaves no batch
- * and no file; orphaned upload files are swept; an Idempotency-Key makes a retried
- * upload return the batch of the first one.
+ * the upload route; a database that cannot take the file (uploads are stored in
+ * PostgreSQL, issue 15) answers 507/500 and leaves no batch and no stored chunk;
+ * orphaned uploads are swept; an Idempotency-Key makes a retried upload return the
+ * batch of the first one.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
+import { randomUUID } from 'node:crypto';
 import { sql } from '../src/lib/server/db/client';
 import { receiveCsvUpload, sweepOrphanUploads, UploadStorageError } from '../src/lib/server/imports/upload';
 import Papa from 'papaparse';
 import { operatorToken, startRouteServer, startTestWorker, upload, useTempDataDir, waitDone, type TestServer } from './import-helpers';
 
 const dataDir = useTempDataDir();
-const uploads = path.join(dataDir, 'uploads');
 
 let server: TestServer;
 let token: string;
@@ -27,18 +28,23 @@ beforeAll(async () => {
 });
 afterAll(async () => {
 	await server.close();
-	if (mounted) execFileSync('umount', [uploads]);
+	if (mounted) execFileSync('umount', ['-l', tinyDir]);
 });
 beforeEach(async () => {
 	await sql()`delete from batch_operations where type = 'IMPORT'`;
-	for (const f of files()) fs.rmSync(path.join(uploads, f));
+	await sql()`delete from upload_chunks`;
 });
 
 async function importBatches() {
 	const [{ n }] = await sql()<{ n: number }[]>`select count(*)::int as n from batch_operations where type = 'IMPORT'`;
 	return n;
 }
-const files = () => (fs.existsSync(uploads) ? fs.readdirSync(uploads) : []);
+/** The uploads stored in the database (distinct upload ids in upload_chunks). */
+async function stored(): Promise<string[]> {
+	return (await sql()<{ upload_id: string }[]>`select distinct upload_id from upload_chunks order by 1`).map((r) => r.upload_id);
+}
+/** None of the previous version's upload folder is created any more. */
+const uploadsFolder = () => fs.existsSync(path.join(dataDir, 'uploads'));
 const csv = (rows: number) => 'phone,name\n' + Array.from({ length: rows }, (_, i) => `+1415${String(5550000 + i)},Name ${i}`).join('\n') + '\n';
 
 describe('refused early', () => {
@@ -51,7 +57,7 @@ describe('refused early', () => {
 		expect(res.body.error?.message).toMatch(/10000 columns; an import takes at most 500/);
 		expect(res.body.error?.field).toBe('file');
 		expect(await importBatches()).toBe(before);
-		expect(files()).toEqual([]);
+		expect(await stored()).toEqual([]);
 	});
 
 	it('refuses a header cell over 200 characters with 400, storing nothing (batch.input stays small)', async () => {
@@ -60,7 +66,7 @@ describe('refused early', () => {
 		expect(res.status).toBe(400);
 		expect(res.body.error?.message).toMatch(/at most 200 characters/);
 		expect(await importBatches()).toBe(before);
-		expect(files()).toEqual([]);
+		expect(await stored()).toEqual([]);
 	});
 
 	it('accepts exactly 500 columns', async () => {
@@ -71,114 +77,120 @@ describe('refused early', () => {
 	});
 });
 
-/** Mounts a 256 KB tmpfs on the uploads folder: a real full disk. Needs root; false when that is not possible. */
-function mountTinyDisk(): boolean {
+const tinyDir = path.join(os.tmpdir(), `batchdesk-tiny-ts-${process.pid}`);
+const tablespace = `tiny_${process.pid}`;
+
+/**
+ * A real full disk under PostgreSQL: a 256 KB tmpfs as a tablespace, upload_chunks moved
+ * onto it, so inserting chunks fails with PostgreSQL's own 53100 (could not extend file:
+ * No space left on device). Needs root and the server on this machine; false otherwise.
+ */
+async function tinyTablespace(): Promise<boolean> {
 	try {
-		fs.mkdirSync(uploads, { recursive: true });
-		execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', uploads], { stdio: 'ignore' });
+		const uid = Number(execFileSync('id', ['-u', 'postgres']).toString().trim());
+		fs.mkdirSync(tinyDir, { recursive: true });
+		execFileSync('mount', ['-t', 'tmpfs', '-o', `size=256k,uid=${uid},mode=0700`, 'tmpfs', tinyDir], { stdio: 'ignore' });
 		mounted = true;
+		await sql().unsafe(`create tablespace ${tablespace} location '${tinyDir}'`);
+		await sql().unsafe(`alter table upload_chunks set tablespace ${tablespace}`);
 		return true;
 	} catch {
+		if (mounted) execFileSync('umount', ['-l', tinyDir]);
+		mounted = false;
 		return false;
 	}
 }
+
+async function dropTinyTablespace() {
+	await sql().unsafe(`alter table upload_chunks set tablespace pg_default`);
+	await sql().unsafe(`drop tablespace ${tablespace}`);
+	execFileSync('umount', ['-l', tinyDir]);
+	mounted = false;
+}
+
+/** PostgreSQL refusing chunk inserts past the first with `sqlstate` (as a full or failing disk makes it). */
+async function refuseChunks(sqlstate: string) {
+	await sql().unsafe(`
+		create or replace function refuse_chunk() returns trigger language plpgsql as $$
+		begin
+			if new.seq >= 1 then raise exception 'simulated storage failure' using errcode = '${sqlstate}'; end if;
+			return new;
+		end $$;
+		create trigger refuse_chunk before insert on upload_chunks for each row execute function refuse_chunk();`);
+}
+const acceptChunks = () => sql().unsafe(`drop trigger if exists refuse_chunk on upload_chunks`);
 
 async function* chunksOf(bufs: Buffer[]): AsyncIterable<Uint8Array> {
 	for (const b of bufs) yield b;
 }
 
-/** A file stream that fails like a disk: after `okBytes`, every write errors with `code`. */
-function failingFile(code: string, okBytes: number) {
-	return (file: string) => {
-		const real = fs.createWriteStream(file, { flags: 'wx' });
-		let written = 0;
-		const w = new Writable({
-			construct(cb) {
-				real.once('ready', () => {
-					cb();
-					// As fs.WriteStream does (receiveCsvUpload waits for it).
-					process.nextTick(() => w.emit('ready'));
-				});
-			},
-			write(chunk: Buffer, _enc, cb) {
-				written += chunk.length;
-				if (written > okBytes) return cb(Object.assign(new Error(`${code}: write failed`), { code, syscall: 'write', errno: -28 }));
-				real.write(chunk, cb);
-			},
-			final(cb) {
-				real.end(cb);
-			},
-			destroy(err, cb) {
-				real.destroy();
-				real.once('close', () => cb(err));
-			}
-		});
-		return w;
-	};
-}
-
-describe('a disk that cannot take the file', () => {
-	it('answers 507 on a full uploads folder (ENOSPC), with a clear message, and leaves no batch and no file', async () => {
+describe('a database that cannot take the file', () => {
+	it('answers 507 when PostgreSQL is out of disk (53100), with a clear message, and leaves no batch and no stored chunk', async () => {
 		const before = await importBatches();
-		const body = csv(40_000); // ~1 MB, four times the disk
-		if (mountTinyDisk()) {
-			try {
-				const res = await upload(server, token, body);
-				expect(res.status).toBe(507);
-				expect(res.body.error?.code).toBe('INSUFFICIENT_STORAGE');
-				expect(res.body.error?.message).toMatch(/upload folder is full \(ENOSPC\): nothing was imported/);
-				expect(await importBatches()).toBe(before);
-				expect(files()).toEqual([]);
-				// The disk is whole again: a small upload goes through.
-				expect((await upload(server, token, csv(10))).status).toBe(201);
-				expect(await importBatches()).toBe(before + 1);
-				expect(files().length).toBe(1);
-				fs.rmSync(path.join(uploads, files()[0]));
-			} finally {
-				execFileSync('umount', [uploads]);
-				mounted = false;
-			}
-		} else {
-			// Not root: the same path with a stream that fails as ENOSPC does.
-			const err = await receiveCsvUpload({ body: chunksOf([Buffer.from(body)]), contentLength: null, fileName: 'x.csv', mapping: null, openFile: failingFile('ENOSPC', 64 * 1024) }).catch((e) => e);
-			expect(err).toBeInstanceOf(UploadStorageError);
-			expect(err.status).toBe(507);
-			expect(files()).toEqual([]);
+		const body = csv(300_000); // ~7 MB: several chunks, far more than 256 KB even compressed
+		const real = await tinyTablespace();
+		if (!real) await refuseChunks('53100'); // not root: PostgreSQL raising the same SQLSTATE
+		try {
+			const res = await upload(server, token, body);
+			expect(res.status).toBe(507);
+			expect(res.body.error?.code).toBe('INSUFFICIENT_STORAGE');
+			expect(res.body.error?.message).toMatch(/database is full \(53100 disk_full\): nothing was imported/);
+			expect(await importBatches()).toBe(before);
+			expect(await stored()).toEqual([]);
+		} finally {
+			if (real) await dropTinyTablespace();
+			else await acceptChunks();
 		}
-		expect(files()).toEqual([]);
+		// The disk is whole again: an upload goes through, and its import removes it at the end.
+		const worker = await startTestWorker();
+		try {
+			const ok = await upload(server, token, csv(10));
+			expect(ok.status).toBe(201);
+			expect(await importBatches()).toBe(before + 1);
+			expect((await stored()).length).toBe(1);
+			const done = await waitDone(ok.body.id!);
+			expect(done.successCount).toBe(10);
+			expect(await stored()).toEqual([]);
+		} finally {
+			await worker.stop();
+		}
+		expect(uploadsFolder()).toBe(false);
 	});
 
-	it('answers 500 with a clear message on another write error (EIO), and removes the partial file', async () => {
-		const chunks = Array.from({ length: 20 }, (_, i) => Buffer.from(i === 0 ? csv(2000) : csv(2000).slice('phone,name\n'.length)));
-		const err = await receiveCsvUpload({ body: chunksOf(chunks), contentLength: null, fileName: 'x.csv', mapping: null, openFile: failingFile('EIO', 100 * 1024) }).catch((e) => e);
-		expect(err).toBeInstanceOf(UploadStorageError);
-		expect(err.status).toBe(500);
-		expect(err.message).toMatch(/could not store the upload \(EIO\): nothing was imported/);
-		expect(files()).toEqual([]);
+	it('answers 500 with a clear message on another storage error (58030 io_error), and removes the chunks stored', async () => {
+		await refuseChunks('58030');
+		try {
+			const chunks = Array.from({ length: 60 }, (_, i) => Buffer.from(i === 0 ? csv(2000) : csv(2000).slice('phone,name\n'.length)));
+			const err = await receiveCsvUpload({ body: chunksOf(chunks), contentLength: null, fileName: 'x.csv', mapping: null }).catch((e) => e);
+			expect(err).toBeInstanceOf(UploadStorageError);
+			expect(err.status).toBe(500);
+			expect(err.message).toMatch(/could not store the upload in the database \(58030\): nothing was imported/);
+			expect(await stored()).toEqual([]);
+		} finally {
+			await acceptChunks();
+		}
 	});
 });
 
-describe('orphaned upload files', () => {
-	it('sweeps files no pending import needs, keeps a pending import\'s file and an upload in progress', async () => {
-		fs.mkdirSync(uploads, { recursive: true });
+describe('orphaned uploads', () => {
+	it("sweeps uploads no pending import needs, keeps a pending import's upload and an upload in progress", async () => {
 		const res = await upload(server, token, csv(5));
 		expect(res.status).toBe(201);
-		const [pending] = files();
-		const orphan = path.join(uploads, 'orphan-from-a-killed-upload.csv');
-		const fresh = path.join(uploads, 'in-progress.csv');
-		fs.writeFileSync(orphan, 'phone\n+1\n');
-		fs.writeFileSync(fresh, 'phone\n');
-		const old = new Date(Date.now() - 3_600_000);
-		fs.utimesSync(orphan, old, old);
-		fs.utimesSync(path.join(uploads, pending), old, old);
-		const removed = await sweepOrphanUploads();
-		expect(removed).toEqual([orphan]);
-		expect(files().sort()).toEqual([pending, 'in-progress.csv'].sort());
-		// Once its import has ended, the file is not needed any more.
+		const [pending] = await stored();
+		const orphan = randomUUID();
+		const fresh = randomUUID();
+		await sql()`insert into upload_chunks (upload_id, seq, data, written_at) values
+			(${orphan}, 0, ${Buffer.from('phone\n+1\n')}, now() - interval '1 hour'),
+			(${fresh}, 0, ${Buffer.from('phone\n')}, now())`;
+		await sql()`update upload_chunks set written_at = now() - interval '1 hour' where upload_id = ${pending}`;
+		expect(await sweepOrphanUploads()).toEqual([orphan]);
+		expect(await stored()).toEqual([pending, fresh].sort());
+		// Once its import has ended, the upload is gone with it (trigger); the old in-progress one is swept.
 		await sql()`update batch_operations set status = 'CANCELLED' where id = ${res.body.id!}`;
-		fs.utimesSync(fresh, old, old);
-		expect((await sweepOrphanUploads()).length).toBe(2);
-		expect(files()).toEqual([]);
+		expect(await stored()).toEqual([fresh]);
+		await sql()`update upload_chunks set written_at = now() - interval '1 hour' where upload_id = ${fresh}`;
+		expect(await sweepOrphanUploads()).toEqual([fresh]);
+		expect(await stored()).toEqual([]);
 	});
 });
 
@@ -191,12 +203,12 @@ describe('Idempotency-Key on the upload route', () => {
 		expect(answers.map((a) => a.status)).toEqual(Array(10).fill(201));
 		expect(new Set(answers.map((a) => a.body.id)).size).toBe(1);
 		expect(await importBatches()).toBe(before + 1);
-		expect(files().length).toBe(1);
+		expect((await stored()).length).toBe(1);
 		const other = await uploadWithKey(csv(101), key);
 		expect(other.status).toBe(409);
 		expect(other.body.error?.field).toBe('Idempotency-Key');
 		expect(await importBatches()).toBe(before + 1);
-		expect(files().length).toBe(1);
+		expect((await stored()).length).toBe(1);
 	});
 });
 

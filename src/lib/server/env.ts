@@ -33,7 +33,7 @@ const fields = {
 	DB_POOL_MAX: whole(1).default(10),
 	/** PostgreSQL application_name of this process's connections (import lanes add `-import`). */
 	BATCHDESK_APP_NAME: z.string().min(1).default('batchdesk'),
-	/** Folder of the embedded PostgreSQL (`pg/`) and of uploads waiting for their import. */
+	/** Folder of the embedded PostgreSQL (`pg/`); nothing else is kept there (uploads wait in the database). */
 	BATCHDESK_DATA_DIR: z.string().default('.data'),
 	EMBEDDED_PG_PORT: port(1).default(54329),
 
@@ -137,6 +137,10 @@ const fields = {
 	/** Logs where an import's time went (read, parse, encode, waiting for the database). */
 	IMPORT_DEBUG: flag(),
 
+	// ledger
+	/** Days after a batch ends before its per-item rows are dropped (counts, error and failed rows stay); 0: never. */
+	LEDGER_RETENTION_DAYS: whole(0).default(90),
+
 	// bulk
 	BULK_CHUNK_SIZE: whole(1).default(10_000),
 	BULK_ITEM_LEDGER: flag(),
@@ -221,13 +225,15 @@ function grouped(e: Flat) {
 			allowPrivate: e.CHANNEL_ALLOW_PRIVATE
 		},
 		imports: {
-			uploadDir: path.resolve(e.BATCHDESK_DATA_DIR, 'uploads'),
 			uploadMaxBytes: e.UPLOAD_MAX_BYTES,
 			jsonMaxContacts: e.IMPORT_JSON_MAX_CONTACTS,
 			chunkRows: e.IMPORT_CHUNK_ROWS,
 			lanes: e.IMPORT_LANES,
 			threads: e.IMPORT_THREADS,
 			debug: e.IMPORT_DEBUG
+		},
+		ledger: {
+			retentionDays: e.LEDGER_RETENTION_DAYS
 		},
 		bulk: {
 			chunkSize: e.BULK_CHUNK_SIZE,

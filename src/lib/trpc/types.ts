@@ -18,6 +18,7 @@ export type BatchDetail = Out['batch']['get'];
 export type BatchItemsPage = Out['batch']['items'];
 export type SendRate = Out['batch']['rate'];
 export type BatchStats = Out['batch']['stats'];
+export type TableSizes = Out['batch']['tableSizes'];
 export type ImportLedgerRow = Out['batch']['importRows']['rows'][number];
 
 export type Contact = Out['contacts']['list']['items'][number];

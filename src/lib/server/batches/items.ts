@@ -19,6 +19,11 @@ const recent = new Map<string, { at: number; summary: Promise<Summary> }>();
  * are always current), and a status change (paused, completed…) is counted afresh.
  */
 export function itemSummary(batch: BatchRow): Promise<Summary> {
+	// Past the ledger retention: the breakdown stored when the rows went (a copy: callers edit it).
+	if (batch.detailsPruned) {
+		const { byStatus, topErrors } = batch.detailsPruned;
+		return Promise.resolve({ byStatus: { ...byStatus }, topErrors: topErrors.map((e) => ({ ...e })) });
+	}
 	const key = `${batch.id}:${batch.status}`;
 	const now = Date.now();
 	const hit = recent.get(key);
@@ -30,7 +35,10 @@ export function itemSummary(batch: BatchRow): Promise<Summary> {
 	return summary;
 }
 
-async function summarise(batch: BatchRow) {
+/** The ledger's breakdown, counted now (ledger retention stores it before dropping rows). */
+export const ledgerSummary = (batch: Pick<BatchRow, 'id' | 'type'>) => summarise(batch);
+
+async function summarise(batch: Pick<BatchRow, 'id' | 'type'>) {
 	if (batch.type === 'IMPORT') {
 		const rows = await sql()<{ key: string; n: number }[]>`
 			select outcome as key, count(*)::int as n from import_rows where batch_id = ${batch.id} group by outcome`;

@@ -32,7 +32,9 @@ export function toStatusDto(b: BatchRow) {
 		scheduledAt: b.scheduledAt,
 		startedAt: b.startedAt,
 		completedAt: b.completedAt,
-		error: b.error
+		error: b.error,
+		/** Past LEDGER_RETENTION_DAYS: the per-item rows are gone (failed rows and the counts stay). */
+		detailsPruned: b.detailsPruned ? { at: b.detailsPruned.at, afterDays: b.detailsPruned.afterDays } : null
 	};
 }
 export type BatchStatusDto = ReturnType<typeof toStatusDto>;
@@ -68,7 +70,7 @@ const batchColumns = (ex: Executor) => ex`
 	updated_at as "updatedAt", error, idempotency_key as "idempotencyKey",
 	idempotency_hash as "idempotencyHash", channel_id as "channelId",
 	rate_per_minute as "ratePerMinute", jitter_ms as "jitterMs", next_send_at as "nextSendAt",
-	breaker_from as "breakerFrom", undone_by as "undoneBy", archive_purged_at as "archivePurgedAt"`;
+	breaker_from as "breakerFrom", undone_by as "undoneBy", archive_purged_at as "archivePurgedAt", details_pruned as "detailsPruned"`;
 
 export async function findBatch(id: string, ex: Executor = sql()): Promise<BatchRow | undefined> {
 	const [row] = await ex<BatchRow[]>`

@@ -19,6 +19,15 @@ import {
 import type { BatchStatus, BatchType, ItemStatus } from '../../batch-kinds';
 import type { Role } from '../../roles';
 
+/** What batch_operations.details_pruned holds (see there). */
+export type DetailsPruned = {
+	at: string;
+	afterDays: number;
+	byStatus: Record<string, number>;
+	topErrors: { code: string; n: number; sample: string | null }[];
+	done: boolean;
+};
+
 // The batch lists and the roles live in browser-safe modules the pages share; server
 // code keeps importing them from here.
 export { BATCH_STATUSES, BATCH_TYPES, ITEM_STATUSES, type BatchStatus, type BatchType, type ItemStatus } from '../../batch-kinds';
@@ -175,7 +184,14 @@ export const batchOperations = pgTable(
 		 */
 		undoneBy: uuid('undone_by'),
 		/** When the archives this batch's undo needs were purged (undo/purge.ts): it can no longer be undone. */
-		archivePurgedAt: timestamp('archive_purged_at', { withTimezone: true })
+		archivePurgedAt: timestamp('archive_purged_at', { withTimezone: true }),
+		/**
+		 * Set when the ledger retention (LEDGER_RETENTION_DAYS) drops this finished batch's
+		 * per-item rows (ledger/retention.ts): when, after how many days, and the ledger's
+		 * breakdown as it was, which batch.get shows from then on. Counts, error and failed
+		 * rows stay. `done` once every dropped row is gone. Null: all details there.
+		 */
+		detailsPruned: jsonb('details_pruned').$type<DetailsPruned>()
 	},
 	(t) => [
 		index('batch_operations_created_idx').on(t.createdAt.desc(), t.id),
@@ -264,18 +280,39 @@ export const importRows = pgTable(
 	]
 );
 
-/** Staged upload files of IMPORT batches, so a worker on any machine can read them. */
+/**
+ * The upload of an IMPORT batch: which stored upload (upload_chunks) holds its file,
+ * so a worker on any host can read it from the database.
+ */
 export const importUploads = pgTable('import_uploads', {
 	batchId: uuid('batch_id')
 		.primaryKey()
 		.references(() => batchOperations.id, { onDelete: 'cascade' }),
-	path: text('path').notNull(),
+	uploadId: uuid('upload_id').notNull().unique(),
 	bytes: bigint('bytes', { mode: 'number' }).notNull(),
 	header: jsonb('header').$type<string[]>().notNull(),
 	createdAt: createdAt()
 });
 
 const bytea = customType<{ data: Buffer; driverData: Buffer }>({ dataType: () => 'bytea' });
+
+/**
+ * Uploaded CSV files, ~1 MiB per row, written while the request streams (one insert per
+ * chunk, autocommit: an upload holds no transaction or pooled connection between
+ * chunks) and read back in order by the worker; removed when the import ends. Rows are
+ * written before the batch exists, hence no foreign key: chunks of an upload that never
+ * became a batch (a killed web process) are swept by age (imports/upload-store.ts).
+ */
+export const uploadChunks = pgTable(
+	'upload_chunks',
+	{
+		uploadId: uuid('upload_id').notNull(),
+		seq: integer('seq').notNull(),
+		data: bytea('data').notNull(),
+		writtenAt: timestamp('written_at', { withTimezone: true }).notNull().defaultNow()
+	},
+	(t) => [primaryKey({ columns: [t.uploadId, t.seq] })]
+);
 
 /**
  * The frozen id list of a TAG or DELETE batch given explicit contact ids: sorted,

@@ -123,7 +123,9 @@ function dtoFromPayload(p: Payload): BatchStatusDto {
 		scheduledAt: date(p.scheduledAt),
 		startedAt: date(p.startedAt),
 		completedAt: date(p.completedAt),
-		error: p.error
+		error: p.error,
+		// Live updates are of batches still running; retention touches only ended ones long after.
+		detailsPruned: null
 	};
 }
 

@@ -60,7 +60,8 @@ export async function createJsonImport(userId: number, input: ImportJsonInput, b
 }
 
 export type StoredUpload = {
-	path: string;
+	/** Its chunks in upload_chunks. */
+	uploadId: string;
 	bytes: number;
 	fileName: string;
 	header: string[];
@@ -76,7 +77,7 @@ export type StoredUpload = {
 /**
  * The streaming upload's end: the PENDING batch, its upload row and its job, in one
  * transaction. With an idempotency key already used for the same file and options, the
- * batch that key created (`replayed`: the caller removes the file it just stored).
+ * batch that key created (`replayed`: the caller removes the upload it just stored).
  */
 export async function createUploadImport(
 	userId: number,
@@ -114,8 +115,8 @@ export async function createUploadImport(
 		const b = await insertBatch(tx, { type: 'IMPORT', input: stored, totalCount: upload.records, createdBy: userId });
 		if (idempotencyKey) await recordKey(tx, b.id, idempotencyKey, hash);
 		await tx`
-			insert into import_uploads (batch_id, path, bytes, header)
-			values (${b.id}, ${upload.path}, ${upload.bytes}, ${JSON.stringify(upload.header)}::jsonb)`;
+			insert into import_uploads (batch_id, upload_id, bytes, header)
+			values (${b.id}, ${upload.uploadId}, ${upload.bytes}, ${JSON.stringify(upload.header)}::jsonb)`;
 		await enqueue(TASK.importRun, { batchId: b.id }, { maxAttempts: IMPORT_MAX_ATTEMPTS }, tx);
 		// The options and the file's name, size and row count; the header stays in the batch.
 		const { header: _h, mapping: _m, ...options } = stored;

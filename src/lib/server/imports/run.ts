@@ -1,4 +1,3 @@
-import fs from 'node:fs/promises';
 import { eq } from 'drizzle-orm';
 import { db, sql, transaction } from '../db/client';
 import { importUploads } from '../db/schema';
@@ -11,6 +10,7 @@ import { csvRowReader, FileDuplicates, jsonRow, type StagedRow } from './records
 import { ChunkBuffer, ChunkWriter } from './writer';
 import { ChunkPipeline } from './pipeline';
 import { csvRecords } from './csv-source';
+import { uploadBytes } from './upload-store';
 import { NormalisePool } from './normalise-pool';
 import { env } from '../env';
 import { logger } from '../log';
@@ -49,7 +49,6 @@ export async function runImport(
 	} else if (batch.status === 'PAUSED') {
 		return 'paused';
 	} else if (batch.status !== 'PROCESSING') {
-		await removeUpload(batchId);
 		return 'skipped';
 	}
 	const input = storedImportInput.parse(batch.input);
@@ -77,10 +76,10 @@ export async function runImport(
 		});
 	}
 	if (outcome === 'cancelled' && (await findBatch(batchId))?.status === 'PAUSED') {
-		// Paused, not cancelled: keep the file; the task checks back and resumes after the committed chunks.
+		// Paused, not cancelled: keep the upload; the task checks back and resumes after the committed chunks.
 		return 'paused';
 	}
-	await removeUpload(batchId);
+	// An ended import's upload is gone with the transition (trigger batch_ended_drop_upload).
 	return outcome;
 }
 
@@ -162,7 +161,7 @@ async function pump(
 			}
 		} else {
 			if (!input.mapping || !input.delimiter) throw new DomainError('BAD_INPUT', 'The upload has no column mapping.');
-			const path = await uploadPath(batchId);
+			const upload = await storedUpload(batchId);
 			const read = csvRowReader(input.mapping, rowOpts);
 			const pool = await NormalisePool.start(input.mapping, rowOpts);
 			// Normalised slices waiting to be taken in file order; a few ahead keep the threads busy.
@@ -183,7 +182,7 @@ async function pump(
 				// Spreadsheet numbering: the header is row 1, the first data record row 2.
 				let record = 0;
 				let tp = performance.now();
-				for await (const slice of csvRecords(path, { delimiter: input.delimiter, newline: input.newline ?? '\n' })) {
+				for await (const slice of csvRecords(uploadBytes(upload.uploadId, upload.bytes), { delimiter: input.delimiter, newline: input.newline ?? '\n' })) {
 					if (DEBUG) stats.parse += performance.now() - tp;
 					let records = slice;
 					let first = record + 1;
@@ -239,27 +238,13 @@ class CommittedRows {
 	}
 }
 
-async function uploadPath(batchId: string): Promise<string> {
+async function storedUpload(batchId: string): Promise<{ uploadId: string; bytes: number }> {
 	const [u] = await db().select().from(importUploads).where(eq(importUploads.batchId, batchId));
 	if (!u) throw new DomainError('NOT_FOUND', 'The uploaded file of this import is gone.');
-	try {
-		await fs.access(u.path);
-	} catch {
-		throw new DomainError(
-			'NOT_FOUND',
-			`The uploaded file ${u.path} is not readable by this worker (in multi-host setups BATCHDESK_DATA_DIR/uploads must be shared storage).`
-		);
-	}
-	return u.path;
+	return u;
 }
 
-/** The job gave up for good (worker/task.ts): the import is FAILED, and its file is no longer needed. */
+/** The job gave up for good (worker/task.ts): the import is FAILED (its upload goes with the transition). */
 export async function failImportBatch(batchId: string, reason: string) {
-	if (await transitionBatch(batchId, 'FAILED', { error: `Import failed: ${reason}` })) await removeUpload(batchId);
-}
-
-/** The file is not needed once the batch has ended: failed rows live in import_rows. */
-async function removeUpload(batchId: string) {
-	const [u] = await db().select().from(importUploads).where(eq(importUploads.batchId, batchId));
-	if (u) await fs.rm(u.path, { force: true }).catch(() => {});
+	await transitionBatch(batchId, 'FAILED', { error: `Import failed: ${reason}` });
 }

@@ -1,17 +1,15 @@
-import fs from 'node:fs';
 import { isUtf8 } from 'node:buffer';
-import path from 'node:path';
-import { createHash, randomUUID } from 'node:crypto';
-import type { Writable } from 'node:stream';
+import { createHash } from 'node:crypto';
 import Papa from 'papaparse';
 import { env } from '../env';
 import { badInput, DomainError } from '../errors';
+import { isConnectionError, type Executor } from '../db/client';
 import { LINE_MAX_BYTES, columnMapping, detectDelimiter, guessMapping, mappingProblem, type ColumnTarget } from '../../schemas/import';
-import { sql } from '../db/client';
 import { logger } from '../log';
 import { CsvShape } from './csv-shape';
 import type { StoredUpload } from './create';
 import type { Newline } from './csv-source';
+import { sweepOrphanUploadRows, UploadWriter } from './upload-store';
 
 export type UploadRequest = {
 	body: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array> | null;
@@ -19,17 +17,18 @@ export type UploadRequest = {
 	fileName: string;
 	/** A mapping chosen in the UI, or null to guess from the header names. */
 	mapping: ColumnTarget[] | Record<string, ColumnTarget> | null;
-	/** Where the bytes go, a stream that emits 'ready' once open as fs.WriteStream does (tests: one that fails like a full disk); default a new file in the uploads folder. */
-	openFile?: (path: string) => Writable;
+	/** Where the chunks are inserted (tests: a connection whose writes fail); default the shared pool. */
+	store?: Executor;
 };
 
 /** Most columns an import takes (the worker's stored-input schema refuses more). */
 export const MAX_COLUMNS = 500;
 
 /**
- * The uploads folder could not take the file: 507 when it is full (ENOSPC, EDQUOT),
- * 500 for any other write failure (EIO, EROFS, EACCES…). The message says what to do;
- * the partial file is already removed when this is thrown.
+ * The database could not take the upload: 507 when it is full (SQLSTATE 53100
+ * disk_full, the server's disk or a managed server's storage quota), 500 for any other
+ * failure to store it (an I/O error, a lost connection…). The message says what to do;
+ * the chunks already stored are removed when this is thrown.
  */
 export class UploadStorageError extends Error {
 	constructor(
@@ -43,30 +42,30 @@ export class UploadStorageError extends Error {
 	}
 }
 
-function storageError(e: unknown, dir: string): UploadStorageError {
-	const errno = (e as NodeJS.ErrnoException)?.code ?? 'unknown';
-	if (errno === 'ENOSPC' || errno === 'EDQUOT') {
-		return new UploadStorageError(507, 'INSUFFICIENT_STORAGE', `The server's upload folder is full (${errno}): nothing was imported. Free disk space on ${dir} (or ask an administrator to), then upload again.`, e);
-	}
-	return new UploadStorageError(500, 'STORAGE_ERROR', `The server could not store the upload (${errno}): nothing was imported. Try again; if it persists, check ${dir} on the server.`, e);
+/** A PostgreSQL error (a SQLSTATE, five characters) or a lost connection: the store failed, not the file. */
+function isStoreError(e: unknown): boolean {
+	const code = (e as { code?: unknown })?.code;
+	return (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) || isConnectionError(e);
 }
 
-const isFsError = (e: unknown) => typeof (e as NodeJS.ErrnoException)?.code === 'string' && typeof (e as NodeJS.ErrnoException)?.syscall === 'string';
+function storageError(e: unknown): UploadStorageError {
+	const code = String((e as { code?: unknown })?.code ?? 'unknown');
+	if (code === '53100') {
+		return new UploadStorageError(507, 'INSUFFICIENT_STORAGE', `The database is full (${code} disk_full): nothing was imported. Free disk space on the PostgreSQL server (or ask an administrator to), then upload again.`, e);
+	}
+	return new UploadStorageError(500, 'STORAGE_ERROR', `The server could not store the upload in the database (${code}): nothing was imported. Try again; if it persists, check the PostgreSQL server.`, e);
+}
 
 const tooLarge = (max: number) =>
 	new DomainError('PAYLOAD_TOO_LARGE', `The file is larger than the ${Math.round(max / 1024 / 1024)} MB upload limit (UPLOAD_MAX_BYTES).`, 'file');
 
-export function uploadsDir(): string {
-	return env().imports.uploadDir;
-}
-
 /**
- * Streams a CSV upload to a file under BATCHDESK_DATA_DIR/uploads and checks it on the
- * way, chunk by chunk, never holding the file in memory: the size limit (before a
- * byte is read when Content-Length says so), UTF-8, no NUL bytes (binary files), the
- * header and its mapping (as soon as the header has arrived), rows no longer than
- * 1 MB, quotes closed. Any failure deletes the partial file; nothing is written to
- * the database until the whole file is good.
+ * Streams a CSV upload into PostgreSQL (upload_chunks, ~1 MiB rows, see
+ * upload-store.ts) and checks it on the way, chunk by chunk, never holding the file in
+ * memory: the size limit (before a byte is read when Content-Length says so), UTF-8,
+ * no NUL bytes (binary files), the header and its mapping (as soon as the header has
+ * arrived, before a byte is stored), rows no longer than 1 MB, quotes closed. Any
+ * failure removes the chunks stored so far; no batch exists until the whole file is good.
  */
 export async function receiveCsvUpload(req: UploadRequest): Promise<StoredUpload> {
 	const max = env().imports.uploadMaxBytes;
@@ -81,23 +80,7 @@ export async function receiveCsvUpload(req: UploadRequest): Promise<StoredUpload
 			? req.body.values({ preventCancel: true })
 			: req.body;
 
-	const dir = uploadsDir();
-	try {
-		await fs.promises.mkdir(dir, { recursive: true });
-	} catch (e) {
-		throw storageError(e, dir);
-	}
-	const file = path.join(dir, `${randomUUID()}.csv`);
-	const out = req.openFile ? req.openFile(file) : fs.createWriteStream(file, { flags: 'wx' });
-	const outError = new Promise<never>((_, reject) => out.on('error', reject));
-	outError.catch(() => {});
-	// Opened before anything can fail: a cleanup racing a pending open would leave the file behind.
-	try {
-		await Promise.race([new Promise<void>((r) => out.once('ready', () => r())), outError]);
-	} catch (e) {
-		await fs.promises.rm(file, { force: true }).catch(() => {});
-		throw storageError(e, dir);
-	}
+	const out = new UploadWriter(req.store);
 	const digest = createHash('sha256');
 
 	let utf8Carry: Buffer = Buffer.alloc(0);
@@ -138,12 +121,12 @@ export async function receiveCsvUpload(req: UploadRequest): Promise<StoredUpload
 				shape.feed(head);
 				digest.update(head);
 				headBytes = [];
-				if (!out.write(head)) await Promise.race([new Promise<void>((r) => out.once('drain', () => r())), outError]);
+				await out.write(head);
 				continue;
 			}
 			shape.feed(chunk);
 			digest.update(chunk);
-			if (!out.write(chunk)) await Promise.race([new Promise<void>((r) => out.once('drain', () => r())), outError]);
+			await out.write(chunk);
 		}
 		if (utf8Carry.length) throw badInput('The file is not UTF-8 text (it ends inside a character): save it as "CSV UTF-8".', 'file');
 		if (!shape) {
@@ -152,20 +135,14 @@ export async function receiveCsvUpload(req: UploadRequest): Promise<StoredUpload
 			({ shape, header, mapping, newline } = readHeader(head, -1, -1, req.mapping));
 			shape.feed(head);
 			digest.update(head);
-			out.write(head);
+			await out.write(head);
 		}
 		shape.end();
 		if (shape.dataRecords === 0) throw badInput('The file has a header row but no data rows.', 'file');
-		// 'finish' only once every byte is written (and flushed to the file); a write error
-		// rejects. (end(cb) would call cb with the error as its argument: taken as success,
-		// an upload onto a full disk answered 201 with a truncated file.)
-		await Promise.race([new Promise<void>((resolve) => out.end(() => resolve())).then(() => {
-			if (out.errored) throw out.errored;
-		}), outError]);
-		if (!out.closed) await new Promise<void>((r) => out.once('close', () => r()));
+		await out.end();
 		return {
 			sha256: digest.digest('hex'),
-			path: file,
+			uploadId: out.id,
 			bytes,
 			fileName: req.fileName,
 			header,
@@ -175,11 +152,8 @@ export async function receiveCsvUpload(req: UploadRequest): Promise<StoredUpload
 			records: shape.dataRecords
 		};
 	} catch (e) {
-		// A write that failed first (ENOSPC) can surface as a later, vaguer error (a write after destroy).
-		const fsError = e instanceof DomainError ? null : isFsError(e) ? e : isFsError(out.errored) ? out.errored : null;
-		if (!out.closed) await new Promise<void>((r) => out.destroy().once('close', () => r()));
-		await fs.promises.rm(file, { force: true }).catch(() => {});
-		if (fsError) throw storageError(fsError, dir);
+		await out.discard().catch((err) => logger.child({ module: 'import' }).warn({ err, uploadId: out.id }, 'removing a failed upload failed; the orphan sweep will'));
+		if (!(e instanceof DomainError) && isStoreError(e)) throw storageError(e);
 		throw e;
 	}
 }
@@ -236,44 +210,16 @@ function resolveMapping(header: string[], requested: UploadRequest['mapping']): 
 }
 
 const SWEEP_EVERY_MS = 60 * 60_000;
-/** A file this long untouched and not (or no longer) needed by an import is an orphan; an upload in progress is written to all the time. */
-const ORPHAN_AFTER_MS = 15 * 60_000;
 let lastSweep = 0;
 
 /**
- * Removes upload files no pending import needs: left by a process killed mid-upload
- * (before its batch was created), or by an import that ended without removing its file.
- * Run at `npm start` and at most hourly from the upload route. Returns the files removed.
+ * Removes stored uploads no pending import needs (upload-store.ts). Run at `npm start`
+ * (olderThanMs 0: no upload is in progress then), at most hourly from the upload route,
+ * and by the worker's daily ledger task. Returns the upload ids removed.
  */
 export async function sweepOrphanUploads(opts: { olderThanMs?: number } = {}): Promise<string[]> {
 	lastSweep = Date.now();
-	const dir = uploadsDir();
-	let names: string[];
-	try {
-		names = (await fs.promises.readdir(dir)).filter((n) => /\.csv$/.test(n));
-	} catch {
-		return [];
-	}
-	if (names.length === 0) return [];
-	const rows = await sql()<{ path: string }[]>`
-		select u.path from import_uploads u join batch_operations b on b.id = u.batch_id
-		where b.status not in ('COMPLETED', 'FAILED', 'CANCELLED')`;
-	const needed = new Set(rows.map((r) => path.resolve(r.path)));
-	const cutoff = Date.now() - (opts.olderThanMs ?? ORPHAN_AFTER_MS);
-	const removed: string[] = [];
-	for (const name of names) {
-		const file = path.join(dir, name);
-		if (needed.has(path.resolve(file))) continue;
-		try {
-			if ((await fs.promises.stat(file)).mtimeMs > cutoff) continue;
-			await fs.promises.rm(file, { force: true });
-			removed.push(file);
-		} catch {
-			/* gone meanwhile */
-		}
-	}
-	if (removed.length) logger.child({ module: 'import' }).info({ files: removed.length, dir }, 'removed orphaned upload files');
-	return removed;
+	return sweepOrphanUploadRows(opts);
 }
 
 /** Starts a sweep in the background when the last one is over an hour old (never fails the caller). */

@@ -13,7 +13,8 @@ export const TASK = {
 	sendSlice: 'send:slice',
 	receiptsParked: 'receipts:parked',
 	undoRun: 'undo:run',
-	archivePurge: 'maintenance:archive-purge'
+	archivePurge: 'maintenance:archive-purge',
+	ledgerRetention: 'maintenance:ledger-retention'
 } as const;
 
 /**
@@ -39,7 +40,9 @@ export const taskPayloads = {
 	/** Runs an UNDO batch (undo/run.ts). */
 	[TASK.undoRun]: z.object({ batchId: z.string().uuid() }),
 	/** Purges the archives (deleted contacts, imports' undo data) past ARCHIVE_RETENTION_DAYS (undo/purge.ts). */
-	[TASK.archivePurge]: z.object({}).passthrough()
+	[TASK.archivePurge]: z.object({}).passthrough(),
+	/** Daily: drops per-item rows of batches past LEDGER_RETENTION_DAYS, sweeps orphaned uploads (ledger/retention.ts). */
+	[TASK.ledgerRetention]: z.object({}).passthrough()
 } satisfies Record<string, z.ZodType>;
 
 export type TaskName = keyof typeof taskPayloads;

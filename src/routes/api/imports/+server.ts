@@ -2,20 +2,20 @@ import { json, type RequestHandler } from '@sveltejs/kit';
 import { z } from 'zod';
 import { uploadParams } from '$lib/schemas/import';
 import { DomainError, httpStatus } from '$lib/server/errors';
-import fs from 'node:fs';
 import { receiveCsvUpload, sweepOrphanUploadsNowAndThen, UploadStorageError } from '$lib/server/imports/upload';
 import { logger } from '$lib/server/log';
 import { createUploadImport } from '$lib/server/imports/create';
 import { clientIp } from '$lib/server/trpc/http-context';
+import { discardUpload } from '$lib/server/imports/upload-store';
 
 /**
  * POST /api/imports — the streaming CSV upload (not tRPC: the body is the raw file,
- * streamed to disk, never buffered). Options in the query string; cookie or
+ * streamed into PostgreSQL chunk by chunk, never buffered). Options in the query string; cookie or
  * `Authorization: Bearer` auth (set by hooks.server.ts); operator role.
  * Returns 201 with the PENDING IMPORT batch. Header `Idempotency-Key`: the same key
  * with the same file and options returns the same batch (header Idempotent-Replayed),
- * with another file a 409. A full upload folder answers 507, another write failure 500,
- * both leaving no batch and no file.
+ * with another file a 409. A database that is full answers 507, another failure to
+ * store the file 500, both leaving no batch and no stored bytes.
  */
 export const POST: RequestHandler = async (event) => {
 	const user = event.locals.user;
@@ -40,14 +40,14 @@ export const POST: RequestHandler = async (event) => {
 			fileName: filename ?? 'upload.csv',
 			mapping
 		});
-		stored = upload.path;
+		stored = upload.uploadId;
 		const { batch, replayed } = await createUploadImport(user.id, options, upload, key, { user, ip: clientIp(event) });
-		if (replayed) await fs.promises.rm(upload.path, { force: true });
+		if (replayed) await discardUpload(upload.uploadId);
 		stored = null;
 		return json(batch, { status: 201, headers: replayed ? { 'idempotent-replayed': 'true' } : {} });
 	} catch (e) {
-		// No batch was created: its file must not stay behind.
-		if (stored) await fs.promises.rm(stored, { force: true }).catch(() => {});
+		// No batch was created: its upload must not stay behind (else the orphan sweep takes it).
+		if (stored) await discardUpload(stored).catch(() => {});
 		if (e instanceof DomainError) {
 			// Too large: the rest is not read, the connection closes. Otherwise the rest of a
 			// refused body is read and dropped (a few MB at most) first: closing with unread
