@@ -10,9 +10,11 @@ export const batchQueryProcedures = {
 	status: authedProcedure.input(batchRef).query(async ({ input }) => toStatusDto(await getBatchOrThrow(await resolveBatchId(input.batchId)))),
 	get: authedProcedure.input(batchRef).query(async ({ input, ctx }) => {
 		const batch = await getBatchOrThrow(await resolveBatchId(input.batchId));
-		const items = await itemSummary(batch);
+		const summary = await itemSummary(batch);
 		// Providers' answers (the error samples) are for the people who run sends, not viewers.
-		if (ctx.user.role === 'viewer') items.topErrors = items.topErrors.map((e) => ({ ...e, sample: null }));
+		// A copy: the summary is cached and shared with other callers for a moment.
+		const items =
+			ctx.user.role === 'viewer' ? { ...summary, topErrors: summary.topErrors.map((e) => ({ ...e, sample: null })) } : summary;
 		return { ...toBatchDto(batch), items };
 	}),
 	/** { id } of the batch a short id (a prefix) names, for pages and filters where people type ids. */
