@@ -77,7 +77,7 @@ describe('env()', () => {
 		expect(e.send).toMatchObject({ lanes: 3, sandboxSlice: 5000, httpSlice: 100, httpConcurrency: 10, trace: false });
 		expect(e.web).toMatchObject({ port: 3000, devPort: 5173, trpcMaxBodyBytes: 16 * 1024 * 1024 });
 		expect(e.worker).toEqual({ concurrency: 8, deadAfterSeconds: 30, outageGraceSeconds: 600 });
-		expect(e.bulk).toEqual({ chunkSize: 10_000, itemLedger: true });
+		expect(e.bulk).toEqual({ chunkSize: 10_000, itemLedger: true, archiveRetentionDays: 30 });
 		expect(e.imports.chunkRows).toBe(200);
 		expect(env()).toBe(e); // cached until resetEnvCache()
 		set({ SEND_LANES: '5' });
