@@ -1,23 +1,13 @@
-import { afterAll, beforeAll } from 'vitest';
 import { sql } from '../src/lib/server/db/client';
-import { resetEnvCache } from '../src/lib/server/env';
-import { startWorker, type WorkerHandle } from '../worker/index';
 import { waitFor } from './helpers';
+import { useWorker } from './worker-helpers';
 
 /**
  * A real worker for a test file's sends, started once with `settings` applied (retries
  * shortened to 50 ms unless given, so error paths end quickly) and stopped at the end.
  */
 export function useSendWorker(settings: Record<string, string> = {}) {
-	let worker: WorkerHandle | undefined;
-	beforeAll(async () => {
-		Object.assign(process.env, { SEND_RETRY_BASE_MS: '50', ...settings });
-		resetEnvCache();
-		worker = await startWorker({ concurrency: 4 });
-	});
-	afterAll(async () => {
-		await worker?.stop();
-	});
+	useWorker({ SEND_RETRY_BASE_MS: '50', ...settings }, { concurrency: 4 });
 }
 
 /** Waits until the batch has ended (COMPLETED or FAILED). */

@@ -3,24 +3,14 @@
  * attributes, opt-out); a phone taken again by another contact is refused and listed;
  * a cancel mid-undo stops it between chunks.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sql } from '../src/lib/server/db/client';
-import { resetEnvCache } from '../src/lib/server/env';
-import { startWorker, type WorkerHandle } from '../worker/index';
+import { useWorker } from './worker-helpers';
 import { userCaller, waitFor } from './helpers';
 import { contactsByPhone, finished, undoItems } from './undo-helpers';
 
 // Small chunks, so the cancel test can catch an undo between two of them.
-process.env.BULK_CHUNK_SIZE = '100';
-resetEnvCache();
-
-let worker: WorkerHandle;
-beforeAll(async () => {
-	worker = await startWorker({ concurrency: 2 });
-});
-afterAll(async () => {
-	await worker.stop();
-});
+useWorker({ BULK_CHUNK_SIZE: '100' });
 
 let seq = 0;
 const phone = () => `+4478${String(++seq).padStart(8, '0')}`;

@@ -3,27 +3,17 @@
  * name, tags and attributes back; a contact changed since the import is left as it is
  * and listed; whole-batch refusals are typed errors.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { TRPCError } from '@trpc/server';
 import { sql } from '../src/lib/server/db/client';
-import { startWorker, type WorkerHandle } from '../worker/index';
+import { useWorker } from './worker-helpers';
 import { userCaller } from './helpers';
 import { createSession } from '../src/lib/server/auth/sessions';
 import { call as httpCall } from './http-inprocess';
 import { contactsByPhone, finished, undoItems } from './undo-helpers';
-import { resetEnvCache } from '../src/lib/server/env';
 
 // Two rows per chunk: a phone the file repeats lands in two chunks (two writes of one contact).
-process.env.IMPORT_CHUNK_ROWS = '2';
-resetEnvCache();
-
-let worker: WorkerHandle;
-beforeAll(async () => {
-	worker = await startWorker({ concurrency: 2 });
-});
-afterAll(async () => {
-	await worker.stop();
-});
+useWorker({ IMPORT_CHUNK_ROWS: '2' });
 
 let seq = 0;
 const phone = () => `+4479${String(++seq).padStart(8, '0')}`;

@@ -2,22 +2,16 @@
  * Archives are kept ARCHIVE_RETENTION_DAYS after their batch ends, then purged by the
  * worker's daily cron task; a purged batch can no longer be undone, and says why.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sql } from '../src/lib/server/db/client';
-import { startWorker, type WorkerHandle } from '../worker/index';
+import { useWorker } from './worker-helpers';
 import { crontab, taskList } from '../worker/tasks';
 import { TASK } from '../src/lib/server/jobs/payloads';
 import { purgeArchives } from '../src/lib/server/undo/purge';
 import { userCaller } from './helpers';
 import { finished } from './undo-helpers';
 
-let worker: WorkerHandle;
-beforeAll(async () => {
-	worker = await startWorker({ concurrency: 2 });
-});
-afterAll(async () => {
-	await worker.stop();
-});
+useWorker();
 
 describe('archive purge', () => {
 	it('is scheduled in the worker crontab', () => {

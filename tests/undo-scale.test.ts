@@ -3,24 +3,15 @@
  * 100 000-contact delete restored, each through the API and a real worker. Their
  * timings are printed (README, "Undo"), not asserted: this machine's load varies.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sql } from '../src/lib/server/db/client';
-import { resetEnvCache } from '../src/lib/server/env';
-import { startWorker, type WorkerHandle } from '../worker/index';
+import { useWorker } from './worker-helpers';
 import { userCaller } from './helpers';
 import { finished } from './undo-helpers';
 
 const N = 100_000;
-process.env.IMPORT_JSON_MAX_CONTACTS = String(N);
-resetEnvCache();
 
-let worker: WorkerHandle;
-beforeAll(async () => {
-	worker = await startWorker({ concurrency: 2 });
-});
-afterAll(async () => {
-	await worker.stop();
-});
+useWorker({ IMPORT_JSON_MAX_CONTACTS: String(N) });
 
 /** Seconds between the batch's start and end, as the database clock recorded them. */
 async function runSeconds(batchId: string): Promise<number> {
