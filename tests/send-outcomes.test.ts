@@ -352,6 +352,9 @@ describe('auth errors pause the channel', () => {
 			// The slice stopped: not all 40 were tried, and nobody is counted.
 			const refused = fake.requests.filter((r) => r.path.includes('/ACbad/') && recipientOf(r).startsWith('+1833'));
 			expect(refused.length).toBeLessThan(40);
+			// Requests in flight when the pause committed are answered (refused) and recorded
+			// after it: each goes back to pending, none is counted.
+			await waitFor(async () => !(await itemCounts(res.id)).sending, 5000);
 			expect(await batchRow(res.id)).toMatchObject({ processed_count: 0, success_count: 0 });
 			expect(await itemCounts(res.id)).toEqual({ pending: 40 });
 			await ended(other.id);
