@@ -143,28 +143,31 @@ async function insertItems(tx: Executor, batchId: string, input: SendInput, wind
 	const target = input.contactIds ? tx`t.id` : tx`c.id`;
 	const skip = input.contactIds ? tx`c.id is null or c.opted_out_at is not null` : tx`c.opted_out_at is not null`;
 	const zones = window ? zonesSql(tx) : null;
-	const zonesExpr = zones ? zones.expr : tx`null::text[]`;
+	// Each distinct set of zones is judged once (a few hundred sets for 100 000 recipients;
+	// judging each row took 60 s for 100 000 in batch.precheck), then joined back.
 	const until = window
-		? tx`case when not (${skip}) then ${quietUntilSql(tx, zonesExpr, tx`${window.start}::int`, tx`${window.end}::int`)} end`
-		: tx`null::timestamptz`;
+		? tx`(select d.zones, ${quietUntilSql(tx, tx`d.zones`, tx`${window.start}::int`, tx`${window.end}::int`)} as until
+			from (select distinct zones from s where zones is not null) d)`
+		: tx`(select null::text[] as zones, null::timestamptz as until)`;
 	const [row] = await tx<Counts[]>`
 		with ${zones ? zones.ctes : tx``}
+		s as materialized (
+			select ${target} as target, c.phone_e164 as phone, c.name,
+				case when ${skip} then 'skipped' else 'pending' end as status,
+				case when ${skip} then 'permanent' end as error_class,
+				case when c.id is null then 'contact_missing' when c.opted_out_at is not null then 'opted_out' end as error_code,
+				case when c.id is null then 'No such contact' when c.opted_out_at is not null then 'Contact opted out' end as error_message,
+				case when not (${skip}) then ${zones ? zones.expr : tx`null::text[]`} end as zones
+			${from} ${zones ? zones.joins : tx``}
+			${where}),
+		u as ${until},
 		ins as (
 			insert into batch_items (batch_id, contact_id, phone, name, status, error_class, error_code, error_message,
 				quiet_zones, not_before, quiet_until)
 			select ${batchId}::uuid, s.target, s.phone, s.name, s.status, s.error_class, s.error_code, s.error_message,
-				s.zones, s.until, s.until
-			from (
-				select ${target} as target, c.phone_e164 as phone, c.name,
-					case when ${skip} then 'skipped' else 'pending' end as status,
-					case when ${skip} then 'permanent' end as error_class,
-					case when c.id is null then 'contact_missing' when c.opted_out_at is not null then 'opted_out' end as error_code,
-					case when c.id is null then 'No such contact' when c.opted_out_at is not null then 'Contact opted out' end as error_message,
-					case when not (${skip}) then ${zonesExpr} end as zones,
-					${until} as until
-				${from} ${zones ? zones.joins : tx``}
-				${where}
-				order by ${target}) s
+				s.zones, u.until, u.until
+			from s left join u on u.zones = s.zones
+			order by s.target
 			returning status)
 		select count(*)::int as total, count(*) filter (where status = 'skipped')::int as skipped from ins`;
 	return row;

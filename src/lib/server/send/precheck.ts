@@ -141,15 +141,17 @@ export async function precheckSend(input: PrecheckInput) {
 	if (window) {
 		const zones = zonesSql(q);
 		const at = input.scheduleAt ? q`${input.scheduleAt}::timestamptz` : q`now()`;
-		const until = quietUntilSql(q, zones.expr, q`${window.start}::int`, q`${window.end}::int`, at);
+		const until = quietUntilSql(q, q`d.zones`, q`${window.start}::int`, q`${window.end}::int`, at);
 		const targets = ids
 			? q`from unnest(${ids}::bigint[]) as t(id) join contacts c on c.id = t.id ${zones.joins} where c.opted_out_at is null`
 			: q`from contacts c ${zones.joins} where ${contactWhere(input.filter!)} and c.opted_out_at is null`;
+		// Recipients per distinct set of zones, each set judged once (as send/create.ts does).
 		const [r] = await q<{ count: number; until: Date | null; wait_ms: number | null }[]>`
-			with ${zones.ctes} x as (select ${until} as until ${targets})
-			select count(until)::int as count, max(until) as until,
+			with ${zones.ctes} x as (select ${zones.expr} as zones, count(*)::int as n ${targets} group by 1),
+			d as (select d.n, ${until} as until from x d)
+			select coalesce(sum(n) filter (where until is not null), 0)::int as count, max(until) as until,
 				(extract(epoch from max(until) - ${at}) * 1000)::float8 as wait_ms
-			from x`;
+			from d`;
 		quiet = { count: r.count, until: r.until };
 		etaMs = quietEtaMs(etaMs, window, r.wait_ms ?? 0);
 	}
