@@ -318,6 +318,73 @@ describe('batch.send with quietHours', () => {
 		}
 	});
 
+	it('a recipient whose window begins after the batch was created is held when its turn comes, and stays held through pause and resume', async () => {
+		const { call } = await userCaller('operator');
+		const tokyo = await contact('+81311', { timezone: 'Asia/Tokyo' });
+		// Created outside the window (it starts in two hours), starting in a moment...
+		const b = await call.batch.send({
+			contactIds: [tokyo],
+			content: 'x',
+			quietHours: { start: hhmm('Asia/Tokyo', 120), end: hhmm('Asia/Tokyo', 180) },
+			scheduleAt: new Date(Date.now() + 2500)
+		});
+		expect((await items(b.id)).get(tokyo)!.not_before).toBeNull();
+		// ...and by the time it runs the recipient's window has begun (the clock moved into it).
+		const now = around('Asia/Tokyo');
+		const minutes = (t: string) => Number(t.slice(0, 2)) * 60 + Number(t.slice(3));
+		await sql()`update batch_operations set quiet_start = ${minutes(now.start)}, quiet_end = ${minutes(now.end)} where id = ${b.id}`;
+		await waitFor(async () => (await items(b.id)).get(tokyo)!.quiet_until !== null, 15_000);
+		expect((await batchRow(b.id)).status).toBe('PROCESSING');
+		expect((await items(b.id)).get(tokyo)!.status).toBe('pending');
+
+		await call.batch.pause({ batchId: b.id });
+		await call.batch.resume({ batchId: b.id });
+		await sleep(1500);
+		expect(await itemCounts(b.id)).toEqual({ pending: 1 });
+		const [o] = await sql()<{ n: number }[]>`select count(*)::int as n from outbox where batch_id = ${b.id}`;
+		expect(o.n).toBe(0);
+		await call.batch.cancel({ batchId: b.id });
+		expect(await itemCounts(b.id)).toEqual({ cancelled: 1 });
+	});
+
+	it("a retry that would fall inside the recipient's window waits for its end", async () => {
+		// The first answer is 429 (retry after 1 s); meanwhile the recipient's window begins.
+		let fired = false;
+		const now = around('Asia/Tokyo');
+		const minutes = (t: string) => Number(t.slice(0, 2)) * 60 + Number(t.slice(3));
+		const fake = await startFakeProvider((n) => {
+			if (n === 0 && !fired) {
+				fired = true;
+				// Not awaited (the answer is due now), but run at once: a postgres.js query starts on then().
+				void sql()`update batch_operations set quiet_start = ${minutes(now.start)}, quiet_end = ${minutes(now.end)} where channel_id = 'q-retry'`.then(
+					() => {},
+					() => {}
+				);
+				return { kind: 'status', status: 429, retryAfter: '1' };
+			}
+			return { kind: 'ok' };
+		});
+		try {
+			await createChannel('q-retry', 'webhook', { url: `${fake.url}/hook`, timeoutMs: 2000 });
+			const { call } = await userCaller('operator');
+			const tokyo = await contact('+81312', { timezone: 'Asia/Tokyo' });
+			const b = await call.batch.send({
+				contactIds: [tokyo],
+				content: 'x',
+				channelId: 'q-retry',
+				quietHours: { start: hhmm('Asia/Tokyo', 120), end: hhmm('Asia/Tokyo', 180) }
+			});
+			await waitFor(async () => (await items(b.id)).get(tokyo)!.quiet_until !== null, 15_000);
+			await sleep(500);
+			expect(fake.requests.length).toBe(1);
+			expect(await itemCounts(b.id)).toEqual({ pending: 1 });
+			expect((await batchRow(b.id)).status).toBe('PROCESSING');
+			await call.batch.cancel({ batchId: b.id });
+		} finally {
+			await fake.close();
+		}
+	});
+
 	it('a held recipient goes out when its window ends', { timeout: 100_000 }, async () => {
 		// The window ends at the next minute in Tokyo: not within the last seconds of this one.
 		const intoMinute = new Date().getSeconds();

@@ -159,11 +159,16 @@ export function quietUntilSql(ex: Executor, zones: Fragment, start: Fragment, en
  * quiet_start and quiet_end. The claim then takes `cand` minus `held`.
  */
 export function heldSql(ex: Executor): Fragment {
-	const until = quietUntilSql(ex, ex`cand.quiet_zones`, ex`(select quiet_start from b)::int`, ex`(select quiet_end from b)::int`);
+	const until = quietUntilSql(ex, ex`d.zones`, ex`(select quiet_start from b)::int`, ex`(select quiet_end from b)::int`);
+	// Each distinct set of zones among the candidates is judged once.
 	return ex`
 		held as (
 			update batch_items i set not_before = h.until, quiet_until = h.until, updated_at = now()
-			from (select cand.id, ${until} as until from cand where cand.quiet_zones is not null) h
+			from (
+				select cand.id, u.until
+				from cand join (
+					select d.zones, ${until} as until
+					from (select distinct quiet_zones as zones from cand where quiet_zones is not null) d) u on u.zones = cand.quiet_zones) h
 			where i.id = h.id and h.until is not null
 			returning i.id)`;
 }
