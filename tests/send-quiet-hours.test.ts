@@ -13,7 +13,8 @@ import { startFakeProvider } from './fake-provider';
 import { call as httpCall } from './http-inprocess';
 import { createSession } from '../src/lib/server/auth/sessions';
 import { sql } from '../src/lib/server/db/client';
-import { quietUntilSql, zonesOfPhone } from '../src/lib/server/send/quiet';
+import { quietEtaMs, quietUntilSql, zonesOfPhone } from '../src/lib/server/send/quiet';
+import superjson from 'superjson';
 
 useSendWorker();
 
@@ -84,6 +85,16 @@ describe('quiet hours: the window', () => {
 		const q = sql();
 		const [r] = await q<{ u: Date | null }[]>`select ${quietUntilSql(q, q`array['UTC']`, q`null::int`, q`null::int`)} as u`;
 		expect(r.u).toBeNull();
+	});
+
+	it("estimates a send's duration with quiet hours", () => {
+		const night = { start: 22 * 60, end: 8 * 60 };
+		const hour = 3_600_000;
+		// Short: the wait of the last recipient held now, or the sending time, whichever is longer.
+		expect(quietEtaMs(60_000, night, 2 * hour)).toBe(2 * hour);
+		expect(quietEtaMs(3 * hour, night, hour)).toBe(3 * hour);
+		// Twenty hours of sending with fourteen open a day: one ten-hour night on the way.
+		expect(quietEtaMs(20 * hour, night, 0)).toBe(30 * hour);
 	});
 
 	it('finds the zone of a number: its area where known, else every zone of its country', () => {
@@ -247,6 +258,19 @@ describe('batch.send with quietHours', () => {
 		expect(res.status).toBe(400);
 		expect(body.error.json.data.code).toBe('BAD_REQUEST');
 		expect(Object.keys(body.error.json.data.zodError.fieldErrors)).toContain('quietHours');
+
+		// And a good one: the batch and what batch.get says of it, as a client reads them.
+		const tokyo = await contact('+81313', { timezone: 'Asia/Tokyo' });
+		const quietHours = around('Asia/Tokyo');
+		const sent = await httpCall('mutation', 'batch.send', { contactIds: [tokyo], content: 'x', quietHours, scheduleAt: later() }, { cookie: session.token });
+		expect(sent.res.status).toBe(200);
+		const batchId = (superjson.deserialize(sent.body.result.data) as { id: string }).id;
+		const got = await httpCall('query', 'batch.get', { batchId }, { cookie: session.token });
+		const detail = superjson.deserialize(got.body.result.data) as { quietHours: unknown; quietWaiting: { count: number; until: Date } };
+		expect(detail.quietHours).toEqual(quietHours);
+		expect(detail.quietWaiting.count).toBe(1);
+		expect(detail.quietWaiting.until).toBeInstanceOf(Date);
+		await httpCall('mutation', 'batch.cancel', { batchId }, { cookie: session.token });
 	});
 
 	it("a channel's default window applies when the send names none, and quietHours: null turns it off", async () => {
