@@ -158,7 +158,7 @@ async function insertItems(tx: Executor, batchId: string, input: SendInput, wind
 				case when c.id is null then 'contact_missing' when c.opted_out_at is not null then 'opted_out' end as error_code,
 				case when c.id is null then 'No such contact' when c.opted_out_at is not null then 'Contact opted out' end as error_message,
 				case when not (${skip}) then ${zones ? zones.expr : tx`null::text[]`} end as zones
-			${from} ${zones ? zones.joins : tx``}
+			${from}
 			${where}),
 		u as ${until},
 		ins as (

@@ -143,8 +143,8 @@ export async function precheckSend(input: PrecheckInput) {
 		const at = input.scheduleAt ? q`${input.scheduleAt}::timestamptz` : q`now()`;
 		const until = quietUntilSql(q, q`d.zones`, q`${window.start}::int`, q`${window.end}::int`, at);
 		const targets = ids
-			? q`from unnest(${ids}::bigint[]) as t(id) join contacts c on c.id = t.id ${zones.joins} where c.opted_out_at is null`
-			: q`from contacts c ${zones.joins} where ${contactWhere(input.filter!)} and c.opted_out_at is null`;
+			? q`from unnest(${ids}::bigint[]) as t(id) join contacts c on c.id = t.id where c.opted_out_at is null`
+			: q`from contacts c where ${contactWhere(input.filter!)} and c.opted_out_at is null`;
 		// Recipients per distinct set of zones, each set judged once (as send/create.ts does).
 		const [r] = await q<{ count: number; until: Date | null; wait_ms: number | null }[]>`
 			with ${zones.ctes} x as (select ${zones.expr} as zones, count(*)::int as n ${targets} group by 1),

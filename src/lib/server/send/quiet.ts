@@ -6,7 +6,7 @@
  * - At creation each item gets its recipient's zone(s) in `quiet_zones` (zonesSql): the
  *   contact's `timezone` attribute when Postgres knows the name, else the zone of the
  *   number's area where area-zones.ts knows it, else every zone of the number's country
- *   (libphonenumber's region; see PREFIX_ZONES), else UTC. Fixed then: a contact's zone
+ *   (libphonenumber's region; see phonePrefixZones), else UTC. Fixed then: a contact's zone
  *   edited during the send is not seen.
  * - Every claim statement (sandbox.ts, http.ts, http-window.ts) first takes its
  *   candidates, then HOLDS those inside their window (heldSql: not_before and
@@ -96,7 +96,7 @@ export function phonePrefixZones(): Map<string, string[]> {
 	return table;
 }
 
-/** The zone(s) of a number by the same rules as zonesSql (tests, the precheck's samples). */
+/** The zone(s) of a number by the table zonesSql uses, without the timezone attribute (for tests and scripts). */
 export function zonesOfPhone(e164: string): string[] {
 	const digits = e164.replace(/^\+/, '');
 	const table = phonePrefixZones();
@@ -114,7 +114,7 @@ export function zonesOfPhone(e164: string): string[] {
  * tzdata lacks never reaches `at time zone`), both one jsonb object read once: each
  * row then costs a few key lookups. (As six left joins on the prefix table, the
  * planner misjudged the audience as one row and nested them: 126 million comparisons
- * and 65 s for 100 000 recipients.) `joins` is kept for the callers' FROM and empty.
+ * and 65 s for 100 000 recipients.)
  */
 export function zonesSql(ex: Executor) {
 	const table = phonePrefixZones();
@@ -133,7 +133,7 @@ export function zonesSql(ex: Executor) {
 	let byPrefix = ex``;
 	for (const l of lengths) byPrefix = ex`${byPrefix} (select j from pzj) ->> substr(c.phone_e164, 2, ${l}::int),`;
 	const expr = ex`string_to_array(coalesce((select j from tzj) ->> lower(btrim(c.attributes ->> 'timezone')), ${byPrefix} 'UTC'), ' ')`;
-	return { ctes, joins: ex``, expr };
+	return { ctes, expr };
 }
 
 /**
