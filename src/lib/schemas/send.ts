@@ -3,6 +3,7 @@ import { listOffset } from './paging';
 import { text, optionalDateTime } from './text';
 import { contactFilter, targets } from './targets';
 import { ITEM_STATUSES } from '../batch-kinds';
+import { quietHours } from './quiet';
 
 /** Input of batch.send (SPEC §4), shared with the send form. */
 export const sendInput = z
@@ -20,6 +21,11 @@ export const sendInput = z
 		/** A Date, or an ISO string; must be in the future (checked on the database clock). */
 		scheduleAt: optionalDateTime('scheduleAt'),
 		channelId: text().trim().min(1).max(64).optional(),
+		/**
+		 * No send inside this window of each recipient's local time. Left out: the channel's
+		 * default window (if it has one); null: none, whatever the channel says.
+		 */
+		quietHours: quietHours.nullable().optional(),
 		/** Same key + same input within 24 h returns the same batch; a different input is a conflict. */
 		idempotencyKey: text().trim().min(1).max(200).optional()
 	})

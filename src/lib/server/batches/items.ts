@@ -1,5 +1,6 @@
 import { sql } from '../db/client';
 import type { BatchRow } from './repository';
+import { quietWaiting } from '../send/quiet';
 
 type Summary = Awaited<ReturnType<typeof summarise>>;
 
@@ -52,4 +53,26 @@ async function summarise(batch: Pick<BatchRow, 'id' | 'type'>) {
 		from batch_items where batch_id = ${batch.id} and status in ('failed', 'unknown', 'skipped')
 		group by 1 order by 2 desc limit 10`;
 	return { byStatus: Object.fromEntries(byStatus.map((r) => [r.key, r.n])), topErrors };
+}
+
+export type QuietWaiting = { count: number; next: Date | null; until: Date | null };
+const recentQuiet = new Map<string, { at: number; value: Promise<QuietWaiting> }>();
+
+/**
+ * A send with quiet hours: how many recipients are held for their quiet window and until
+ * when (the first and the last to be released); null for a batch without quiet hours.
+ * Shared for a second between callers, as itemSummary (batch.get polls it while a batch runs).
+ */
+export function quietWaitingOf(batch: Pick<BatchRow, 'id' | 'type' | 'status' | 'quietStart'>): Promise<QuietWaiting | null> {
+	if (batch.type !== 'SEND' || batch.quietStart == null) return Promise.resolve(null);
+	// A status change (cancelled, paused…) is counted afresh.
+	const key = `${batch.id}:${batch.status}`;
+	const now = Date.now();
+	const hit = recentQuiet.get(key);
+	if (hit && now - hit.at < SHARED_MS) return hit.value;
+	if (recentQuiet.size > 1000) for (const [k, v] of recentQuiet) if (now - v.at >= SHARED_MS) recentQuiet.delete(k);
+	const value = quietWaiting(sql(), batch.id);
+	recentQuiet.set(key, { at: now, value });
+	value.catch(() => recentQuiet.delete(key));
+	return value;
 }

@@ -3,6 +3,7 @@ import type { batchOperations, BatchStatus, BatchType } from '../db/schema';
 import { DomainError, badInput, notFound } from '../errors';
 import { canTransition, isTerminal, sourcesOf } from './transitions';
 import { publishBatchUpdate } from '../events/publish';
+import { quietFromColumns } from '../../schemas/quiet';
 
 export type BatchRow = typeof batchOperations.$inferSelect;
 
@@ -51,7 +52,9 @@ export function toBatchDto(b: BatchRow) {
 		jitterMs: b.jitterMs,
 		updatedAt: b.updatedAt,
 		/** The UNDO batch that undoes this IMPORT/DELETE (null: not undone). */
-		undoneBy: b.undoneBy
+		undoneBy: b.undoneBy,
+		/** SEND: the quiet window in the recipients' local time (HH:MM), null: none. */
+		quietHours: quietFromColumns(b.quietStart, b.quietEnd)
 	};
 }
 export type BatchDto = ReturnType<typeof toBatchDto>;
@@ -70,7 +73,8 @@ const batchColumns = (ex: Executor) => ex`
 	updated_at as "updatedAt", error, idempotency_key as "idempotencyKey",
 	idempotency_hash as "idempotencyHash", channel_id as "channelId",
 	rate_per_minute as "ratePerMinute", jitter_ms as "jitterMs", next_send_at as "nextSendAt",
-	breaker_from as "breakerFrom", undone_by as "undoneBy", archive_purged_at as "archivePurgedAt", details_pruned as "detailsPruned"`;
+	breaker_from as "breakerFrom", undone_by as "undoneBy", archive_purged_at as "archivePurgedAt", details_pruned as "detailsPruned",
+	quiet_start as "quietStart", quiet_end as "quietEnd"`;
 
 export async function findBatch(id: string, ex: Executor = sql()): Promise<BatchRow | undefined> {
 	const [row] = await ex<BatchRow[]>`

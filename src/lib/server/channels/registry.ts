@@ -15,7 +15,8 @@ export async function loadChannelRow(id: string, fresh = false): Promise<Channel
 	const hit = cache.get(id);
 	if (!fresh && hit && Date.now() - hit.at < CACHE_MS) return hit.row;
 	const [row] = await sql()<ChannelRow[]>`
-		select id, name, kind, config, rate_per_second as "ratePerSecond", enabled from channels where id = ${id}`;
+		select id, name, kind, config, rate_per_second as "ratePerSecond", enabled, quiet_start as "quietStart", quiet_end as "quietEnd"
+		from channels where id = ${id}`;
 	if (!row) throw notFound(`No channel ${id}.`, 'channelId');
 	cache.set(id, { at: Date.now(), row });
 	return row;

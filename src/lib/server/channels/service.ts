@@ -6,6 +6,7 @@ import { CHANNEL_KINDS } from '../db/schema';
 import { resolvedProblem, urlProblem } from './address-policy';
 import { text } from '../../schemas/text';
 import { audit, type AuditCtx } from '../audit/record';
+import { quietFromColumns, quietHours, quietMinutes } from '../../schemas/quiet';
 
 /** A provider URL: http(s) only (`file:///etc/passwd` was accepted); where it may point is checked on save (checkHosts). */
 const providerUrl = () => z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2000);
@@ -47,7 +48,9 @@ export const channelCreate = z.object({
 	kind: z.enum(CHANNEL_KINDS),
 	config: channelConfig.default({}),
 	ratePerSecond: z.number().int().min(1).max(1_000_000).default(100),
-	enabled: z.boolean().default(true)
+	enabled: z.boolean().default(true),
+	/** The quiet window (recipients' local time) of sends on this channel that name none; null or left out: none. */
+	quietHours: quietHours.nullable().optional()
 });
 
 /** The config keys of a patch: a value replaces the stored one, null removes the key, a key left out is kept. */
@@ -67,7 +70,9 @@ export const channelUpdate = z.object({
 	kind: z.enum(CHANNEL_KINDS).optional(),
 	config: channelConfigPatch.optional(),
 	ratePerSecond: z.number().int().min(1).max(1_000_000).optional(),
-	enabled: z.boolean().optional()
+	enabled: z.boolean().optional(),
+	/** Left out: kept; null: removed. */
+	quietHours: quietHours.nullable().optional()
 });
 export type ChannelPatch = z.infer<typeof channelUpdate>;
 
@@ -106,10 +111,20 @@ const HOST_BOUND: Record<string, { host: 'url' | 'baseUrl'; secrets: (typeof SEC
 	whatsapp: { host: 'baseUrl', secrets: ['accessToken'] }
 };
 
-type Row = { id: string; name: string; kind: string; config: Record<string, unknown>; ratePerSecond: number; enabled: boolean; updatedAt: Date };
+type Row = {
+	id: string;
+	name: string;
+	kind: string;
+	config: Record<string, unknown>;
+	ratePerSecond: number;
+	enabled: boolean;
+	updatedAt: Date;
+	quietStart: number | null;
+	quietEnd: number | null;
+};
 
-/** What a browser may see: secrets replaced by whether they are set. */
-export function redact(row: Row) {
+/** What a browser may see: secrets replaced by whether they are set; the quiet window as HH:MM. */
+export function redact({ quietStart, quietEnd, ...row }: Row) {
 	const config: Record<string, unknown> = { ...row.config };
 	const secretsSet: string[] = [];
 	for (const k of SECRET_KEYS) {
@@ -118,12 +133,13 @@ export function redact(row: Row) {
 			delete config[k];
 		}
 	}
-	return { ...row, config, secretsSet };
+	return { ...row, config, secretsSet, quietHours: quietFromColumns(quietStart, quietEnd) };
 }
 
 /** A channels row under the names of Row. */
 const columns = (ex: Executor) =>
-	ex`id, name, kind, config, rate_per_second as "ratePerSecond", enabled, updated_at as "updatedAt"`;
+	ex`id, name, kind, config, rate_per_second as "ratePerSecond", enabled, updated_at as "updatedAt",
+		quiet_start as "quietStart", quiet_end as "quietEnd"`;
 
 export async function listChannels() {
 	const q = sql();
@@ -200,7 +216,7 @@ export function mergeConfig(
  * reviewing a change needs to see.
  */
 function audited(row: Row) {
-	const { config, secretsSet, name, kind, ratePerSecond, enabled } = redact(row);
+	const { config, secretsSet, name, kind, ratePerSecond, enabled, quietHours } = redact(row);
 	for (const k of ['url', 'baseUrl']) {
 		const v = config[k];
 		if (typeof v !== 'string') continue;
@@ -216,16 +232,18 @@ function audited(row: Row) {
 			// Stored URLs are checked on save; one that does not parse is kept as it is.
 		}
 	}
-	return { name, kind, ratePerSecond, enabled, config, secretsSet };
+	return { name, kind, ratePerSecond, enabled, quietHours, config, secretsSet };
 }
 
 export async function createChannel(input: z.infer<typeof channelCreate>, by?: AuditCtx) {
 	checkRequired(input.kind, input.config);
 	await checkHosts(input.config, true);
+	const quiet = quietMinutes(input.quietHours);
 	return transaction(async (tx) => {
 		const [row] = await tx<Row[]>`
-			insert into channels (id, name, kind, config, rate_per_second, enabled)
-			values (${input.id}, ${input.name}, ${input.kind}, ${JSON.stringify(input.config)}::jsonb, ${input.ratePerSecond}, ${input.enabled})
+			insert into channels (id, name, kind, config, rate_per_second, enabled, quiet_start, quiet_end)
+			values (${input.id}, ${input.name}, ${input.kind}, ${JSON.stringify(input.config)}::jsonb, ${input.ratePerSecond}, ${input.enabled},
+				${quiet?.start ?? null}::smallint, ${quiet?.end ?? null}::smallint)
 			on conflict (id) do nothing returning ${columns(tx)}`;
 		if (!row) throw conflict(`A channel "${input.id}" exists already.`, 'id');
 		await audit(tx, by, 'channels.create', { type: 'channel', id: row.id }, { after: audited(row) });
@@ -247,9 +265,12 @@ export async function updateChannel(input: ChannelPatch, by?: AuditCtx) {
 		const config = mergeConfig(cur, kind, input.config);
 		checkRequired(kind, config);
 		await checkHosts(config, false);
+		// Left out: the stored window; null: none.
+		const quiet = input.quietHours === undefined ? { start: cur.quietStart, end: cur.quietEnd } : quietMinutes(input.quietHours);
 		const [row] = await tx<Row[]>`
 			update channels set name = ${input.name ?? cur.name}, kind = ${kind}, config = ${JSON.stringify(config)}::jsonb,
-				rate_per_second = ${input.ratePerSecond ?? cur.ratePerSecond}, enabled = ${input.enabled ?? cur.enabled}, updated_at = now()
+				rate_per_second = ${input.ratePerSecond ?? cur.ratePerSecond}, enabled = ${input.enabled ?? cur.enabled},
+				quiet_start = ${quiet?.start ?? null}::smallint, quiet_end = ${quiet?.end ?? null}::smallint, updated_at = now()
 			where id = ${input.id} returning ${columns(tx)}`;
 		// Secrets given in the patch are named, never their values (set or removed).
 		const secretsChanged = SECRET_KEYS.filter((k) => input.config?.[k] !== undefined);

@@ -100,4 +100,7 @@ export type ChannelRow = {
 	config: Record<string, unknown>;
 	ratePerSecond: number;
 	enabled: boolean;
+	/** The channel's default quiet window (minutes after midnight); null: none. */
+	quietStart?: number | null;
+	quietEnd?: number | null;
 };

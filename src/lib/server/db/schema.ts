@@ -14,10 +14,16 @@ import {
 	text,
 	timestamp,
 	uniqueIndex,
-	uuid
+	uuid,
+	type AnyPgColumn
 } from 'drizzle-orm/pg-core';
 import type { BatchStatus, BatchType, ItemStatus } from '../../batch-kinds';
 import type { Role } from '../../roles';
+
+/** A quiet window: none, or both ends (minutes after midnight) and not the same minute. */
+function quietCheck(start: AnyPgColumn, end: AnyPgColumn) {
+	return sql`(${start} is null and ${end} is null) or (${start} between 0 and 1439 and ${end} between 0 and 1439 and ${start} <> ${end})`;
+}
 
 /** What batch_operations.details_pruned holds (see there). */
 export type DetailsPruned = {
@@ -191,7 +197,14 @@ export const batchOperations = pgTable(
 		 * breakdown as it was, which batch.get shows from then on. Counts, error and failed
 		 * rows stay. `done` once every dropped row is gone. Null: all details there.
 		 */
-		detailsPruned: jsonb('details_pruned').$type<DetailsPruned>()
+		detailsPruned: jsonb('details_pruned').$type<DetailsPruned>(),
+		/**
+		 * SEND: the quiet window in each recipient's local time, as minutes after midnight
+		 * (start inclusive, end exclusive; start > end wraps midnight). Null: none. Columns,
+		 * because every claim statement reads them (send/quiet.ts).
+		 */
+		quietStart: smallint('quiet_start'),
+		quietEnd: smallint('quiet_end')
 	},
 	(t) => [
 		index('batch_operations_created_idx').on(t.createdAt.desc(), t.id),
@@ -204,7 +217,8 @@ export const batchOperations = pgTable(
 		check(
 			'batch_operations_status_check',
 			sql`${t.status} in ('PENDING','PROCESSING','PAUSED','COMPLETED','FAILED','CANCELLED')`
-		)
+		),
+		check('batch_operations_quiet_check', quietCheck(t.quietStart, t.quietEnd))
 	]
 );
 
@@ -238,7 +252,15 @@ export const batchItems = pgTable(
 		notBefore: timestamp('not_before', { withTimezone: true }),
 		claimedBy: text('claimed_by'),
 		claimedAt: timestamp('claimed_at', { withTimezone: true }),
-		updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow()
+		updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+		/**
+		 * A SEND with quiet hours: the recipient's time zone(s), fixed when the batch is
+		 * created (send/quiet-zones.ts). Several when only the country is known and it spans
+		 * zones: the item waits while any of them is inside the window. Null: no quiet hours.
+		 */
+		quietZones: text('quiet_zones').array(),
+		/** Set with not_before when the item was held for its quiet window (batch.get counts these); cleared on claim. */
+		quietUntil: timestamp('quiet_until', { withTimezone: true })
 	},
 	(t) => [
 		uniqueIndex('batch_items_batch_contact_key').on(t.batchId, t.contactId),
@@ -412,8 +434,11 @@ export const channels = pgTable('channels', {
 	ratePerSecond: integer('rate_per_second').notNull().default(100),
 	enabled: boolean('enabled').notNull().default(true),
 	createdAt: createdAt(),
-	updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow()
-});
+	updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+	/** The quiet window a send on this channel gets when it names none (minutes after midnight, as on batch_operations). */
+	quietStart: smallint('quiet_start'),
+	quietEnd: smallint('quiet_end')
+}, (t) => [check('channels_quiet_check', quietCheck(t.quietStart, t.quietEnd))]);
 
 /** A token bucket per channel, shared by every worker process through row locks. */
 export const channelLimits = pgTable('channel_limits', {

@@ -59,7 +59,7 @@ export async function httpPacedStep(
 	const head = rows[0];
 	if (!head || head.status !== 'PROCESSING') return { claimed: 0, stopped: true };
 	if (!head.due) return { claimed: 0, stopped: false, early: true };
-	if (head.id === null) return { claimed: 0, stopped: false };
+	if (head.id === null) return { claimed: 0, stopped: false, held: head.held };
 	const p = prepare(batchId, body, head);
 	if ('status' in p) {
 		const delta = await recordOne(batchId, p, null, gapMs);

@@ -8,6 +8,7 @@ import { sleep } from './clock';
 import type { CountDelta, ItemOutcome } from './types';
 import { env } from '../env';
 import { logger } from '../log';
+import { heldSql } from './quiet';
 import { prepare, recordPatiently, resolveUnrecorded, sendOne, type Claimed, type Message } from './http';
 
 const log = logger.child({ module: 'send' });
@@ -28,20 +29,22 @@ async function claimWithTokens(batchId: string, channelId: string, want: number)
 	const ex = sql();
 	return ex<Wave[]>`
 		with ${bucketCtes(ex, channelId)},
-		b as (select status from batch_operations where id = ${batchId} for key share),
-		picked as (
-			select id from batch_items
+		b as (select status, quiet_start, quiet_end from batch_operations where id = ${batchId} for key share),
+		cand as (
+			select id, quiet_zones from batch_items
 			where batch_id = ${batchId} and status = 'pending' and (not_before is null or not_before <= now())
 				and exists (select 1 from b where status = 'PROCESSING')
 			order by id limit least(${want}::int, (select available from av))
 			for update skip locked),
+		${heldSql(ex)},
+		picked as (select id from cand where id not in (select id from held)),
 		claimed as (
 			update batch_items i set status = 'sending', attempts = i.attempts + 1, claimed_by = ${WORKER_PROCESS_ID},
 				claimed_at = now(), updated_at = now()
 			from picked where i.id = picked.id
 			returning i.id, i.contact_id, i.attempts),
 		used as (${bucketUpdate(ex, ex`(select count(*)::int from claimed)`)})
-		select b.status, true as due, null::float8 as due_ms, null::float8 as next_ms, av.available, av.refill::float8 as refill, av.cap, av.now_ms as grant_ms,
+		select b.status, true as due, null::float8 as due_ms, null::float8 as next_ms, (select count(*) from held)::int as held, av.available, av.refill::float8 as refill, av.cap, av.now_ms as grant_ms,
 			c.id::int as id, c.attempts, ct.phone_e164 as phone, ct.name, ct.attributes,
 			coalesce(ct.opted_out_at is not null, false) as opted_out, (c.id is not null and ct.id is null) as gone
 		from b left join av on true left join (claimed c left join contacts ct on ct.id = c.contact_id) on true
@@ -254,6 +257,8 @@ export async function httpWindow(
 				await sleep(Math.max(waitMs, Math.min(waitMs * free, (1000 * (head.cap ?? 1)) / (head.refill ?? 1) / 2)));
 				continue;
 			}
+			// Only recipients in their quiet window came up: they are held now, so look again at once.
+			if (items.length === 0 && head.held > 0) continue;
 			if (items.length === 0) {
 				// Nothing claimable now: done once nothing is in flight (a failed send may
 				// come back as pending; the caller parks or finishes the lane).

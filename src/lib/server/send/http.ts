@@ -13,6 +13,7 @@ import { errorOutcome, recordOutcomes, sentOutcome, skippedOutcome } from './out
 import { settleUnrecorded } from './recovery';
 import { haltOnAuthError } from './guards';
 import type { ClaimedRow, CountDelta, ItemOutcome } from './types';
+import { heldSql } from './quiet';
 
 
 /** A claimed row, with (paced) when the batch was due and when its next send may start. */
@@ -38,13 +39,15 @@ export async function claim(batchId: string, limit: number, paced?: { leadMs: nu
 	return ex<Claimed[]>`
 		with b as (
 			select status, (next_send_at is null or next_send_at <= clock_timestamp() + make_interval(secs => ${lead}::float8)) as due,
-				(extract(epoch from next_send_at) * 1000)::float8 as due_ms
+				(extract(epoch from next_send_at) * 1000)::float8 as due_ms, quiet_start, quiet_end
 			from batch_operations where id = ${batchId} ${lock}),
-		picked as (
-			select id from batch_items
+		cand as (
+			select id, quiet_zones from batch_items
 			where batch_id = ${batchId} and status = 'pending' and (not_before is null or not_before <= now())
 				and exists (select 1 from b where status = 'PROCESSING' and due)
 			order by id limit ${limit} for update skip locked),
+		${heldSql(ex)},
+		picked as (select id from cand where id not in (select id from held)),
 		claimed as (
 			update batch_items i set status = 'sending', attempts = i.attempts + 1, claimed_by = ${WORKER_PROCESS_ID},
 				claimed_at = now(), updated_at = now()
@@ -55,7 +58,8 @@ export async function claim(batchId: string, limit: number, paced?: { leadMs: nu
 				+ make_interval(secs => ${paced ? paced.gapMs / 1000 : 0}::float8)
 			where id = ${batchId} and ${paced ? ex`true` : ex`false`} and exists (select 1 from claimed)
 			returning (extract(epoch from next_send_at) * 1000)::float8 as next_ms)
-		select b.status, b.due, b.due_ms, (select next_ms from moved) as next_ms, c.id::int as id, c.attempts,
+		select b.status, b.due, b.due_ms, (select next_ms from moved) as next_ms, (select count(*) from held)::int as held,
+			c.id::int as id, c.attempts,
 			ct.phone_e164 as phone, ct.name, ct.attributes, coalesce(ct.opted_out_at is not null, false) as opted_out,
 			(c.id is not null and ct.id is null) as gone
 		from b left join (claimed c left join contacts ct on ct.id = c.contact_id) on true

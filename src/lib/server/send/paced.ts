@@ -28,8 +28,10 @@ export function fastPathApplies(channel: ChannelRow): boolean {
 
 /** The next recipient, rendered; null when the general path should handle it (or none is left). */
 export async function prepareNext(batchId: string, body: string): Promise<Prepared | null> {
+	// A recipient with quiet hours goes by the general path, whose claim holds it while its window lasts (send/quiet.ts).
 	const [it] = await sql()<{ id: number; phone: string | null; name: string | null; attributes: Record<string, unknown> | null; ok: boolean }[]>`
-		select i.id::int as id, c.phone_e164 as phone, c.name, c.attributes, (c.id is not null and c.opted_out_at is null) as ok
+		select i.id::int as id, c.phone_e164 as phone, c.name, c.attributes,
+			(c.id is not null and c.opted_out_at is null and i.quiet_zones is null) as ok
 		from batch_items i left join contacts c on c.id = i.contact_id
 		where i.batch_id = ${batchId} and i.status = 'pending' and (i.not_before is null or i.not_before <= now())
 		order by i.id limit 1`;

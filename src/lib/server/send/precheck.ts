@@ -6,6 +6,8 @@ import { loadChannelRow } from '../channels/registry';
 import { getTemplate } from '../templates/service';
 import { render } from '../templates/render';
 import { estimateDurationMs, type PrecheckInput } from '../../schemas/send';
+import { quietMinutes } from '../../schemas/quiet';
+import { quietEtaMs, quietUntilSql, sendWindow, zonesSql } from './quiet';
 
 const SAMPLES = 5;
 /** A steady unpaced send reaches 95% of the channel cap (the bucket refills at 95%, channels/limiter.ts). */
@@ -125,11 +127,34 @@ export async function precheckSend(input: PrecheckInput) {
 	});
 	const segments = smsSegments(longest, ucs2 ? 'UCS-2' : 'GSM-7');
 
-	const etaMs = estimateDurationMs(recipients, {
+	let etaMs = estimateDurationMs(recipients, {
 		ratePerMinute: input.ratePerMinute ?? null,
 		jitterMs: input.jitterMs ?? null,
 		channelRatePerSecond: channel.ratePerSecond ? channel.ratePerSecond * CAP_SHARE : null
 	});
+
+	// Quiet hours: the recipients inside their window now (at the scheduled start, if any)
+	// and the last of its ends, by the same rules a send holds them (send/quiet.ts).
+	const quietHours = sendWindow(input, channel);
+	const window = quietMinutes(quietHours);
+	let quiet: { count: number; until: Date | null } | null = null;
+	if (window) {
+		const zones = zonesSql(q);
+		const at = input.scheduleAt ? q`${input.scheduleAt}::timestamptz` : q`now()`;
+		const until = quietUntilSql(q, q`d.zones`, q`${window.start}::int`, q`${window.end}::int`, at);
+		const targets = ids
+			? q`from unnest(${ids}::bigint[]) as t(id) join contacts c on c.id = t.id where c.opted_out_at is null`
+			: q`from contacts c where ${contactWhere(input.filter!)} and c.opted_out_at is null`;
+		// Recipients per distinct set of zones, each set judged once (as send/create.ts does).
+		const [r] = await q<{ count: number; until: Date | null; wait_ms: number | null }[]>`
+			with ${zones.ctes} x as (select ${zones.expr} as zones, count(*)::int as n ${targets} group by 1),
+			d as (select d.n, ${until} as until from x d)
+			select coalesce(sum(n) filter (where until is not null), 0)::int as count, max(until) as until,
+				(extract(epoch from max(until) - ${at}) * 1000)::float8 as wait_ms
+			from d`;
+		quiet = { count: r.count, until: r.until };
+		etaMs = quietEtaMs(etaMs, window, r.wait_ms ?? 0);
+	}
 
 	return {
 		recipients,
@@ -142,6 +167,9 @@ export async function precheckSend(input: PrecheckInput) {
 		samples,
 		segments: { parts: segments.parts, encoding: segments.encoding },
 		etaMs: Math.round(etaMs),
+		/** With quiet hours: the window, and the recipients inside it now (or at scheduleAt) with the last of its ends. */
+		quietHours,
+		quiet,
 		channel: { id: channel.id, name: channel.name, ratePerSecond: channel.ratePerSecond }
 	};
 }

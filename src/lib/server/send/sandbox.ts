@@ -6,6 +6,7 @@ import { messageKey, type ChannelRow } from '../channels/types';
 import { counterAssignments } from '../batches/counters';
 import { errorOutcome, recordOutcomes, sentOutcome, skippedOutcome } from './outcomes';
 import type { ClaimedRow as Claimed, ItemOutcome, PacedStep, SliceResult } from './types';
+import { heldSql } from './quiet';
 
 
 /**
@@ -35,14 +36,17 @@ export async function sandboxSlice(
 		const lock = paced ? tx`for no key update` : tx`for key share`;
 		const rows = await tx<Claimed[]>`
 			with b as (
-				select status, (next_send_at is null or next_send_at <= clock_timestamp()) as due
+				select status, (next_send_at is null or next_send_at <= clock_timestamp()) as due, quiet_start, quiet_end
 				from batch_operations where id = ${batchId} ${lock}),
-			picked as (
-				select id, contact_id, attempts from batch_items
+			cand as (
+				select id, contact_id, attempts, quiet_zones from batch_items
 				where batch_id = ${batchId} and status = 'pending' and (not_before is null or not_before <= now())
 					and exists (select 1 from b where status = 'PROCESSING' and due)
-				order by id limit ${limit} for update skip locked)
-			select b.status, b.due, p.id::int as id, p.attempts + 1 as attempts, c.phone_e164 as phone, c.name, c.attributes,
+				order by id limit ${limit} for update skip locked),
+			${heldSql(tx)},
+			picked as (select * from cand where id not in (select id from held))
+			select b.status, b.due, (select count(*) from held)::int as held, p.id::int as id, p.attempts + 1 as attempts,
+				c.phone_e164 as phone, c.name, c.attributes,
 				c.opted_out_at is not null as opted_out, (p.id is not null and c.id is null) as gone
 			from b left join (picked p left join contacts c on c.id = p.contact_id) on true
 			order by p.id`;
@@ -50,7 +54,7 @@ export async function sandboxSlice(
 		if (!head || head.status !== 'PROCESSING') return { claimed: 0, stopped: true };
 		if (paced && !head.due) return { claimed: 0, stopped: false, early: true };
 		const items = head.id === null ? [] : rows;
-		if (items.length === 0) return { claimed: 0, stopped: false };
+		if (items.length === 0) return { claimed: 0, stopped: false, held: head.held };
 
 		const staticBody = isStatic(body);
 		const outcomes: ItemOutcome[] = [];
@@ -91,14 +95,14 @@ export async function sandboxSlice(
 				update batch_operations set ${counterAssignments(tx, delta)}, next_send_at = ${nextSendAtSql(tx, paced, true)}
 				where id = ${batchId}
 				returning (extract(epoch from next_send_at) * 1000)::float8 as next_ms`;
-			return { claimed: items.length, stopped: false, delta, nextDueMs: r?.next_ms ?? null };
+			return { claimed: items.length, stopped: false, delta, nextDueMs: r?.next_ms ?? null, held: head.held };
 		}
 		if (ids.length) {
 			await outboxInsertSql(tx, { channelId: channel.id, batchId, messages: messages(), sentAt: tx`clock_timestamp()` });
 		}
 		const delta = await recordOutcomes(tx, batchId, outcomes, true);
 		const nextDueMs = paced ? await moveNextSendAt(tx, batchId, paced) : null;
-		return { claimed: items.length, stopped: false, delta, nextDueMs };
+		return { claimed: items.length, stopped: false, delta, nextDueMs, held: head.held };
 	});
 }
 

@@ -135,6 +135,8 @@ async function runUnpaced(batch: BatchRow, channel: ChannelRow, body: string, la
 		if (r.claimed < granted) await giveBackTokens(channel.id, granted - r.claimed);
 		if (r.delta) void publishBatchUpdate(batch.id).catch(() => {});
 		if (r.stopped) return afterStop(batch, lane);
+		// Recipients held for their quiet window took the slice: others may be ready behind them.
+		if (r.claimed === 0 && r.held) continue;
 		if (r.claimed === 0) return finishOrPark(batch, lane);
 		if (spawn && r.claimed === granted) {
 			spawn = false;
@@ -218,6 +220,11 @@ async function runPaced(batch: BatchRow, channel: ChannelRow, body: string) {
 				const [b] = await sql()<{ due_ms: number | null }[]>`
 					select (extract(epoch from next_send_at) * 1000)::float8 as due_ms from batch_operations where id = ${batch.id}`;
 				dueMs = b?.due_ms ?? null;
+				continue;
+			}
+			// The step's recipient is in its quiet window and held: the next one may go at the same time.
+			if (r.claimed === 0 && r.held) {
+				if (fast) prepared = await prepareNext(batch.id, body);
 				continue;
 			}
 			if (r.claimed > 0) allowance--;

@@ -13,6 +13,8 @@ export type SliceResult = {
 	delta?: CountDelta;
 	/** Paced batches: when the next send may start (database clock, ms). */
 	nextDueMs?: number | null;
+	/** Candidates held for their quiet window instead of claimed (send/quiet.ts): more may be claimable now. */
+	held?: number;
 };
 
 /** A paced batch's spacing: at least baseMs between sends plus a draw in [0, jitterMs]. */
@@ -46,6 +48,8 @@ export type ItemOutcome = {
 export type ClaimedRow = {
 	status: string;
 	due: boolean;
+	/** Candidates held for their quiet window by this claim (send/quiet.ts). */
+	held: number;
 	id: number | null;
 	attempts: number;
 	phone: string | null;
