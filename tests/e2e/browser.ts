@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext } from 'playwright-core';
 
 const exec = promisify(execCb);
 
@@ -33,6 +33,16 @@ export async function ensureChromium() {
 	if (!fs.existsSync(CHROMIUM)) throw new Error(`apt-get finished but ${CHROMIUM} is still missing`);
 }
 
+const ARGS = [
+	'--no-sandbox',
+	'--disable-gpu',
+	'--disable-quic',
+	'--no-first-run',
+	'--disable-background-networking',
+	'--disable-component-update',
+	'--disable-sync'
+];
+
 /**
  * A fresh browser profile in a temp folder; close() removes it. `locale` is the browser's
  * language (Accept-Language and navigator.languages): English unless a test asks for
@@ -45,15 +55,7 @@ export async function launchBrowser(opts: { locale?: string } = {}): Promise<{ c
 		executablePath: CHROMIUM,
 		headless: true,
 		locale: opts.locale ?? 'en-US',
-		args: [
-			'--no-sandbox',
-			'--disable-gpu',
-			'--disable-quic',
-			'--no-first-run',
-			'--disable-background-networking',
-			'--disable-component-update',
-			'--disable-sync'
-		]
+		args: ARGS
 	});
 	return {
 		context,
@@ -62,4 +64,10 @@ export async function launchBrowser(opts: { locale?: string } = {}): Promise<{ c
 			fs.rmSync(dir, { recursive: true, force: true });
 		}
 	};
+}
+
+/** One headless Chromium for many contexts (each its own cookies and locale). */
+export async function launchChromium(): Promise<Browser> {
+	await ensureChromium();
+	return chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
 }

@@ -1,0 +1,12 @@
+/** Every flow of the console's end-to-end run, in the order they run (later ones use what earlier ones made). */
+import type { Flow } from '../harness';
+import { authFlows } from './auth';
+import { settingsFlows } from './settings';
+import { importFlows } from './import';
+import { contactsFlows } from './contacts';
+import { sendFlows } from './send';
+import { bulkFlows } from './bulk';
+import { historyFlows } from './history';
+import { roleFlows } from './roles';
+
+export const FLOWS: Flow[] = [...authFlows, ...settingsFlows, ...importFlows, ...contactsFlows, ...sendFlows, ...bulkFlows, ...historyFlows, ...roleFlows];
