@@ -31,8 +31,11 @@ export const importFlows: Flow[] = [
 			await link.waitFor();
 			ctx.state.importId = await panelBatchId(page);
 			// The server's reasons for the invalid rows, in Chinese.
-			const reasons = await page.locator('table').last().locator('tbody tr td:nth-child(3)').allTextContents();
-			assert(reasons.length === 3 && reasons.every((r) => /手机号/.test(r) && !/phone/i.test(r)), `reasons in Chinese: ${reasons.join(' | ')}`);
+			const ledger = page.locator('table', { has: page.locator('th', { hasText: t('zh-CN', 'imp_reason') }) });
+			await until('the 3 invalid rows listed with reasons in Chinese', async () => {
+				const reasons = await ledger.locator('tbody tr td:nth-child(3)').allTextContents();
+				return reasons.length === 3 && reasons.every((r) => /手机号/.test(r) && !/phone/i.test(r));
+			});
 			await ctx.audit(page, 'zh-CN', 'import-done');
 		}
 	},
@@ -83,6 +86,7 @@ export const importFlows: Flow[] = [
 			await page.locator('p.warn').waitFor();
 			await button(page, 'zh-CN', 'imp_start').click();
 			await statusIs(page, 'zh-CN', 'COMPLETED');
+			ctx.state.gbkImportId = await panelBatchId(page);
 			await ctx.audit(page, 'zh-CN', 'import-gbk');
 		}
 	},

@@ -8,5 +8,18 @@ import { sendFlows } from './send';
 import { bulkFlows } from './bulk';
 import { historyFlows } from './history';
 import { roleFlows } from './roles';
+import { earlyFlows, middleFlows, lateFlows } from './more';
 
-export const FLOWS: Flow[] = [...authFlows, ...settingsFlows, ...importFlows, ...contactsFlows, ...sendFlows, ...bulkFlows, ...historyFlows, ...roleFlows];
+export const FLOWS: Flow[] = [
+	...earlyFlows,
+	...authFlows,
+	...settingsFlows,
+	...importFlows,
+	...contactsFlows,
+	...sendFlows,
+	...bulkFlows,
+	...middleFlows,
+	...historyFlows,
+	...roleFlows,
+	...lateFlows
+];
