@@ -16,6 +16,8 @@ describe('server messages in the reader’s language', () => {
 		for (const r of reasons.filter(Boolean)) expect(serverText(r), r).toMatch(/[\u4e00-\u9fff]/);
 		expect(serverText('same phone as row 12')).toBe('与第 12 行手机号相同');
 		expect(serverText('row has 5 cells but the header has 3')).toContain('5');
+		expect(serverText('Contact opted out')).toBe('联系人已退订');
+		expect(serverText('Provider error 500: {"error":"down"}')).toBe('服务商出错 500：{"error":"down"}');
 		overwriteGetLocale(() => 'en');
 		for (const r of reasons.filter(Boolean)) expect(serverText(r)).toBe(r);
 	});

@@ -26,7 +26,14 @@ const PATTERNS: [RegExp, (g: string[]) => string][] = [
 	[/^At most (\d+) tags at once$/, ([max]) => m.srv_max_tags({ max })],
 	[/^Pick at least one contact$/, () => m.srv_pick_contact()],
 	[/^No failed items with a retryable error\.$/, () => m.srv_no_retryable()],
-	[/^No items with an unknown outcome\.$/, () => m.srv_no_unknown()]
+	[/^No items with an unknown outcome\.$/, () => m.srv_no_unknown()],
+	// Send items' errors (the provider's own words after the colon stay as they came).
+	[/^Contact opted out$/, () => m.srv_opted_out()],
+	[/^Contact was deleted$/, () => m.srv_contact_deleted()],
+	[/^No such contact$/, () => m.srv_no_contact()],
+	[/^Provider error (\d+): ([\s\S]*)$/, ([status, detail]) => m.srv_provider_error({ status, detail })],
+	[/^Rejected \((\d+)\): ([\s\S]*)$/, ([status, detail]) => m.srv_rejected({ status, detail })],
+	[/^Rate limited: ([\s\S]*)$/, ([detail]) => m.srv_rate_limited({ detail })]
 ];
 
 export function serverText(text: string | null | undefined): string {
