@@ -14,9 +14,14 @@ const exec = promisify(execCb);
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
+/** A Chinese font, so pages in Chinese render (and screenshot) as text, not boxes. */
+const CJK_FONT = '/usr/share/fonts/truetype/wqy/wqy-microhei.ttc';
+
 export async function ensureChromium() {
-	if (fs.existsSync(CHROMIUM)) return;
-	if (os.userInfo().uid !== 0) {
+	const root = os.userInfo().uid === 0;
+	// The font is a nicety: without root, a present Chromium is used as it is.
+	if (fs.existsSync(CHROMIUM) && (fs.existsSync(CJK_FONT) || process.env.CHROMIUM_PATH || !root)) return;
+	if (!root) {
 		throw new Error(
 			`Chromium is missing at ${CHROMIUM}. Install it once as root (apt-get install -y chromium) ` +
 				'or set CHROMIUM_PATH to a Chromium binary; the end-to-end tests need it.'
@@ -24,7 +29,7 @@ export async function ensureChromium() {
 	}
 	// About 80 s on these machines; the e2e hookTimeout allows for it. Async, so the test
 	// worker stays responsive meanwhile.
-	await exec('apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium', {
+	await exec('apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium fonts-wqy-microhei', {
 		timeout: 600_000,
 		maxBuffer: 64 * 1024 * 1024
 	}).catch((e: { stderr?: string }) => {
