@@ -159,6 +159,9 @@ export const sendFlows: Flow[] = [
 			await statusIs(page, 'zh-CN', 'COMPLETED', 90_000);
 			await until('3 failed', async () => (await count(page, t('zh-CN', 'word_failed'))) === 3);
 			await page.locator('.banner').waitFor();
+			// The provider's errors in Chinese words around the provider's own text.
+			await page.locator('tbody td', { hasText: '服务商出错 500' }).first().waitFor();
+			await page.locator('tbody td', { hasText: t('zh-CN', 'srv_opted_out') }).first().waitFor();
 			await ctx.audit(page, 'zh-CN', 'detail-send-failures');
 			for (const p of phones) ctx.answers.set(p, 'ok');
 			await button(page, 'zh-CN', 'detail_retry').click();
