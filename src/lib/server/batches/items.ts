@@ -28,7 +28,9 @@ export function itemSummary(batch: BatchRow): Promise<Summary> {
 		// Its items are gone: none can be sent again.
 		return Promise.resolve({ byStatus: { ...byStatus }, topErrors: topErrors.map((e) => ({ ...e })), retryable: 0 });
 	}
-	const key = `${batch.id}:${batch.status}`;
+	// With the counters: a retry that re-opens a send and completes it within the second is the
+	// same status with other counts, and must not get the breakdown from before the retry.
+	const key = `${batch.id}:${batch.status}:${batch.processedCount}:${batch.failedCount}:${batch.unknownCount}`;
 	const now = Date.now();
 	const hit = recent.get(key);
 	if (hit && now - hit.at < SHARED_MS) return hit.summary;
