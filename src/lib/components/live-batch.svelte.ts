@@ -82,7 +82,10 @@ export function liveBatch(batchId: string, opts: Options = {}) {
 		etaMs = s.status === 'PROCESSING' ? meter.etaMs(Math.max(0, s.totalCount - s.processedCount)) : null;
 	};
 	const apply = (s: BatchStatusDto) => {
-		// Ignore a poll answer that is older than what the socket already delivered.
+		// Ignore an answer older than the one shown: a live event delivered after a fresher poll
+		// answer (or a poll answer after a fresher event) would put back a status the batch has
+		// left — e.g. PROCESSING after a resend's COMPLETED, shown for good as no event follows.
+		if (current?.updatedAt && s.updatedAt && new Date(s.updatedAt).getTime() < new Date(current.updatedAt).getTime()) return;
 		if (current && current.status === s.status && s.processedCount < current.processedCount) return;
 		current = s;
 		if (s.status === 'PROCESSING') {
