@@ -9,6 +9,7 @@ import { bulkFlows } from './bulk';
 import { historyFlows } from './history';
 import { roleFlows } from './roles';
 import { earlyFlows, middleFlows, lateFlows } from './more';
+import { extraFlows } from './extra';
 
 export const FLOWS: Flow[] = [
 	...earlyFlows,
@@ -20,6 +21,7 @@ export const FLOWS: Flow[] = [
 	...bulkFlows,
 	...middleFlows,
 	...historyFlows,
+	...extraFlows,
 	...roleFlows,
 	...lateFlows
 ];

@@ -160,6 +160,7 @@ export const sendFlows: Flow[] = [
 			await until('3 failed', async () => (await count(page, t('zh-CN', 'word_failed'))) === 3);
 			await page.locator('.banner').waitFor();
 			// The provider's errors in Chinese words around the provider's own text.
+			ctx.state.retrySendId = page.url().split('/').pop()!;
 			await page.locator('tbody td', { hasText: '服务商出错 500' }).first().waitFor();
 			await page.locator('tbody td', { hasText: t('zh-CN', 'srv_opted_out') }).first().waitFor();
 			await ctx.audit(page, 'zh-CN', 'detail-send-failures');
