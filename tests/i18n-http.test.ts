@@ -145,6 +145,8 @@ describe('every page in Chinese', () => {
 			page.on('console', (msg) => msg.type() === 'error' && errors.push(`${page.url()}: ${msg.text()}`));
 			page.on('pageerror', (e) => errors.push(`${page.url()}: ${e}`));
 			await page.goto(`${app.url}/login`);
+			// Filled before hydration, the form would submit natively (a GET) instead of signing in.
+			await page.waitForSelector('body[data-hydrated]', { state: 'attached' });
 			await page.getByLabel('邮箱').fill(ADMIN.email);
 			await page.getByLabel('密码').fill(ADMIN.password);
 			await page.getByRole('button', { name: '登录' }).click();

@@ -1,4 +1,5 @@
 import { TRPCClientError } from '@trpc/client';
+import { serverText } from '$lib/server-text';
 
 /** A readable message for a failed call, with zod field errors spelled out. */
 export function errorMessage(err: unknown): string {
@@ -7,10 +8,10 @@ export function errorMessage(err: unknown): string {
 		const fields = data?.zodError?.fieldErrors;
 		if (fields && Object.keys(fields).length) {
 			return Object.entries(fields)
-				.map(([k, v]) => `${k}: ${(v ?? []).join(', ')}`)
+				.map(([k, v]) => `${k}: ${(v ?? []).map(serverText).join(', ')}`)
 				.join('; ');
 		}
-		return err.message;
+		return serverText(err.message);
 	}
 	return err instanceof Error ? err.message : String(err);
 }

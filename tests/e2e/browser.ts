@@ -8,15 +8,20 @@ import { promisify } from 'node:util';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext } from 'playwright-core';
 
 const exec = promisify(execCb);
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
+/** A Chinese font, so pages in Chinese render (and screenshot) as text, not boxes. */
+const CJK_FONT = '/usr/share/fonts/truetype/wqy/wqy-microhei.ttc';
+
 export async function ensureChromium() {
-	if (fs.existsSync(CHROMIUM)) return;
-	if (os.userInfo().uid !== 0) {
+	const root = os.userInfo().uid === 0;
+	// The font is a nicety: without root, a present Chromium is used as it is.
+	if (fs.existsSync(CHROMIUM) && (fs.existsSync(CJK_FONT) || process.env.CHROMIUM_PATH || !root)) return;
+	if (!root) {
 		throw new Error(
 			`Chromium is missing at ${CHROMIUM}. Install it once as root (apt-get install -y chromium) ` +
 				'or set CHROMIUM_PATH to a Chromium binary; the end-to-end tests need it.'
@@ -24,7 +29,7 @@ export async function ensureChromium() {
 	}
 	// About 80 s on these machines; the e2e hookTimeout allows for it. Async, so the test
 	// worker stays responsive meanwhile.
-	await exec('apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium', {
+	await exec('apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium fonts-wqy-microhei', {
 		timeout: 600_000,
 		maxBuffer: 64 * 1024 * 1024
 	}).catch((e: { stderr?: string }) => {
@@ -32,6 +37,16 @@ export async function ensureChromium() {
 	});
 	if (!fs.existsSync(CHROMIUM)) throw new Error(`apt-get finished but ${CHROMIUM} is still missing`);
 }
+
+const ARGS = [
+	'--no-sandbox',
+	'--disable-gpu',
+	'--disable-quic',
+	'--no-first-run',
+	'--disable-background-networking',
+	'--disable-component-update',
+	'--disable-sync'
+];
 
 /**
  * A fresh browser profile in a temp folder; close() removes it. `locale` is the browser's
@@ -45,15 +60,7 @@ export async function launchBrowser(opts: { locale?: string } = {}): Promise<{ c
 		executablePath: CHROMIUM,
 		headless: true,
 		locale: opts.locale ?? 'en-US',
-		args: [
-			'--no-sandbox',
-			'--disable-gpu',
-			'--disable-quic',
-			'--no-first-run',
-			'--disable-background-networking',
-			'--disable-component-update',
-			'--disable-sync'
-		]
+		args: ARGS
 	});
 	return {
 		context,
@@ -62,4 +69,10 @@ export async function launchBrowser(opts: { locale?: string } = {}): Promise<{ c
 			fs.rmSync(dir, { recursive: true, force: true });
 		}
 	};
+}
+
+/** One headless Chromium for many contexts (each its own cookies and locale). */
+export async function launchChromium(): Promise<Browser> {
+	await ensureChromium();
+	return chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
 }

@@ -3,6 +3,7 @@ import { DomainError } from '../errors';
 import type { BatchStatus } from '../db/schema';
 import { getBatchOrThrow, transitionBatch, type BatchRow } from './repository';
 import { bumpCounters } from './counters';
+import { RETRYABLE_CLASSES } from './items';
 import { enqueueSlice } from '../send/jobs';
 import { publishBatchUpdate } from '../events/publish';
 import { audit, type AuditAction, type AuditCtx } from '../audit/record';
@@ -124,7 +125,7 @@ export async function pauseChannelBatches(channelId: string, reason: string): Pr
 }
 
 /** Error classes worth another attempt; permanent failures (bad number, rejected) are not. */
-const RETRYABLE = ['transient', 'rate_limited'];
+const RETRYABLE = RETRYABLE_CLASSES;
 
 /**
  * New attempts for the items that failed with a retryable error. A COMPLETED send

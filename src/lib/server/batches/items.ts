@@ -2,6 +2,9 @@ import { sql } from '../db/client';
 import type { BatchRow } from './repository';
 import { quietWaiting } from '../send/quiet';
 
+/** Error classes worth another attempt (control.ts retryFailed sends these again). */
+export const RETRYABLE_CLASSES = ['transient', 'rate_limited'];
+
 type Summary = Awaited<ReturnType<typeof summarise>>;
 
 /** How long one count of a ledger answers every batch.get of the same batch state. */
@@ -23,9 +26,12 @@ export function itemSummary(batch: BatchRow): Promise<Summary> {
 	// Past the ledger retention: the breakdown stored when the rows went (a copy: callers edit it).
 	if (batch.detailsPruned) {
 		const { byStatus, topErrors } = batch.detailsPruned;
-		return Promise.resolve({ byStatus: { ...byStatus }, topErrors: topErrors.map((e) => ({ ...e })) });
+		// Its items are gone: none can be sent again.
+		return Promise.resolve({ byStatus: { ...byStatus }, topErrors: topErrors.map((e) => ({ ...e })), retryable: 0 });
 	}
-	const key = `${batch.id}:${batch.status}`;
+	// With the counters: a retry that re-opens a send and completes it within the second is the
+	// same status with other counts, and must not get the breakdown from before the retry.
+	const key = `${batch.id}:${batch.status}:${batch.processedCount}:${batch.failedCount}:${batch.unknownCount}`;
 	const now = Date.now();
 	const hit = recent.get(key);
 	if (hit && now - hit.at < SHARED_MS) return hit.summary;
@@ -43,7 +49,7 @@ async function summarise(batch: Pick<BatchRow, 'id' | 'type'>) {
 	if (batch.type === 'IMPORT') {
 		const rows = await sql()<{ key: string; n: number }[]>`
 			select outcome as key, count(*)::int as n from import_rows where batch_id = ${batch.id} group by outcome`;
-		return { byStatus: Object.fromEntries(rows.map((r) => [r.key, r.n])), topErrors: [] as { code: string; n: number; sample: string | null }[] };
+		return { byStatus: Object.fromEntries(rows.map((r) => [r.key, r.n])), topErrors: [] as { code: string; n: number; sample: string | null }[], retryable: 0 };
 	}
 	const byStatus = await sql()<{ key: string; n: number }[]>`
 		select status as key, count(*)::int as n from batch_items where batch_id = ${batch.id} group by status`;
@@ -52,7 +58,12 @@ async function summarise(batch: Pick<BatchRow, 'id' | 'type'>) {
 		select coalesce(error_code, error_class, 'unknown') as code, count(*)::int as n, min(error_message) as sample
 		from batch_items where batch_id = ${batch.id} and status in ('failed', 'unknown', 'skipped')
 		group by 1 order by 2 desc limit 10`;
-	return { byStatus: Object.fromEntries(byStatus.map((r) => [r.key, r.n])), topErrors };
+	// The failed items "Retry failed" would send again (a retryable error class, as control.ts retryFailed picks):
+	// a send whose failures are all permanent (bad numbers) is not offered a retry that would be refused.
+	const [{ retryable }] = await sql()<{ retryable: number }[]>`
+		select count(*)::int as retryable from batch_items
+		where batch_id = ${batch.id} and status = 'failed' and error_class = any(${RETRYABLE_CLASSES}::text[])`;
+	return { byStatus: Object.fromEntries(byStatus.map((r) => [r.key, r.n])), topErrors, retryable };
 }
 
 export type QuietWaiting = { count: number; next: Date | null; until: Date | null };

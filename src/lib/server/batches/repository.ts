@@ -34,6 +34,8 @@ export function toStatusDto(b: BatchRow) {
 		startedAt: b.startedAt,
 		completedAt: b.completedAt,
 		error: b.error,
+		/** The row's last change (counters, status): lets a client drop an answer older than the one it shows. */
+		updatedAt: b.updatedAt as Date | null,
 		/** Past LEDGER_RETENTION_DAYS: the per-item rows are gone (failed rows and the counts stay). */
 		detailsPruned: b.detailsPruned ? { at: b.detailsPruned.at, afterDays: b.detailsPruned.afterDays } : null
 	};
@@ -50,7 +52,7 @@ export function toBatchDto(b: BatchRow) {
 		channelId: b.channelId,
 		ratePerMinute: b.ratePerMinute,
 		jitterMs: b.jitterMs,
-		updatedAt: b.updatedAt,
+		updatedAt: b.updatedAt as Date | null,
 		/** The UNDO batch that undoes this IMPORT/DELETE (null: not undone). */
 		undoneBy: b.undoneBy,
 		/** SEND: the quiet window in the recipients' local time (HH:MM), null: none. */

@@ -95,8 +95,9 @@ async function readAndFanOut(s: BusState, batchId: string): Promise<void> {
 	}
 }
 
-type Payload = Omit<BatchStatusDto, 'progress' | 'createdAt' | 'scheduledAt' | 'startedAt' | 'completedAt'> & {
+type Payload = Omit<BatchStatusDto, 'progress' | 'createdAt' | 'scheduledAt' | 'startedAt' | 'completedAt' | 'updatedAt'> & {
 	createdAt: string;
+	updatedAt?: string | null;
 	scheduledAt: string | null;
 	startedAt: string | null;
 	completedAt: string | null;
@@ -123,6 +124,8 @@ function dtoFromPayload(p: Payload): BatchStatusDto {
 		scheduledAt: date(p.scheduledAt),
 		startedAt: date(p.startedAt),
 		completedAt: date(p.completedAt),
+		// Absent from an older payload: the client then keeps no order for this one.
+		updatedAt: date(p.updatedAt ?? null),
 		error: p.error,
 		// Live updates are of batches still running; retention touches only ended ones long after.
 		detailsPruned: null

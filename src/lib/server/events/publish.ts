@@ -37,6 +37,7 @@ export function statusPayloadSql(ex: Executor) {
 		'scheduledAt', scheduled_at,
 		'startedAt', started_at,
 		'completedAt', completed_at,
+		'updatedAt', updated_at,
 		'error', left(error, 2000)
 	)::text`;
 }
