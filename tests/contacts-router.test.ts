@@ -28,10 +28,14 @@ describe('contacts', () => {
 
 		const byName = await call.contacts.list({ search: '张伟' });
 		expect(byName.total).toBe(60);
-		// Phone search ignores spacing: "00 0012" finds …000012 and …000120.
-		const byPhone = await call.contacts.list({ search: '00 0012' });
-		expect(byPhone.items.map((c) => c.phoneE164)).toEqual(expect.arrayContaining(['+8613900000120', '+8613900000012']));
-		expect(byPhone.total).toBe(byPhone.items.length);
+		// Phone search is by prefix and ignores spacing and the "+": "+86 139 0000 012" finds
+		// …000012 and …000120. (It used to match anywhere in the number; a match in the
+		// middle has no index at 10M contacts, so it went — issue 15.)
+		const byPhone = await call.contacts.list({ search: '+86 139 0000 012' });
+		expect(byPhone.items.map((c) => c.phoneE164).sort()).toEqual(['+8613900000012', '+8613900000120']);
+		expect(byPhone).toMatchObject({ total: 2, totalExact: true });
+		expect((await call.contacts.list({ search: '861390000012' })).total).toBe(2);
+		expect((await call.contacts.list({ search: '00 0012' })).total).toBe(0);
 
 		const vip = await call.contacts.list({ tags: ['vip', 'beijing'], limit: 10, offset: 30 });
 		expect(vip.total).toBe(40);

@@ -26,23 +26,43 @@ function where(input: { search?: string; tags?: string[] }): Fragment {
 	return contactWhere({ search: input.search || undefined, tags: input.tags?.length ? input.tags : undefined, all: true });
 }
 
-/** A page of contacts, newest first, and how many match in all. */
+/**
+ * Beyond this many matches a search's total is "at least CAP" (totalExact false): an
+ * exact count of a broad search is a scan of every match (seconds at 10M), on every
+ * keystroke. The unfiltered total and a single tag's total are exact and cheap (the
+ * counts the triggers keep); "select all matching" counts exactly through bulk.count.
+ */
+export const SEARCH_TOTAL_CAP = 10_000;
+
+/**
+ * A page of contacts, newest first, and how many match: exact for everything and for
+ * one tag (maintained counts), else counted up to SEARCH_TOTAL_CAP.
+ */
 export async function listContacts(input: ContactListInput) {
 	const q = sql();
+	const search = input.search || undefined;
+	const tags = input.tags?.length ? [...new Set(input.tags)] : undefined;
 	const cond = where(input);
-	const [items, [{ total }]] = await Promise.all([
+	const count = (): Promise<{ total: number; exact: boolean }[]> =>
+		!search && !tags
+			? q`select coalesce((select contacts from contact_totals), 0)::float8 as total, true as exact`
+			: !search && tags!.length === 1
+				? q`select coalesce((select contacts from tag_counts where tag = ${tags![0]}), 0)::float8 as total, true as exact`
+				: q`select least(count(*), ${SEARCH_TOTAL_CAP})::float8 as total, count(*) <= ${SEARCH_TOTAL_CAP} as exact
+					from (select 1 from contacts c where ${cond} limit ${SEARCH_TOTAL_CAP + 1}) m`;
+	const [items, [{ total, exact }]] = await Promise.all([
 		q<ContactDto[]>`select ${columns(q)} from contacts c where ${cond}
 			order by c.id desc limit ${input.limit} offset ${input.offset}`,
-		q<{ total: number }[]>`select count(*)::float8 as total from contacts c where ${cond}`
+		count()
 	]);
-	return { items: [...items], total: Number(total), limit: input.limit, offset: input.offset };
+	return { items: [...items], total: Number(total), totalExact: exact, limit: input.limit, offset: input.offset };
 }
 
-/** Every tag in use with how many contacts hold it, most used first. */
+/** Every tag in use with how many contacts hold it, most used first (tag_counts, kept by triggers). */
 export async function tagCounts(limit = 500) {
 	const rows = await sql()<{ tag: string; count: number }[]>`
-		select t as tag, count(*)::int as count from contacts, unnest(tags) t
-		group by t order by count(*) desc, t limit ${limit}`;
+		select tag, contacts::int as count from tag_counts where contacts > 0
+		order by contacts desc, tag limit ${limit}`;
 	return [...rows];
 }
 
