@@ -28,11 +28,15 @@ describe('contacts', () => {
 
 		const byName = await call.contacts.list({ search: '张伟' });
 		expect(byName.total).toBe(60);
-		// Phone search ignores spacing: "00 0012" finds …000012 and …000120.
-		const byPhone = await call.contacts.list({ search: '00 0012' });
-		expect(byPhone.items.map((c) => c.phoneE164)).toEqual(expect.arrayContaining(['+8613900000120', '+8613900000012']));
-		expect(byPhone.total).toBe(byPhone.items.length);
-
+		// Phone search is by prefix and ignores spacing and the "+": "+86 139 00 0001" finds
+		// …00001, …00010-19 and …000100-120. (It used to match anywhere in the number; a
+		// match in the middle has no index at 10M contacts, so it went — issue 15.)
+		const byPhone = await call.contacts.list({ search: '+86 139 00 0001', limit: 200 });
+		const want = Array.from({ length: 120 }, (_, i) => `+8613900${String(i + 1).padStart(6, '0')}`).filter((p) => p.startsWith('+861390000'));
+		expect(byPhone.items.map((c) => c.phoneE164).sort()).toEqual(want.filter((p) => p.startsWith('+86139000001')).sort());
+		expect(byPhone).toMatchObject({ total: byPhone.items.length, totalExact: true });
+		expect((await call.contacts.list({ search: '86139000001' })).total).toBe(byPhone.total);
+		expect((await call.contacts.list({ search: '00 0012' })).total).toBe(0);
 		const vip = await call.contacts.list({ tags: ['vip', 'beijing'], limit: 10, offset: 30 });
 		expect(vip.total).toBe(40);
 		expect(vip.items).toHaveLength(10);

@@ -15,8 +15,9 @@ type Sent = { text: string; firstRow: number; lastRow: number; result: Promise<C
  * other. Measured here (1M rows into 1M, 2 cores): ~13.5 s with one connection,
  * ~11-12 s with two. Chunks can run side by side because each holds the batch row
  * FOR KEY SHARE only (ChunkWriter), records its own row range (import_chunks, for a
- * resume), and in skip mode never shares a phone with another chunk (later repeats are
- * marked in Node). Update mode merges a phone across chunks in file order, so its
+ * resume), and in skip mode two chunks holding the same phone are harmless: each
+ * inserts its phones in sorted order with ON CONFLICT DO NOTHING, so the later one
+ * waits for the earlier's row, then records a duplicate. Update mode merges a phone across chunks in file order, so its
  * chunks go one after the other (`ordered`), each sent when the one before committed
  * (Node still prepares the next meanwhile).
  */
@@ -73,7 +74,8 @@ export class ChunkPipeline {
 		} catch (e) {
 			if (!isRetryable(e) || ++this.retries > MAX_RETRIES) throw e;
 			// Rolled back whole (a deadlock with another import): send it again. Chunks sent
-			// behind it (unordered mode only) may commit first: they share no phone with it.
+			// behind it (unordered mode only) may commit first: a phone they share with it is
+			// then theirs, and its row here a duplicate.
 			this.queue[0] = this.send(oldest.text, oldest.firstRow, oldest.lastRow);
 			return;
 		}

@@ -118,100 +118,40 @@ export function jsonRow(c: ImportContact, row: number, opts: RowOptions): Staged
 }
 
 /**
- * phone → first row, as an open-addressing hash table over typed arrays: E.164 fits a
- * double exactly, so 1M phones take 24 MB and no garbage, where a Map of 1M number
- * keys allocates a heap number per key and cost the importer ~10% of its CPU in GC.
- */
-class PhoneRows {
-	private keys = new Float64Array(1 << 16);
-	private rows = new Int32Array(1 << 16);
-	private size = 0;
-	private readonly long = new Map<string, number>();
-
-	private slot(keys: Float64Array, k: number): number {
-		const mask = keys.length - 1;
-		let i = (Math.imul((k % 0x80000000) ^ Math.floor(k / 0x80000000), 0x9e3779b1) >>> 0) & mask;
-		while (keys[i] !== 0 && keys[i] !== k) i = (i + 1) & mask;
-		return i;
-	}
-
-	get(key: number | string): number | undefined {
-		if (typeof key === 'string') return this.long.get(key);
-		const i = this.slot(this.keys, key);
-		return this.keys[i] === 0 ? undefined : this.rows[i];
-	}
-
-	set(key: number | string, row: number) {
-		if (typeof key === 'string') return void this.long.set(key, row);
-		if ((this.size + 1) * 2 > this.keys.length) this.grow();
-		const i = this.slot(this.keys, key);
-		if (this.keys[i] === 0) this.size++;
-		this.keys[i] = key;
-		this.rows[i] = row;
-	}
-
-	private grow() {
-		const { keys, rows } = this;
-		this.keys = new Float64Array(keys.length * 2);
-		this.rows = new Int32Array(keys.length * 2);
-		for (let j = 0; j < keys.length; j++) {
-			if (keys[j] === 0) continue;
-			const i = this.slot(this.keys, keys[j]);
-			this.keys[i] = keys[j];
-			this.rows[i] = rows[j];
-		}
-	}
-}
-
-/**
- * Duplicates inside one file, keyed by E.164 as a number (see PhoneRows). Rows of the chunk being built
- * are kept so that, when duplicates update, a repeated phone merges into the staged
- * row: one INSERT … ON CONFLICT DO UPDATE cannot touch the same contact twice.
+ * Repeated phones inside one chunk, keyed by E.164 as a number where it fits
+ * (e164Key). Only the chunk being built is remembered: a phone repeated in a later
+ * chunk is left to Postgres, whose upsert finds the contact the earlier chunk wrote
+ * (skip mode: a duplicate, "already in contacts"; update mode: merged into it). An
+ * earlier version kept every phone of the file in a hash table, which at 10M rows
+ * held ~400 MB (and twice that while it grew) in the worker; the unique index already
+ * holds the same thing. Within a chunk Node must still decide: one INSERT … ON
+ * CONFLICT DO UPDATE cannot touch the same contact twice, so a repeated phone merges
+ * into the staged row (update mode), or is a duplicate of it (skip mode).
  */
 export class FileDuplicates {
-	private firstRow = new PhoneRows();
 	private inChunk = new Map<number | string, StagedRow>();
 
 	constructor(private readonly skipDuplicates: boolean) {}
 
-	/** Marks `r` as a duplicate (or merges it) when its phone came earlier in the file. */
+	/** Marks `r` as a duplicate (or merges it) when its phone came earlier in the chunk. */
 	check(r: StagedRow): void {
 		if (r.outcome !== null || r.phone === null) return;
 		const key = e164Key(r.phone);
-		const first = this.firstRow.get(key);
-		if (first === undefined) {
-			this.firstRow.set(key, r.row);
-			// Skip mode never merges: no need to remember the chunk's rows.
-			if (!this.skipDuplicates) this.inChunk.set(key, r);
+		const staged = this.inChunk.get(key);
+		if (staged === undefined) {
+			this.inChunk.set(key, r);
 			return;
 		}
 		if (this.skipDuplicates) {
 			r.outcome = 'duplicate';
-			r.reason = `same phone as row ${first}`;
+			r.reason = `same phone as row ${staged.row}`;
 			return;
 		}
-		const staged = this.inChunk.get(key);
-		if (staged) {
-			if (r.name) staged.name = r.name;
-			if (r.attributes) staged.attributes = { ...(staged.attributes ?? {}), ...r.attributes };
-			for (const t of r.tags) if (!staged.tags.includes(t)) staged.tags.push(t);
-			r.outcome = 'updated';
-			r.reason = `merged into row ${staged.row} (same phone)`;
-			return;
-		}
-		// First seen in an earlier chunk: the upsert merges it into that contact.
-		r.reason = `same phone as row ${first}`;
-		this.inChunk.set(key, r);
-	}
-
-	/**
-	 * A row an earlier run already committed (a resume): later rows with its phone are
-	 * repeats of it, but nothing merges into it, as it is not sent again.
-	 */
-	remember(r: StagedRow): void {
-		if (r.outcome !== null || r.phone === null) return;
-		const key = e164Key(r.phone);
-		if (this.firstRow.get(key) === undefined) this.firstRow.set(key, r.row);
+		if (r.name) staged.name = r.name;
+		if (r.attributes) staged.attributes = { ...(staged.attributes ?? {}), ...r.attributes };
+		for (const t of r.tags) if (!staged.tags.includes(t)) staged.tags.push(t);
+		r.outcome = 'updated';
+		r.reason = `merged into row ${staged.row} (same phone)`;
 	}
 
 	/** Called when a chunk has been handed to Postgres. */

@@ -120,10 +120,9 @@ async function pump(
 	 */
 	const take = (r: StagedRow | null): 'flush' | 'yield' | null => {
 		if (!r) return null;
-		if (committed.has(r.row)) {
-			dups.remember(r);
-			return null;
-		}
+		// Committed by an earlier run (a resume): later repeats of its phones meet the
+		// contacts it wrote in Postgres.
+		if (committed.has(r.row)) return null;
 		dups.check(r);
 		chunk.add(r);
 		if (chunk.size >= CHUNK_ROWS) return 'flush';
