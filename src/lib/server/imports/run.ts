@@ -75,8 +75,13 @@ export async function runImport(
 			await transitionBatch(batchId, 'COMPLETED', { from: ['PROCESSING'], tx });
 		});
 	}
-	if (outcome === 'cancelled' && (await findBatch(batchId))?.status === 'PAUSED') {
-		// Paused, not cancelled: keep the upload; the task checks back and resumes after the committed chunks.
+	const now = outcome === 'cancelled' ? (await findBatch(batchId))?.status : undefined;
+	if (now === 'PAUSED' || now === 'PROCESSING') {
+		// Paused, not cancelled: keep the upload; the task checks back and resumes after the
+		// committed chunks. PROCESSING here means resumed between the chunk that saw the pause
+		// and this read (seen in CI on a loaded machine: the operator resumed 0.7 s after the
+		// pause, before this job had noticed it). Calling that 'cancelled' left the batch
+		// PROCESSING with no job to run it; the recheck (worker/tasks/import.ts) carries on.
 		return 'paused';
 	}
 	// An ended import's upload is gone with the transition (trigger batch_ended_drop_upload).
