@@ -96,6 +96,37 @@ describe('import control', () => {
 		expect(ranges.map((r) => [r.first_row, r.last_row])).toEqual([[1, 200], [201, 400], [401, 600]]);
 	});
 
+	it('a pause that commits after the last chunk leaves the end to the recheck, which completes the import once resumed', async () => {
+		// Every chunk is committed; the pause lands between the last chunk and COMPLETED (a
+		// trigger of this test's database turns that final write into the pause). Seen in CI
+		// on a loaded machine: the run answered 'completed' without completing, the task did
+		// not check back, and the resumed batch stayed PROCESSING with no job.
+		const contacts = Array.from({ length: 400 }, (_, i) => ({ phoneE164: `+1404555${String(i).padStart(4, '0')}`, name: `P${i}` }));
+		const input = { format: 'json', contactCount: 400, skipDuplicates: true, tags: [] };
+		const [b] = await sql()<{ id: string }[]>`insert into batch_operations (type, status, input, total_count, processed_count, success_count, result)
+			values ('IMPORT', 'PROCESSING', ${JSON.stringify(input)}::jsonb, 400, 400, 400,
+				'{"created": 400, "updated": 0, "duplicate": 0, "invalid": 0}'::jsonb) returning id`;
+		await sql()`insert into contacts (phone_e164, name) select '+1404555' || lpad(g::text, 4, '0'), 'P' || g from generate_series(0, 399) g`;
+		await sql()`insert into import_chunks (batch_id, first_row, last_row) values (${b.id}, 1, 200), (${b.id}, 201, 400)`;
+		await sql().unsafe(`create function test_pause_at_end() returns trigger language plpgsql as $$
+			begin if new.status = 'PROCESSING' then new.status := 'PAUSED'; end if; return new; end $$`);
+		await sql().unsafe(`create trigger test_pause_at_end before update on batch_operations for each row
+			when (old.id = '${b.id}'::uuid) execute function test_pause_at_end()`);
+		try {
+			expect(await runImport(b.id, { contacts })).toBe('paused');
+		} finally {
+			await sql().unsafe(`drop trigger test_pause_at_end on batch_operations; drop function test_pause_at_end()`);
+		}
+		expect((await getBatchOrThrow(b.id)).status).toBe('PAUSED');
+		await op.call.batch.resume({ batchId: b.id });
+		// What the task's recheck does once resumed: the run skips every chunk and completes.
+		expect(await runImport(b.id, { contacts })).toBe('completed');
+		const done = await getBatchOrThrow(b.id);
+		expect(done.status).toBe('COMPLETED');
+		expect(done.processedCount).toBe(400);
+		expect(done.result).toMatchObject({ created: 400, duplicate: 0 });
+	});
+
 	it('a paused import resumes after the last committed chunk, each row once', async () => {
 		const res = await upload(server, op.token, csv('646', 6_000));
 		const id = res.body.id as string;

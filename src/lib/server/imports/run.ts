@@ -65,15 +65,19 @@ export async function runImport(
 		outcome = 'failed';
 	}
 	if (outcome === 'completed') {
-		await transaction(async (tx) => {
+		const ended = await transaction(async (tx) => {
 			// The upload's record count included blank rows: the final total is what was processed.
 			await tx`
 				update batch_operations
 				set total_count = processed_count
 				where id = ${batchId}
 					and status = 'PROCESSING'`;
-			await transitionBatch(batchId, 'COMPLETED', { from: ['PROCESSING'], tx });
+			return transitionBatch(batchId, 'COMPLETED', { from: ['PROCESSING'], tx });
 		});
+		// Every row is in, but a pause (or cancel) committed after the last chunk: a paused
+		// batch is completed by the recheck once resumed (its run skips every committed chunk).
+		// Returning 'completed' here left a resumed batch PROCESSING with no job (CI, loaded).
+		if (!ended) outcome = 'cancelled';
 	}
 	const now = outcome === 'cancelled' ? (await findBatch(batchId))?.status : undefined;
 	if (now === 'PAUSED' || now === 'PROCESSING') {
