@@ -112,8 +112,9 @@ export async function runBulkBatch(
 	}
 	// A filter's count was taken at the start; the end shows what was really processed.
 	if (where) await sql()`update batch_operations set total_count = processed_count where id = ${batchId}`;
-	await transitionBatch(batchId, 'COMPLETED', { from: ['PROCESSING'] });
-	return 'completed';
+	if (await transitionBatch(batchId, 'COMPLETED', { from: ['PROCESSING'] })) return 'completed';
+	// Paused after the last chunk: the recheck completes it once resumed (as imports/run.ts).
+	return (await findBatch(batchId))?.status === 'PAUSED' ? 'paused' : 'stopped';
 }
 
 /**

@@ -64,8 +64,9 @@ export async function runUndoBatch(
 		if (r.matched === 0) break;
 		cursor = Number(r.last);
 	}
-	await transitionBatch(batchId, 'COMPLETED', { from: ['PROCESSING'] });
-	return 'completed';
+	if (await transitionBatch(batchId, 'COMPLETED', { from: ['PROCESSING'] })) return 'completed';
+	// Paused after the last chunk: the recheck completes it once resumed (as imports/run.ts).
+	return (await findBatch(batchId))?.status === 'PAUSED' ? 'paused' : 'stopped';
 }
 
 /** A paused undo looks again a little later (run_at, not a sleeping worker), as bulk/run.ts does. */
