@@ -229,6 +229,9 @@ describe('security headers', () => {
 			const sockets: string[] = [];
 			page.on('websocket', (ws) => sockets.push(ws.url()));
 			await page.goto(`${app.url}/login`);
+			// The page's script ran (a script blocked by the policy never marks the body). Filled
+			// before that, the form went out natively (CI, loaded machine) and the test failed.
+			await page.waitForSelector('body[data-hydrated]', { state: 'attached' });
 			await page.fill('input[name=email]', OPERATOR.email);
 			await page.fill('input[name=password]', OPERATOR.password);
 			await page.click('button[type=submit]');
