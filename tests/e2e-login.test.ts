@@ -39,6 +39,28 @@ const me = (token: string) =>
 	fetch(`${app.url}/api/trpc/auth.me`, { headers: { authorization: `Bearer ${token}` } });
 
 describe('sign in and API tokens in the browser', () => {
+	it('never sends the password in the address, even before the page\'s script runs', async () => {
+		// Without the script (not loaded yet, or blocked) the form must not go out natively:
+		// as a GET it put ?email=…&password=… in the address, the history and the server's logs.
+		const noScript = await launchBrowser({ javaScriptEnabled: false });
+		try {
+			const p = await noScript.context.newPage();
+			const requested: string[] = [];
+			p.on('request', (r) => requested.push(r.url()));
+			await p.goto(`${app.url}/login`);
+			await p.fill('input[name=email]', ADMIN.email);
+			await p.fill('input[name=password]', ADMIN.password);
+			await p.press('input[name=password]', 'Enter');
+			await p.locator('button[type=submit]').click({ force: true, timeout: 2_000 }).catch(() => {});
+			await p.waitForTimeout(1_000);
+			expect(requested.length).toBeGreaterThan(0);
+			expect(requested.filter((u) => u.includes('password='))).toEqual([]);
+			expect(await p.locator('form').getAttribute('method')).toBe('post');
+		} finally {
+			await noScript.close();
+		}
+	});
+
 	it('sends an anonymous visitor to the login page', async () => {
 		await page.goto(`${app.url}/settings`);
 		await page.waitForURL(/\/login\?next=%2Fsettings$/);

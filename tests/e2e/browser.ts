@@ -53,13 +53,14 @@ const ARGS = [
  * language (Accept-Language and navigator.languages): English unless a test asks for
  * zh-CN, so the tests that read English text get the English console whatever the machine's.
  */
-export async function launchBrowser(opts: { locale?: string } = {}): Promise<{ context: BrowserContext; close(): Promise<void> }> {
+export async function launchBrowser(opts: { locale?: string; javaScriptEnabled?: boolean } = {}): Promise<{ context: BrowserContext; close(): Promise<void> }> {
 	await ensureChromium();
 	const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'batchdesk-chromium-'));
 	const context = await chromium.launchPersistentContext(dir, {
 		executablePath: CHROMIUM,
 		headless: true,
 		locale: opts.locale ?? 'en-US',
+		javaScriptEnabled: opts.javaScriptEnabled ?? true,
 		args: ARGS
 	});
 	return {
