@@ -28,4 +28,25 @@ describe('batch.get item counts', () => {
 		await new Promise((r) => setTimeout(r, 1100));
 		expect((await call.batch.get({ batchId: batch.id })).items.byStatus).toEqual({ sent: 30 });
 	});
+
+	it('shares one count while a send runs, though its counters move with every slice', async () => {
+		// Keyed by the counters, every batch.get of a running send counted the ledger again:
+		// 25 a second on 100 000 items took the reads' p95 to 241 ms (chaos h).
+		const { call } = await userCaller('operator');
+		const ids = await seedContacts(30, { prefix: '+1962' });
+		const batch = await call.batch.send({ contactIds: ids, content: 'x' });
+		const sendTen = () => sql()`
+			with s as (update batch_items set status = 'sent' where id in (select id from batch_items where batch_id = ${batch.id} and status = 'pending' order by id limit 10) returning 1)
+			update batch_operations set status = 'PROCESSING', processed_count = processed_count + (select count(*) from s), updated_at = clock_timestamp()
+			where id = ${batch.id}`;
+		await sendTen();
+		const first = await call.batch.get({ batchId: batch.id });
+		expect(first.items.byStatus).toEqual({ pending: 20, sent: 10 });
+		await sendTen();
+		const next = await call.batch.get({ batchId: batch.id });
+		expect(next.processedCount).toBe(20); // the counters are the batch row's, always current
+		expect(next.items.byStatus).toEqual({ pending: 20, sent: 10 }); // the breakdown: the shared count
+		await new Promise((r) => setTimeout(r, 1100));
+		expect((await call.batch.get({ batchId: batch.id })).items.byStatus).toEqual({ pending: 10, sent: 20 });
+	});
 });

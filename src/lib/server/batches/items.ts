@@ -1,5 +1,6 @@
 import { sql } from '../db/client';
 import type { BatchRow } from './repository';
+import { isTerminal } from './transitions';
 import { quietWaiting } from '../send/quiet';
 
 /** Error classes worth another attempt (control.ts retryFailed sends these again). */
@@ -29,9 +30,14 @@ export function itemSummary(batch: BatchRow): Promise<Summary> {
 		// Its items are gone: none can be sent again.
 		return Promise.resolve({ byStatus: { ...byStatus }, topErrors: topErrors.map((e) => ({ ...e })), retryable: 0 });
 	}
-	// With the counters: a retry that re-opens a send and completes it within the second is the
-	// same status with other counts, and must not get the breakdown from before the retry.
-	const key = `${batch.id}:${batch.status}:${batch.processedCount}:${batch.failedCount}:${batch.unknownCount}`;
+	// An ended batch's key holds its counters: a retry that re-opens a send and completes it
+	// within the second is the same status with other counts, and must not get the breakdown
+	// from before the retry. A running batch's must not: its counters move with every slice,
+	// so each batch.get counted the ledger again (chaos h, 100 000 items, 25 gets a second:
+	// reads p95 241 ms, batch.get 420 ms, where one count a second gave 19 ms).
+	const key = isTerminal(batch.status)
+		? `${batch.id}:${batch.status}:${batch.processedCount}:${batch.failedCount}:${batch.unknownCount}`
+		: `${batch.id}:${batch.status}`;
 	const now = Date.now();
 	const hit = recent.get(key);
 	if (hit && now - hit.at < SHARED_MS) return hit.summary;
