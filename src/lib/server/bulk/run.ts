@@ -1,5 +1,6 @@
 import { sql, transaction } from '../db/client';
 import { findBatch, transitionBatch, type BatchRow } from '../batches/repository';
+import { completeRun } from '../batches/complete-run';
 import { isTerminal } from '../batches/transitions';
 import { contactWhere } from '../contacts/filter';
 import { publishBatchUpdate } from '../events/publish';
@@ -111,10 +112,7 @@ export async function runBulkBatch(
 		cursor = Number(r.last);
 	}
 	// A filter's count was taken at the start; the end shows what was really processed.
-	if (where) await sql()`update batch_operations set total_count = processed_count where id = ${batchId}`;
-	if (await transitionBatch(batchId, 'COMPLETED', { from: ['PROCESSING'] })) return 'completed';
-	// Paused after the last chunk: the recheck completes it once resumed (as imports/run.ts).
-	return (await findBatch(batchId))?.status === 'PAUSED' ? 'paused' : 'stopped';
+	return completeRun(batchId, { totalFromProcessed: !!where });
 }
 
 /**

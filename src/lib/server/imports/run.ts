@@ -1,8 +1,9 @@
 import { eq } from 'drizzle-orm';
-import { db, sql, transaction } from '../db/client';
+import { db, sql } from '../db/client';
 import { importUploads } from '../db/schema';
 import { DomainError } from '../errors';
 import { findBatch, transitionBatch } from '../batches/repository';
+import { completeRun } from '../batches/complete-run';
 import { publishBatchUpdate } from '../events/publish';
 import type { ImportContact } from '../../schemas/import';
 import { storedImportInput, type StoredImportInput } from './create';
@@ -65,19 +66,8 @@ export async function runImport(
 		outcome = 'failed';
 	}
 	if (outcome === 'completed') {
-		const ended = await transaction(async (tx) => {
-			// The upload's record count included blank rows: the final total is what was processed.
-			await tx`
-				update batch_operations
-				set total_count = processed_count
-				where id = ${batchId}
-					and status = 'PROCESSING'`;
-			return transitionBatch(batchId, 'COMPLETED', { from: ['PROCESSING'], tx });
-		});
-		// Every row is in, but a pause (or cancel) committed after the last chunk: a paused
-		// batch is completed by the recheck once resumed (its run skips every committed chunk).
-		// Returning 'completed' here left a resumed batch PROCESSING with no job (CI, loaded).
-		if (!ended) outcome = 'cancelled';
+		const end = await completeRun(batchId, { totalFromProcessed: true });
+		if (end !== 'completed') return end === 'paused' ? 'paused' : 'cancelled';
 	}
 	const now = outcome === 'cancelled' ? (await findBatch(batchId))?.status : undefined;
 	if (now === 'PAUSED' || now === 'PROCESSING') {

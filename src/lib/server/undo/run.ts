@@ -1,5 +1,6 @@
 import { transaction } from '../db/client';
 import { findBatch, transitionBatch, type BatchRow } from '../batches/repository';
+import { completeRun } from '../batches/complete-run';
 import { isTerminal } from '../batches/transitions';
 import { publishBatchUpdate } from '../events/publish';
 import { enqueue } from '../jobs/enqueue';
@@ -64,9 +65,7 @@ export async function runUndoBatch(
 		if (r.matched === 0) break;
 		cursor = Number(r.last);
 	}
-	if (await transitionBatch(batchId, 'COMPLETED', { from: ['PROCESSING'] })) return 'completed';
-	// Paused after the last chunk: the recheck completes it once resumed (as imports/run.ts).
-	return (await findBatch(batchId))?.status === 'PAUSED' ? 'paused' : 'stopped';
+	return completeRun(batchId);
 }
 
 /** A paused undo looks again a little later (run_at, not a sleeping worker), as bulk/run.ts does. */
