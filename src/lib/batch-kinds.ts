@@ -17,6 +17,28 @@ export function isTerminalStatus(status: string): boolean {
 	return (TERMINAL_STATUSES as readonly string[]).includes(status);
 }
 
+/** A batch state as far as ordering goes: its status and when it was written. */
+type Stamped = { status: string; updatedAt?: Date | string | null };
+const stampMs = (s: Stamped) => (s.updatedAt ? new Date(s.updatedAt).getTime() : undefined);
+
+/** When an ended state was written (ms), to hold `isStaleAfterEnd` against; undefined for a running one. */
+export function endedAtMs(s: Stamped | null | undefined): number | undefined {
+	return s && isTerminalStatus(s.status) ? stampMs(s) : undefined;
+}
+
+/**
+ * True for a running state older than the ended one already shown (endedMs): a live event
+ * delivered after a fresher one (a chunk's progress after the batch's COMPLETED, seen with
+ * two web processes and after a resend) would put back a status the batch has left, for
+ * good as no event follows. A re-open (a retry) is newer and passes. Only against an ended
+ * state: updated_at is a transaction's start, not its commit order. The live stream
+ * (events/live.ts) and the console's page (live-batch.svelte.ts) both hold to it.
+ */
+export function isStaleAfterEnd(endedMs: number | undefined, next: Stamped): boolean {
+	const at = stampMs(next);
+	return endedMs !== undefined && at !== undefined && !isTerminalStatus(next.status) && at < endedMs;
+}
+
 /** The statuses of one target (a recipient, a contact) in a batch's ledger. */
 export const ITEM_STATUSES = ['pending', 'sending', 'sent', 'done', 'failed', 'skipped', 'cancelled', 'unknown'] as const;
 export type ItemStatus = (typeof ITEM_STATUSES)[number];

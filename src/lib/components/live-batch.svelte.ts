@@ -2,7 +2,7 @@ import { browser } from '$app/environment';
 import { onSocketState, trpc } from '$lib/trpc/client';
 import type { BatchStatusDto } from '$lib/trpc/types';
 import { errorMessage } from '$lib/errors';
-import { isTerminalStatus } from '$lib/batch-kinds';
+import { endedAtMs, isStaleAfterEnd, isTerminalStatus } from '$lib/batch-kinds';
 import { RateMeter, averagePerSecond, doneOf } from './rate-meter';
 
 const GRACE_MS = 1500;
@@ -82,14 +82,7 @@ export function liveBatch(batchId: string, opts: Options = {}) {
 		etaMs = s.status === 'PROCESSING' ? meter.etaMs(Math.max(0, s.totalCount - s.processedCount)) : null;
 	};
 	const apply = (s: BatchStatusDto) => {
-		// Ignore a running status older than the ended one shown: a live event delivered after a
-		// fresher answer would put back a status the batch has left (PROCESSING after a resend's
-		// COMPLETED, shown for good as no event follows). A re-open (retry) is newer, so it shows.
-		// Only for an ended batch: updated_at is a transaction's start, not its commit order.
-		if (
-			current?.updatedAt && s.updatedAt && isTerminalStatus(current.status) && !isTerminalStatus(s.status) &&
-			new Date(s.updatedAt).getTime() < new Date(current.updatedAt).getTime()
-		) return;
+		if (isStaleAfterEnd(endedAtMs(current), s)) return;
 		if (current && current.status === s.status && s.processedCount < current.processedCount) return;
 		current = s;
 		if (s.status === 'PROCESSING') {

@@ -3,6 +3,7 @@ import { db } from '../db/client';
 import { batchOperations } from '../db/schema';
 import { findBatch, toStatusDto, type BatchRow, type BatchStatusDto } from '../batches/repository';
 import { isTerminal } from '../batches/transitions';
+import { endedAtMs, isStaleAfterEnd } from '../../batch-kinds';
 import { tracked, type TrackedEnvelope } from '@trpc/server';
 import { nextReadSeq, subscribe, type BatchUpdateEvent } from './bus';
 
@@ -104,7 +105,8 @@ export async function* batchUpdates(opts: {
 				const fp = fingerprint(data);
 				const prev = seen.get(row.id)?.fp ?? (batchId && last ? last.fp : undefined);
 				seen.set(row.id, { seq, fp });
-				if (isTerminal(data.status) && data.updatedAt) endedAt.set(row.id, data.updatedAt.getTime());
+				const ended = endedAtMs(data);
+				if (ended !== undefined) endedAt.set(row.id, ended);
 				// On resume, an unchanged non-terminal state is not worth re-sending.
 				if (resuming && prev === fp && !isTerminal(data.status)) continue;
 				const ev: BatchUpdateEvent = { type: 'batch_update', data, timestamp: Date.now() };
@@ -123,13 +125,9 @@ export async function* batchUpdates(opts: {
 					continue;
 				}
 				const { data } = msg.event;
-				// A running state older than the ended one already sent (a chunk's progress event
-				// delivered after the batch's COMPLETED, seen with two web processes) would leave a
-				// subscriber on a status the batch has left. A re-open (retry) is newer and passes.
-				// As the console's page does (live-batch.svelte.ts).
-				const ended = endedAt.get(data.id);
-				if (ended !== undefined && !isTerminal(data.status) && data.updatedAt && data.updatedAt.getTime() < ended) continue;
-				if (isTerminal(data.status) && data.updatedAt) endedAt.set(data.id, data.updatedAt.getTime());
+				if (isStaleAfterEnd(endedAt.get(data.id), data)) continue;
+				const ended = endedAtMs(data);
+				if (ended !== undefined) endedAt.set(data.id, ended);
 				const prev = seen.get(data.id);
 				if (prev && msg.readSeq < prev.seq) continue; // older than what we already sent
 				const { fp, live } = sharedLive(msg.event);
