@@ -5,6 +5,7 @@ import { createUser } from '../src/lib/server/auth/users';
 import type { Role } from '../src/lib/server/db/schema';
 import type { AuthUser } from '../src/lib/server/auth/types';
 import { randomBytes } from 'node:crypto';
+import { pollUntil } from '../scripts/lib/poll';
 
 const factory = createCallerFactory(appRouter);
 
@@ -23,17 +24,10 @@ export async function userCaller(role: Role = 'admin') {
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls until fn returns a truthy value or the time runs out. */
-export async function waitFor<T>(fn: () => Promise<T> | T, timeoutMs = 15_000, everyMs = 50): Promise<NonNullable<T>> {
-	const end = Date.now() + timeoutMs;
-	let last: unknown;
-	for (;;) {
-		try {
-			const v = await fn();
-			if (v) return v as NonNullable<T>;
-		} catch (e) {
-			last = e;
-		}
-		if (Date.now() > end) throw new Error(`waitFor timed out${last ? `: ${String(last)}` : ''}`);
-		await sleep(everyMs);
-	}
+export function waitFor<T>(fn: () => Promise<T> | T, timeoutMs = 15_000, everyMs = 50): Promise<NonNullable<T>> {
+	return pollUntil(fn, {
+		timeoutMs,
+		everyMs,
+		fail: (last) => new Error(`waitFor timed out${last instanceof Error ? `: ${String(last)}` : ''}`)
+	});
 }

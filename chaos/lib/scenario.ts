@@ -4,6 +4,8 @@
  * (numbers measured by the run), `pass` whether every invariant of the scenario held,
  * `detail` a line saying which one broke when it did not.
  */
+import { pollUntil } from '../../scripts/lib/poll';
+
 export type ScenarioResult = { pass: boolean; figures: Record<string, unknown>; detail?: string };
 export type Scenario = { name: string; run(): Promise<ScenarioResult> };
 
@@ -28,19 +30,12 @@ export function invariants() {
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Polls until fn returns a truthy value; throws after timeoutMs naming `what`. */
-export async function waitFor<T>(what: string, fn: () => Promise<T> | T, timeoutMs = 60_000, everyMs = 100): Promise<NonNullable<T>> {
-	const end = Date.now() + timeoutMs;
-	let last: unknown;
-	for (;;) {
-		try {
-			const v = await fn();
-			if (v) return v as NonNullable<T>;
-		} catch (e) {
-			last = e;
-		}
-		if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
-		await sleep(everyMs);
-	}
+export function waitFor<T>(what: string, fn: () => Promise<T> | T, timeoutMs = 60_000, everyMs = 100): Promise<NonNullable<T>> {
+	return pollUntil(fn, {
+		timeoutMs,
+		everyMs,
+		fail: (last) => new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last instanceof Error ? ` (last error: ${String(last)})` : ''}`)
+	});
 }
 
 /** The p-th percentile (0–100) of a list of numbers, nearest rank. */

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import type { Browser, Page, Locator } from 'playwright-core';
+import { pollUntil } from '../../scripts/lib/poll';
 import type { startFakeProvider } from '../fake-provider';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -43,20 +44,12 @@ export function assert(cond: unknown, message: string): asserts cond {
 }
 
 /** Waits for fn to return a truthy value (polling); throws with `what` after timeoutMs. */
-export async function until<T>(what: string, fn: () => Promise<T> | T, timeoutMs = 30_000): Promise<NonNullable<T>> {
-	const end = Date.now() + timeoutMs;
-	let last: unknown;
-	for (;;) {
-		try {
-			const v = await fn();
-			if (v) return v as NonNullable<T>;
-			last = v;
-		} catch (e) {
-			last = e;
-		}
-		if (Date.now() > end) throw new FlowError(`timed out waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
-		await new Promise((r) => setTimeout(r, 100));
-	}
+export function until<T>(what: string, fn: () => Promise<T> | T, timeoutMs = 30_000): Promise<NonNullable<T>> {
+	return pollUntil(fn, {
+		timeoutMs,
+		everyMs: 100,
+		fail: (last) => new FlowError(`timed out waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`)
+	});
 }
 
 export type AxeViolation = { page: string; lang: Lang; id: string; impact: string; help: string; targets: string[] };
