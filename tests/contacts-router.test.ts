@@ -46,6 +46,20 @@ describe('contacts', () => {
 		expect(last.items).toHaveLength(20);
 	});
 
+	it('finds a name search of several words as one substring, whatever the words around it', async () => {
+		// Each word is looked up in the trigram index on its own; the whole search still decides.
+		const names = ['Anna Kowalski', 'Joanna Kowal', 'Kowalski Anna', 'Anna Maria Kowalska', 'Omar Wu', 'Omar Wulf', 'Omar Li Wu', 'ANNA KOWALEWSKA', 'Anna 100% Kow_x'];
+		await sql()`insert into contacts (phone_e164, name)
+			select '+8613700' || lpad(n::text, 6, '0'), t.name from unnest(${names}::text[]) with ordinality as t(name, n)`;
+		const { call } = await userCaller('viewer');
+		const found = async (search: string) => (await call.contacts.list({ search, limit: 50 })).items.map((c) => c.name).sort();
+		expect(await found('anna kow')).toEqual(['ANNA KOWALEWSKA', 'Anna Kowalski', 'Joanna Kowal'].sort());
+		expect(await found('Omar Wu')).toEqual(['Omar Wu', 'Omar Wulf']);
+		expect(await found('nna  kow')).toEqual([]); // two spaces: not a substring of any
+		expect(await found('100% Kow_')).toEqual(['Anna 100% Kow_x']); // % and _ as written
+		await sql()`delete from contacts where phone_e164 like '+8613700%'`;
+	});
+
 	it('lists tags with counts, most used first', async () => {
 		const { call } = await userCaller('viewer');
 		const tags = await call.contacts.tags();

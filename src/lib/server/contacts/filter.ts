@@ -37,18 +37,39 @@ export function contactWhere(filter: ContactFilter): Fragment {
 	if (filter.tags?.length) parts.push(q`c.tags @> ${filter.tags}::text[]`);
 	if (filter.search) {
 		const prefix = phonePrefix(filter.search);
-		const like = `%${filter.search.replace(/[\\%_]/g, (m) => `\\${m}`)}%`;
+		const like = containing(filter.search);
 		if (prefix && isPhoneSearch(filter.search)) parts.push(q`c.phone_e164 like ${`${prefix}%`}`);
 		// Under 3 characters pg_trgm has no trigram to look up and would read its whole
 		// index: such a search walks the table instead (a common letter fills a page fast).
 		else if (filter.search.length < 3) parts.push(q`(c.name || '') ilike ${like}`);
-		else parts.push(q`c.name ilike ${like}`);
+		else parts.push(nameSearch(filter.search, like));
 	}
 	if (parts.length === 0) {
 		if (!filter.all) throw badInput('A filter needs tags, a search, or all: true.', 'filter');
 		return q`true`;
 	}
 	return parts.reduce((a, p) => q`${a} and ${p}`);
+}
+
+/**
+ * A name substring search as the trigram index serves it best. A search of several words
+ * ("Aisha Sil") as one pattern makes pg_trgm look up the words' edges too ("  s", "ha "):
+ * the first letter of every name's word, posting lists of millions at 10M contacts
+ * (65 ms for a search matching nobody). Each word of 3+ characters as its own pattern
+ * looks up only the words' insides (25 ms); the whole search, on an expression the index
+ * does not cover, then checks each candidate exactly. The same rows either way. A word
+ * shorter than 3 needs its edges (" wu", "wu " are all it has: "Omar Wu" on "omar" alone
+ * rechecked 333 000 names, 3.4 s): then the one pattern.
+ */
+/** An ILIKE pattern matching `text` anywhere (its own % _ \\ taken literally). */
+const containing = (text: string) => `%${text.replace(/[\\%_]/g, (m) => `\\${m}`)}%`;
+
+function nameSearch(search: string, like: string): Fragment {
+	const q = sql();
+	const words = search.split(/\s+/).filter((w) => w !== '');
+	if (words.length < 2 || words.some((w) => w.length < 3)) return q`c.name ilike ${like}`;
+	const each = words.map((w) => q`c.name ilike ${containing(w)}`);
+	return q`${each.reduce((a, p) => q`${a} and ${p}`)} and (c.name || '') ilike ${like}`;
 }
 
 /** Validates "exactly one of contactIds / filter". */
