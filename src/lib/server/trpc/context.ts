@@ -6,6 +6,8 @@ export type Context = {
 	sessionToken: string | null;
 	ip: string;
 	userAgent: string | null;
+	/** Set for calls over the WebSocket: a message's calls run concurrently, uncounted. */
+	overSocket?: boolean;
 	/** Lets login/logout set or clear the session cookie over HTTP; absent over ws. */
 	setCookie?: (token: string | null, expiresAt?: Date) => void;
 };

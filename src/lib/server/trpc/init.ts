@@ -130,9 +130,15 @@ export const publicProcedure = base.use(storableInput);
 /**
  * For calls that must be made alone: a batch runs its calls concurrently, which turned
  * one request into 100 password checks (auth.login). A batch of one is a lone call.
+ * HTTP only: a socket's message runs up to WS_MAX_BATCH calls at once and its context is
+ * the connection's, so a call cannot tell how many came with it (10 guesses a message);
+ * and a socket cannot carry the session cookie that signing in sets.
  */
 export const loneProcedure = base
 	.use(({ ctx, next }) => {
+		if (ctx.overSocket) {
+			throw new TRPCError({ code: 'BAD_REQUEST', message: 'This call is made over HTTP (POST /api/trpc/…), not over the WebSocket.' });
+		}
 		if ((ctx.callsInRequest ?? 1) > 1) {
 			throw new TRPCError({ code: 'BAD_REQUEST', message: 'This call cannot be batched with others: send it alone.' });
 		}

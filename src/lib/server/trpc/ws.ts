@@ -49,7 +49,8 @@ async function createWsContext({ req, res, info }: CreateWSSContextFnOptions): P
 		user: auth.user,
 		sessionToken: auth.sessionToken,
 		ip: clientAddress(req),
-		userAgent: req.headers['user-agent'] ?? null
+		userAgent: req.headers['user-agent'] ?? null,
+		overSocket: true
 	};
 	// Kept with the socket: re-read on revocation notices, at expiry, and by the sweep.
 	admit(res as WebSocket, ctx, creds, auth.expiresAt);
