@@ -14,7 +14,7 @@ import { deleteUser, setUserDisabled } from '../src/lib/server/auth/users';
 import { sql } from '../src/lib/server/db/client';
 import { userCaller, waitFor } from './helpers';
 import { codeOf, rawClient, startWsHttp } from './ws-helpers';
-import { httpCall, type Creds, type Kind } from './http-call';
+import { httpBatch, httpCall, type Creds, type Kind } from './http-call';
 
 const PUBLIC = new Set(['health', 'auth.login']);
 /** Mutations any signed-in user may run on their own account; every other one needs operator or admin. */
@@ -113,6 +113,43 @@ describe('every procedure walked with credentials that must open nothing', () =>
 		console.log(
 			`walked ${walked} procedures × ${Object.keys(ids).length} identities (${calls} calls over HTTP and ws): ${leaks.length} leaks`
 		);
+		expect(leaks).toEqual([]);
+	}, 120_000);
+
+	it('refuses them inside a batched request and over the socket too', async () => {
+		// Batching (HTTP ?batch=1) and the socket are other ways in: each call of a batch and
+		// each query or mutation sent over a socket must be refused alike.
+		const ids = await identities();
+		const leaks: string[] = [];
+		let calls = 0;
+		for (const [who, credsList] of Object.entries(ids)) {
+			for (const creds of credsList as Creds[]) {
+				for (const type of ['query', 'mutation'] as const) {
+					const paths = procedures.filter((p) => p.type === type && !PUBLIC.has(p.path)).map((p) => p.path);
+					// TRPC_MAX_BATCH_SIZE (20) calls a request.
+					for (let i = 0; i < paths.length; i += 20) {
+						const chunk = paths.slice(i, i + 20);
+						const { answers } = await httpBatch(chunk, type, creds);
+						calls += chunk.length;
+						if (answers.length !== chunk.length) leaks.push(`${who} batch of ${chunk.length}: ${answers.length} answers`);
+						answers.forEach((r, k) => {
+							if (r.code !== 'UNAUTHORIZED' || r.hasData) leaks.push(`${who} ${chunk[k]} in a batch: ${r.code ?? 'data'}`);
+						});
+					}
+				}
+				const c = rawClient(srv.base, { token: creds.bearer, cookie: creds.cookie });
+				for (const { path, type } of procedures) {
+					if (PUBLIC.has(path) || type === 'subscription') continue;
+					calls++;
+					const r = await Promise.race([c.call(type as 'query' | 'mutation', path), c.closed.then(() => null)]);
+					// A socket closed at connect (no user) opens nothing either.
+					if (r === null) continue;
+					if (codeOf(r) !== 'UNAUTHORIZED' || r.result !== undefined) leaks.push(`${who} ${path} over ws: ${codeOf(r) ?? 'data'}`);
+				}
+				c.close();
+			}
+		}
+		console.log(`walked queries and mutations × ${Object.keys(ids).length} identities in batches of 20 and over ws: ${calls} calls, ${leaks.length} leaks`);
 		expect(leaks).toEqual([]);
 	}, 120_000);
 
