@@ -115,7 +115,12 @@ export async function recordOutcomes(tx: Tx, batchId: string, outcomes: ItemOutc
 				}))
 			)}::jsonb) as u(id bigint, status text, error_class text, error_code text, error_message text,
 				provider_message_id text, not_before timestamptz, claim int)
-			where i.id = u.id and (u.claim is null or i.attempts = u.claim)
+			-- The ids again as an array: the items come by the primary key whatever the statistics.
+			-- Joined to the recordset alone, a batch_items never analysed yet (a fresh database's
+			-- first big send) got a nested loop that parsed the JSON again for every item: 500
+			-- outcomes took hundreds of ms, the lanes' flushes queued behind the batch row, and
+			-- bench:providers sent at 0.42-0.67 of the cap until autovacuum analysed the table.
+			where i.id = any(${rest.map((o) => o.id)}::bigint[]) and i.id = u.id and (u.claim is null or i.attempts = u.claim)
 				and (${heldI} or (${!bumpAttempts} and u.claim is not null and i.claimed_by is null and i.status in ('pending', 'cancelled')))
 			returning i.id::int as id, i.attempts`;
 		for (const r of rows) written.set(r.id, r.attempts - bump);
