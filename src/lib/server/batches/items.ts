@@ -10,7 +10,9 @@ type Summary = Awaited<ReturnType<typeof summarise>>;
 
 /** How long one count of a ledger answers every batch.get of the same batch state. */
 const SHARED_MS = 1000;
-const recent = new Map<string, { at: number; summary: Promise<Summary> }>();
+/** A running batch's count older than SHARED_MS but younger than this is served while a new one is counted. */
+const SERVE_WHILE_COUNTING_MS = 5000;
+const recent = new Map<string, { at: number; summary: Promise<Summary>; counting?: boolean }>();
 
 /**
  * Per-status counts of a batch's ledger (batch_items for SEND/TAG/DELETE,
@@ -41,7 +43,22 @@ export function itemSummary(batch: BatchRow): Promise<Summary> {
 	const now = Date.now();
 	const hit = recent.get(key);
 	if (hit && now - hit.at < SHARED_MS) return hit.summary;
-	if (recent.size > 1000) for (const [k, v] of recent) if (now - v.at >= SHARED_MS) recent.delete(k);
+	if (hit && batch.status === 'PROCESSING' && now - hit.at < SERVE_WHILE_COUNTING_MS) {
+		// Running: the last count answers at once while the next is made. Awaited, the count
+		// (~80 ms at 100 000 items) held every get that came during it: 1 in 12 of 25 a
+		// second, which made batch.get's p95 the count's time (chaos h: 80 ms of a 50 ms
+		// target). The breakdown is then at most one count behind; the counters on the
+		// batch row, which the page shows as progress, are always current.
+		if (!hit.counting) {
+			hit.counting = true;
+			summarise(batch).then(
+				(v) => recent.set(key, { at: Date.now(), summary: Promise.resolve(v) }),
+				() => (hit.counting = false)
+			);
+		}
+		return hit.summary;
+	}
+	if (recent.size > 1000) for (const [k, v] of recent) if (now - v.at >= SERVE_WHILE_COUNTING_MS) recent.delete(k);
 	const summary = summarise(batch);
 	recent.set(key, { at: now, summary });
 	summary.catch(() => recent.delete(key));
