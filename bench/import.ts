@@ -14,10 +14,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import http from 'node:http';
 import { spawn, type ChildProcess } from 'node:child_process';
 import postgres from 'postgres';
 import { benchDatabase, stopChildren } from './bench-db';
+import { copyBaseline, copyCell, peakRssMb, uploadFile, webRole } from './upload-route';
 import { freePort } from '../scripts/lib/free-port';
 
 const arg = (name: string, dflt: number) => {
@@ -26,47 +26,7 @@ const arg = (name: string, dflt: number) => {
 };
 const log = (...a: unknown[]) => console.error('[bench:import]', ...a);
 
-/** The web child: the real POST /api/imports handler behind a plain Node server, as adapter-node runs it. */
-async function webRole() {
-	const { POST } = await import('../src/routes/api/imports/+server');
-	const { bearerFrom, resolveAuth } = await import('../src/lib/server/auth/resolve');
-	const server = http.createServer(async (req, res) => {
-		const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-		const auth = await resolveAuth({ bearer: bearerFrom(req.headers.authorization) });
-		const headers = new Headers();
-		for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers.set(k, v);
-		const body = new ReadableStream<Uint8Array>({
-			start(c) {
-				req.on('data', (d: Buffer) => {
-					c.enqueue(new Uint8Array(d));
-					if ((c.desiredSize ?? 0) <= 0) req.pause();
-				});
-				req.on('end', () => c.close());
-				req.on('error', (e) => c.error(e));
-			},
-			pull: () => void req.resume(),
-			cancel: () => void req.destroy()
-		});
-		// @ts-expect-error duplex is needed for streamed bodies in Node's fetch types
-		const request = new Request(url, { method: 'POST', headers, body, duplex: 'half' });
-		// eslint-disable-next-line @typescript-eslint/no-explicit-any
-		const response = await POST({ request, url, locals: { user: auth.user, sessionToken: null }, params: {} } as any);
-		res.writeHead(response.status, Object.fromEntries(response.headers));
-		res.end(Buffer.from(await response.arrayBuffer()));
-	});
-	server.listen(Number(process.env.BENCH_WEB_PORT), '127.0.0.1', () => process.send?.('ready'));
-}
 
-/** Peak resident set of a process (VmHWM), in MB. */
-function peakRssMb(pid: number | undefined): number {
-	if (!pid) return 0;
-	try {
-		const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-		return m ? Math.round(Number(m[1]) / 1024) : 0;
-	} catch {
-		return 0;
-	}
-}
 
 const BASE_PREFIX = '+86138'; // base contacts: +86 138 0000 0000 …
 const US_AREAS = [212, 310, 415, 646, 718, 202, 305, 312, 617, 702];
@@ -104,9 +64,6 @@ const INVALID = ['12345', '+999 123 456', 'call me', '(415) 555', '+86 138', '0'
 
 function csvCell(v: string): string {
 	return /[",\n\r]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
-}
-function copyCell(v: string): string {
-	return v.replace(/[\\\t\n\r]/g, (m) => (m === '\\' ? '\\\\' : m === '\t' ? '\\t' : m === '\n' ? '\\n' : '\\r'));
 }
 function tagsOf(cell: string, batchTag: string): string[] {
 	const out = cell.split(/[,;|]/).map((t) => t.trim()).filter(Boolean);
@@ -174,40 +131,10 @@ async function seedBase(sql: postgres.Sql, table: string, base: number) {
 
 async function baseline(sql: postgres.Sql, tsvPath: string): Promise<number> {
 	const started = performance.now();
-	await sql.begin(async (tx) => {
-		await tx.unsafe(`create temp table stage (phone text, name text, tags text[], attributes jsonb) on commit drop`);
-		const copy = await tx.unsafe('copy stage from stdin').writable();
-		await new Promise<void>((resolve, reject) => {
-			const src = fs.createReadStream(tsvPath);
-			src.on('error', reject);
-			copy.on('error', reject);
-			copy.on('finish', resolve);
-			src.pipe(copy);
-		});
-		await tx.unsafe(`insert into contacts_baseline (phone_e164, name, tags, attributes, source)
-			select phone, name, tags, attributes, 'bench' from stage on conflict (phone_e164) do nothing`);
-	});
+	await copyBaseline(sql, tsvPath, 'contacts_baseline');
 	return (performance.now() - started) / 1000;
 }
 
-function uploadFile(url: string, token: string, file: string): Promise<{ status: number; body: string }> {
-	return new Promise((resolve, reject) => {
-		const req = http.request(
-			`${url}/api/imports?defaultCountry=US&tags=bench&source=bench&filename=bench.csv`,
-			{
-				method: 'POST',
-				headers: { authorization: `Bearer ${token}`, 'content-type': 'text/csv', 'content-length': fs.statSync(file).size }
-			},
-			(res) => {
-				let body = '';
-				res.on('data', (d) => (body += d));
-				res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-			}
-		);
-		req.on('error', reject);
-		fs.createReadStream(file).pipe(req);
-	});
-}
 
 async function main() {
 	const rows = arg('rows', 1_000_000);
@@ -263,7 +190,7 @@ async function main() {
 
 		log('import: upload through the route, worker processes');
 		const started = performance.now();
-		const res = await uploadFile(`http://127.0.0.1:${webPort}`, token, csvPath);
+		const res = await uploadFile(`http://127.0.0.1:${webPort}`, token, csvPath, 'bench.csv');
 		if (res.status !== 201) throw new Error(`upload failed: ${res.status} ${res.body}`);
 		const batchId = JSON.parse(res.body).id as string;
 		log(`uploaded in ${((performance.now() - started) / 1000).toFixed(2)} s; batch ${batchId}`);

@@ -22,10 +22,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import http from 'node:http';
 import { spawn, type ChildProcess } from 'node:child_process';
 import postgres from 'postgres';
 import { benchDatabase, log, stopChildren } from './bench-db';
+import { rawSend } from './send-baseline';
+import { copyBaseline, copyCell, peakRssMb, uploadFile, webRole } from './upload-route';
 import { freePort } from '../scripts/lib/free-port';
 
 const N = Number(process.env.SCALE_CONTACTS ?? 10_000_000);
@@ -33,46 +34,7 @@ const SEND = Number(process.env.SCALE_SEND ?? Math.round(N / 10));
 const WORKERS = 2;
 const QUERIES = Number(process.env.SCALE_QUERIES ?? 60);
 
-/** The web child: the real POST /api/imports handler behind a plain Node server, as in bench:import. */
-async function webRole() {
-	const { POST } = await import('../src/routes/api/imports/+server');
-	const { bearerFrom, resolveAuth } = await import('../src/lib/server/auth/resolve');
-	const server = http.createServer(async (req, res) => {
-		const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-		const auth = await resolveAuth({ bearer: bearerFrom(req.headers.authorization) });
-		const headers = new Headers();
-		for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers.set(k, v);
-		const body = new ReadableStream<Uint8Array>({
-			start(c) {
-				req.on('data', (d: Buffer) => {
-					c.enqueue(new Uint8Array(d));
-					if ((c.desiredSize ?? 0) <= 0) req.pause();
-				});
-				req.on('end', () => c.close());
-				req.on('error', (e) => c.error(e));
-			},
-			pull: () => void req.resume(),
-			cancel: () => void req.destroy()
-		});
-		// @ts-expect-error duplex is needed for streamed bodies in Node's fetch types
-		const request = new Request(url, { method: 'POST', headers, body, duplex: 'half' });
-		// eslint-disable-next-line @typescript-eslint/no-explicit-any
-		const response = await POST({ request, url, locals: { user: auth.user, sessionToken: null }, params: {} } as any);
-		res.writeHead(response.status, Object.fromEntries(response.headers));
-		res.end(Buffer.from(await response.arrayBuffer()));
-	});
-	server.listen(Number(process.env.BENCH_WEB_PORT), '127.0.0.1', () => process.send?.('ready'));
-}
 
-function peakRssMb(pid: number | undefined): number {
-	if (!pid) return 0;
-	try {
-		const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-		return m ? Math.round(Number(m[1]) / 1024) : 0;
-	} catch {
-		return 0;
-	}
-}
 
 const FIRST = ['Anna', 'Wei', 'José', 'Olga', 'Ravi', 'Fatima', 'John', 'Mei', 'Lukas', 'Sofia', 'Ahmed', 'Yuki', 'Pierre', 'Ines',
 	'Chen', 'Maria', 'Oleg', 'Aisha', 'Tom', 'Lena', 'Jun', 'Carlos', 'Nina', 'Omar', 'Eva', 'Hiro', 'Zoë', 'Ana', 'Ivan', 'Lea'];
@@ -106,9 +68,6 @@ const nameOf = (i: number) => `${FIRST[(i * 7) % FIRST.length]} ${LAST[(i * 13) 
 /** Tags: r0…r19 (5% each), lead (10%: the send's recipients), vip (1%). */
 const tagsOf = (i: number) => [`r${i % 20}`, ...(i % 10 === 3 ? ['lead'] : []), ...(i % 100 === 42 ? ['vip'] : [])];
 
-function copyCell(v: string): string {
-	return v.replace(/[\\\t\n\r]/g, (m) => (m === '\\' ? '\\\\' : m === '\t' ? '\\t' : m === '\n' ? '\\n' : '\\r'));
-}
 
 /** The CSV and the baseline's normalised TSV side by side, streamed. */
 async function generate(csvPath: string, tsvPath: string) {
@@ -138,21 +97,6 @@ async function generate(csvPath: string, tsvPath: string) {
 	await Promise.all([new Promise((r) => csv.end(r)), new Promise((r) => tsv.end(r))]);
 }
 
-function uploadFile(url: string, token: string, file: string): Promise<{ status: number; body: string }> {
-	return new Promise((resolve, reject) => {
-		const req = http.request(
-			`${url}/api/imports?defaultCountry=US&tags=bench&source=bench&filename=scale.csv`,
-			{ method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'text/csv', 'content-length': fs.statSync(file).size } },
-			(res) => {
-				let body = '';
-				res.on('data', (d) => (body += d));
-				res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-			}
-		);
-		req.on('error', reject);
-		fs.createReadStream(file).pipe(req);
-	});
-}
 
 const p95 = (xs: number[]) => {
 	const s = [...xs].sort((a, b) => a - b);
@@ -198,19 +142,7 @@ async function main() {
 		log('import baseline: COPY into staging + INSERT … ON CONFLICT DO NOTHING (same indexes, no triggers)');
 		await sql`create table contacts_baseline (like contacts including all)`;
 		const b0 = performance.now();
-		await sql.begin(async (tx) => {
-			await tx.unsafe(`create temp table stage (phone text, name text, tags text[], attributes jsonb) on commit drop`);
-			const copy = await tx.unsafe('copy stage from stdin').writable();
-			await new Promise<void>((resolve, reject) => {
-				const src = fs.createReadStream(tsvPath);
-				src.on('error', reject);
-				copy.on('error', reject);
-				copy.on('finish', resolve);
-				src.pipe(copy);
-			});
-			await tx.unsafe(`insert into contacts_baseline (phone_e164, name, tags, attributes, source)
-				select phone, name, tags, attributes, 'bench' from stage on conflict (phone_e164) do nothing`);
-		});
+		await copyBaseline(sql, tsvPath, 'contacts_baseline');
 		const importBaselineS = (performance.now() - b0) / 1000;
 		log(`import baseline ${importBaselineS.toFixed(1)} s`);
 		await sql`drop table contacts_baseline`;
@@ -247,7 +179,7 @@ async function main() {
 
 		log('import: upload through the route, a worker process runs it');
 		const i0 = performance.now();
-		const res = await uploadFile(`http://127.0.0.1:${webPort}`, token, csvPath);
+		const res = await uploadFile(`http://127.0.0.1:${webPort}`, token, csvPath, 'scale.csv');
 		if (res.status !== 201) throw new Error(`upload failed: ${res.status} ${res.body}`);
 		const importId = JSON.parse(res.body).id as string;
 		log(`uploaded in ${((performance.now() - i0) / 1000).toFixed(1)} s; batch ${importId}`);
@@ -336,25 +268,7 @@ async function main() {
 		await sql`vacuum analyze batch_items`;
 		await sql`checkpoint`;
 		const s0 = performance.now();
-		for (;;) {
-			const n = await sql.begin(async (tx) => {
-				const rows = await tx<{ id: string; phone: string }[]>`
-					with picked as (select id, contact_id from batch_items where batch_id = ${rawBatch} and status = 'pending'
-						order by id limit 2000 for update skip locked)
-					select p.id, c.phone_e164 as phone from picked p join contacts c on c.id = p.contact_id`;
-				if (rows.length === 0) return 0;
-				const ids = rows.map((r) => r.id);
-				await tx`insert into outbox (channel_id, batch_id, item_id, to_phone, body, idempotency_key)
-					select 'sandbox', ${rawBatch}::uuid, u.id, u.phone, ${'Hello'}, ${rawBatch} || ':' || u.id
-					from unnest(${ids}::bigint[], ${rows.map((r) => r.phone)}::text[]) u(id, phone)
-					on conflict (idempotency_key) do nothing`;
-				await tx`update batch_items set status = 'sent', attempts = attempts + 1, updated_at = now() where id = any(${ids}::bigint[])`;
-				await tx`update batch_operations set processed_count = processed_count + ${rows.length},
-					success_count = success_count + ${rows.length} where id = ${rawBatch}`;
-				return rows.length;
-			});
-			if (n === 0) break;
-		}
+		await rawSend(sql, rawBatch, 2000);
 		const sendBaselineS = (performance.now() - s0) / 1000;
 		log(`send baseline ${sendBaselineS.toFixed(1)} s (${Math.round(recipients / sendBaselineS)} msg/s)`);
 		await sql`delete from outbox`;

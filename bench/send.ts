@@ -11,6 +11,7 @@
 import postgres from 'postgres';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { benchDatabase, log, stopChildren } from './bench-db';
+import { rawSend } from './send-baseline';
 
 const N = Number(process.env.BENCH_MESSAGES ?? 100_000);
 const WORKERS = Number(process.env.BENCH_WORKERS ?? 2);
@@ -45,25 +46,7 @@ async function main() {
 			select ${rawBatch}::uuid, id, phone_e164, name from contacts order by id`;
 		await sql`checkpoint`;
 		const b0 = performance.now();
-		for (;;) {
-			const n = await sql.begin(async (tx) => {
-				const rows = await tx<{ id: string; phone: string; name: string }[]>`
-					with picked as (select id, contact_id from batch_items where batch_id = ${rawBatch} and status = 'pending'
-						order by id limit ${SLICE} for update skip locked)
-					select p.id, c.phone_e164 as phone, c.name from picked p join contacts c on c.id = p.contact_id`;
-				if (rows.length === 0) return 0;
-				const ids = rows.map((r) => r.id);
-				await tx`insert into outbox (channel_id, batch_id, item_id, to_phone, body, idempotency_key)
-					select 'sandbox', ${rawBatch}::uuid, u.id, u.phone, ${'Hello'}, ${rawBatch} || ':' || u.id
-					from unnest(${ids}::bigint[], ${rows.map((r) => r.phone)}::text[]) u(id, phone)
-					on conflict (idempotency_key) do nothing`;
-				await tx`update batch_items set status = 'sent', attempts = attempts + 1, updated_at = now() where id = any(${ids}::bigint[])`;
-				await tx`update batch_operations set processed_count = processed_count + ${rows.length},
-					success_count = success_count + ${rows.length} where id = ${rawBatch}`;
-				return rows.length;
-			});
-			if (n === 0) break;
-		}
+		await rawSend(sql, rawBatch, SLICE);
 		const baselineSeconds = (performance.now() - b0) / 1000;
 		log(`baseline ${baselineSeconds.toFixed(2)} s (${Math.round(N / baselineSeconds)} msg/s)`);
 		await sql`delete from outbox`;

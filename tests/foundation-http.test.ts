@@ -4,60 +4,16 @@
  * (fetchRequestHandler), with a minimal stand-in for SvelteKit's RequestEvent.
  */
 import { describe, expect, it } from 'vitest';
-import type { RequestEvent } from '@sveltejs/kit';
 import superjson from 'superjson';
-import { handle } from '../src/hooks.server';
-import { GET, POST } from '../src/routes/api/trpc/[...trpc]/+server';
 import { SESSION_COOKIE } from '../src/lib/server/auth/sessions';
 import { createApiToken, revokeApiToken } from '../src/lib/server/auth/tokens';
 import { sql } from '../src/lib/server/db/client';
 import { sha256 } from '../src/lib/server/auth/crypto';
 import { userCaller } from './helpers';
+import { BASE, trpcRequest } from './http-inprocess';
 
-type SetCookie = { name: string; value: string; opts: Record<string, unknown> };
+const request = trpcRequest;
 
-async function request(
-	url: string,
-	init: RequestInit & { cookie?: string } = {}
-): Promise<{ res: Response; body: any; setCookies: SetCookie[] }> {
-	const headers = new Headers(init.headers);
-	if (init.cookie) headers.set('cookie', `${SESSION_COOKIE}=${init.cookie}`);
-	const req = new Request(url, { ...init, headers });
-	const jar = new Map<string, string>(init.cookie ? [[SESSION_COOKIE, init.cookie]] : []);
-	const setCookies: SetCookie[] = [];
-	const event = {
-		request: req,
-		url: new URL(url),
-		locals: {},
-		params: {},
-		route: { id: '/api/trpc/[...trpc]' },
-		platform: undefined,
-		isDataRequest: false,
-		isSubRequest: false,
-		getClientAddress: () => '192.0.2.10',
-		setHeaders: () => {},
-		fetch,
-		cookies: {
-			get: (n: string) => jar.get(n),
-			getAll: () => [...jar].map(([name, value]) => ({ name, value })),
-			set: (name: string, value: string, opts: Record<string, unknown>) => setCookies.push({ name, value, opts }),
-			delete: (name: string, opts: Record<string, unknown>) => setCookies.push({ name, value: '', opts }),
-			serialize: () => ''
-		}
-	} as unknown as RequestEvent;
-	const route = req.method === 'GET' ? GET : POST;
-	const res = (await handle({ event, resolve: (e) => route(e as never) as Promise<Response> })) as Response;
-	const text = await res.text();
-	let body: any = text;
-	try {
-		body = JSON.parse(text);
-	} catch {
-		/* not JSON */
-	}
-	return { res, body, setCookies };
-}
-
-const BASE = 'http://batchdesk.test';
 const me = (init: Parameters<typeof request>[1] = {}) => request(`${BASE}/api/trpc/auth.me`, init);
 const bearer = (token: string) => ({ headers: { authorization: `Bearer ${token}` } });
 

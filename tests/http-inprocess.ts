@@ -11,14 +11,18 @@ import { SESSION_COOKIE } from '../src/lib/server/auth/sessions';
 
 export const BASE = 'http://batchdesk.test';
 
+export type SetCookie = { name: string; value: string; opts: Record<string, unknown> };
+
+/** The cookies the app set or deleted on the response are in setCookies (a delete has value ''). */
 export async function trpcRequest(
 	url: string,
 	init: RequestInit & { cookie?: string; ip?: string } = {}
-): Promise<{ res: Response; body: any }> {
+): Promise<{ res: Response; body: any; setCookies: SetCookie[] }> {
 	const headers = new Headers(init.headers);
 	if (init.cookie) headers.set('cookie', `${SESSION_COOKIE}=${init.cookie}`);
 	const req = new Request(url, { ...init, headers });
 	const jar = new Map<string, string>(init.cookie ? [[SESSION_COOKIE, init.cookie]] : []);
+	const setCookies: SetCookie[] = [];
 	const event = {
 		request: req,
 		url: new URL(url),
@@ -34,8 +38,8 @@ export async function trpcRequest(
 		cookies: {
 			get: (n: string) => jar.get(n),
 			getAll: () => [...jar].map(([name, value]) => ({ name, value })),
-			set: () => {},
-			delete: () => {},
+			set: (name: string, value: string, opts: Record<string, unknown>) => setCookies.push({ name, value, opts }),
+			delete: (name: string, opts: Record<string, unknown>) => setCookies.push({ name, value: '', opts }),
 			serialize: () => ''
 		}
 	} as unknown as RequestEvent;
@@ -48,7 +52,7 @@ export async function trpcRequest(
 	} catch {
 		/* not JSON */
 	}
-	return { res, body };
+	return { res, body, setCookies };
 }
 
 /** A mutation (POST) or query (GET) of one procedure, its input superjson-encoded as the app's client sends it. */
