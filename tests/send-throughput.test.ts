@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fork, spawn, type ChildProcess } from 'node:child_process';
+import os from 'node:os';
 import path from 'node:path';
 import { userCaller, waitFor } from './helpers';
 import { batchRow, createChannel, itemCounts, seedContacts } from './send-helpers';
@@ -46,6 +47,16 @@ describe('paced sends over HTTP', () => {
 		// stamps are not delayed by this process's event loop, which the worker shares.
 		const receiver = fork(path.join(import.meta.dirname, 'fixtures/stamp-receiver.mjs'), [], { env: { ...process.env, DELAY_MS: '5' } });
 		children.push(receiver);
+		// The receiver is the measuring instrument: on a machine loaded by the other test
+		// files, a receiver at normal priority was woken late for one request and not the
+		// next, and the stamps showed a gap of 46.6 ms that the writes (timed by undici's
+		// onRequestSent, send/http-paced.ts) did not have. At a high priority the kernel runs
+		// it as soon as a request arrives (needs root, as CI has; else it stays as it is).
+		try {
+			os.setPriority(receiver.pid!, -15);
+		} catch {
+			/* not permitted: measured at normal priority */
+		}
 		const { port } = await new Promise<{ port: number }>((resolve) => receiver.once('message', (m) => resolve(m as { port: number })));
 		try {
 			await createChannel('pacedhook', 'webhook', { url: `http://127.0.0.1:${port}/` }, 1000);
@@ -60,8 +71,9 @@ describe('paced sends over HTTP', () => {
 			// Measured at the receiver, from when each request had arrived whole; 3 ms for the
 			// receiver's own scheduling on a loaded machine. The pacing never writes closer
 			// than 50 ms after the previous write (send/http-paced.ts).
-			expect(Math.min(...gaps)).toBeGreaterThanOrEqual(47);
 			const mean = gaps.reduce((a, b) => a + b, 0) / gaps.length;
+			console.log(`paced at 1 200/min + 20 ms jitter: 39 gaps at the receiver, min ${Math.min(...gaps).toFixed(1)} ms, mean ${mean.toFixed(1)} ms`);
+			expect(Math.min(...gaps)).toBeGreaterThanOrEqual(47);
 			// Expected 50 + 20 / 2 = 60 ms; generous above (a loaded machine delays sends, never hastens them).
 			expect(mean).toBeGreaterThanOrEqual(50);
 			expect(mean).toBeLessThan(75);
