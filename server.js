@@ -9,7 +9,13 @@ import { handler } from './build/handler.js';
 // the bad variable named) and left the checked address and the logger here.
 const { host, port, log } = globalThis.__batchdeskWeb;
 
-const server = http.createServer(handler);
+// Static files under /_app are served by adapter-node before hooks.server.ts runs, so
+// they would go out without the headers it adds (src/lib/server/http/headers.ts):
+// nosniff for every response here; a page's own headers are set over it by the handler.
+const server = http.createServer((req, res) => {
+	res.setHeader('X-Content-Type-Options', 'nosniff');
+	handler(req, res);
+});
 server.on('upgrade', (req, socket, head) => {
 	// hooks.server.ts init() creates the ws server when the handler loads.
 	const ws = globalThis.__batchdeskWsUpgrade;

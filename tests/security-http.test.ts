@@ -192,6 +192,19 @@ describe('security headers', () => {
 		console.log(`security headers: ${checked} page responses (${pages.length} pages, signed in and out), ${checked} with nosniff, DENY, the referrer policy and frame-ancestors 'none'`);
 	});
 
+	it('include nosniff on the static files adapter-node serves before the hooks', async () => {
+		const html = await (await fetch(`${app.url}/login`)).text();
+		// Written relative to the page (./_app/…) or from the root (/_app/…).
+		const assets = [...new Set([...html.matchAll(/(?:src|href|import\()["'](?:\.\/|\/)(_app\/[^"']+)["']/g)].map((m) => `/${m[1]}`))];
+		expect(assets.length).toBeGreaterThan(0);
+		for (const a of assets) {
+			const res = await fetch(`${app.url}${a}`);
+			expect(res.status, a).toBe(200);
+			expect(res.headers.get('x-content-type-options'), a).toBe('nosniff');
+		}
+		console.log(`static files: ${assets.length} of the sign-in page's /_app files, ${assets.length} with nosniff`);
+	});
+
 	it('are on every API route, with a policy that allows nothing', async () => {
 		const routes: [string, RequestInit][] = [
 			['/api/trpc/health', {}],

@@ -5,7 +5,8 @@ import { env } from '../env';
  * refusals made in hooks.server.ts). Pages get their Content-Security-Policy from
  * SvelteKit (kit.csp in svelte.config.js, with a nonce for its own script); any other
  * response gets one that allows nothing, since no API answer is meant to be rendered.
- * Static files under /_app are served by adapter-node before the hooks run.
+ * Static files under /_app are served by adapter-node before the hooks run: server.js
+ * gives them nosniff.
  */
 const FIXED: Record<string, string> = {
 	'x-content-type-options': 'nosniff',
