@@ -12,7 +12,37 @@ type Summary = Awaited<ReturnType<typeof summarise>>;
 const SHARED_MS = 1000;
 /** A running batch's count older than SHARED_MS but younger than this is served while a new one is counted. */
 const SERVE_WHILE_COUNTING_MS = 5000;
-const recent = new Map<string, { at: number; summary: Promise<Summary>; counting?: boolean }>();
+
+type Shared<T> = { at: number; value: Promise<T>; counting?: boolean };
+
+/**
+ * One count of `key` shared by every caller for SHARED_MS. With `serveWhileCountingMs`,
+ * a count older than that but younger than this answers at once while the next one is
+ * made in the background (the callers never wait for a recount). A failed count is
+ * forgotten, so the next caller counts again.
+ */
+function shared<T>(cache: Map<string, Shared<T>>, key: string, count: () => Promise<T>, serveWhileCountingMs = 0): Promise<T> {
+	const now = Date.now();
+	const hit = cache.get(key);
+	if (hit && now - hit.at < SHARED_MS) return hit.value;
+	if (hit && now - hit.at < serveWhileCountingMs) {
+		if (!hit.counting) {
+			hit.counting = true;
+			count().then(
+				(v) => cache.set(key, { at: Date.now(), value: Promise.resolve(v) }),
+				() => (hit.counting = false)
+			);
+		}
+		return hit.value;
+	}
+	if (cache.size > 1000) for (const [k, v] of cache) if (now - v.at >= SERVE_WHILE_COUNTING_MS) cache.delete(k);
+	const value = count();
+	cache.set(key, { at: now, value });
+	value.catch(() => cache.delete(key));
+	return value;
+}
+
+const recent = new Map<string, Shared<Summary>>();
 
 /**
  * Per-status counts of a batch's ledger (batch_items for SEND/TAG/DELETE,
@@ -40,29 +70,12 @@ export function itemSummary(batch: BatchRow): Promise<Summary> {
 	const key = isTerminal(batch.status)
 		? `${batch.id}:${batch.status}:${batch.processedCount}:${batch.failedCount}:${batch.unknownCount}`
 		: `${batch.id}:${batch.status}`;
-	const now = Date.now();
-	const hit = recent.get(key);
-	if (hit && now - hit.at < SHARED_MS) return hit.summary;
-	if (hit && batch.status === 'PROCESSING' && now - hit.at < SERVE_WHILE_COUNTING_MS) {
-		// Running: the last count answers at once while the next is made. Awaited, the count
-		// (~80 ms at 100 000 items) held every get that came during it: 1 in 12 of 25 a
-		// second, which made batch.get's p95 the count's time (chaos h: 80 ms of a 50 ms
-		// target). The breakdown is then at most one count behind; the counters on the
-		// batch row, which the page shows as progress, are always current.
-		if (!hit.counting) {
-			hit.counting = true;
-			summarise(batch).then(
-				(v) => recent.set(key, { at: Date.now(), summary: Promise.resolve(v) }),
-				() => (hit.counting = false)
-			);
-		}
-		return hit.summary;
-	}
-	if (recent.size > 1000) for (const [k, v] of recent) if (now - v.at >= SERVE_WHILE_COUNTING_MS) recent.delete(k);
-	const summary = summarise(batch);
-	recent.set(key, { at: now, summary });
-	summary.catch(() => recent.delete(key));
-	return summary;
+	// Running: the last count answers at once while the next is made. Awaited, the count
+	// (~80 ms at 100 000 items) held every get that came during it: 1 in 12 of 25 a
+	// second, which made batch.get's p95 the count's time (chaos h: 80 ms of a 50 ms
+	// target). The breakdown is then at most one count behind; the counters on the
+	// batch row, which the page shows as progress, are always current.
+	return shared(recent, key, () => summarise(batch), batch.status === 'PROCESSING' ? SERVE_WHILE_COUNTING_MS : 0);
 }
 
 /** The ledger's breakdown, counted now (ledger retention stores it before dropping rows). */
@@ -90,7 +103,7 @@ async function summarise(batch: Pick<BatchRow, 'id' | 'type'>) {
 }
 
 export type QuietWaiting = { count: number; next: Date | null; until: Date | null };
-const recentQuiet = new Map<string, { at: number; value: Promise<QuietWaiting> }>();
+const recentQuiet = new Map<string, Shared<QuietWaiting>>();
 
 /**
  * A send with quiet hours: how many recipients are held for their quiet window and until
@@ -100,13 +113,5 @@ const recentQuiet = new Map<string, { at: number; value: Promise<QuietWaiting> }
 export function quietWaitingOf(batch: Pick<BatchRow, 'id' | 'type' | 'status' | 'quietStart'>): Promise<QuietWaiting | null> {
 	if (batch.type !== 'SEND' || batch.quietStart == null) return Promise.resolve(null);
 	// A status change (cancelled, paused…) is counted afresh.
-	const key = `${batch.id}:${batch.status}`;
-	const now = Date.now();
-	const hit = recentQuiet.get(key);
-	if (hit && now - hit.at < SHARED_MS) return hit.value;
-	if (recentQuiet.size > 1000) for (const [k, v] of recentQuiet) if (now - v.at >= SHARED_MS) recentQuiet.delete(k);
-	const value = quietWaiting(sql(), batch.id);
-	recentQuiet.set(key, { at: now, value });
-	value.catch(() => recentQuiet.delete(key));
-	return value;
+	return shared(recentQuiet, `${batch.id}:${batch.status}`, () => quietWaiting(sql(), batch.id));
 }
