@@ -26,7 +26,15 @@ export async function completeRun(
 		}
 		return transitionBatch(batchId, 'COMPLETED', { from: ['PROCESSING'], tx });
 	});
-	if (ended) return 'completed';
+	return ended ? 'completed' : stoppedAs(batchId);
+}
+
+/**
+ * How a run that found its batch no longer PROCESSING stopped: 'paused' for a batch that
+ * is PAUSED, or PROCESSING again (resumed between the stop and this read: its task must
+ * look again, or it stays PROCESSING with no job), else 'stopped' (cancelled, failed).
+ */
+export async function stoppedAs(batchId: string): Promise<'paused' | 'stopped'> {
 	const now = (await findBatch(batchId))?.status;
 	return now === 'PAUSED' || now === 'PROCESSING' ? 'paused' : 'stopped';
 }

@@ -3,7 +3,7 @@ import { db, sql } from '../db/client';
 import { importUploads } from '../db/schema';
 import { DomainError } from '../errors';
 import { findBatch, transitionBatch } from '../batches/repository';
-import { completeRun } from '../batches/complete-run';
+import { completeRun, stoppedAs } from '../batches/complete-run';
 import { publishBatchUpdate } from '../events/publish';
 import type { ImportContact } from '../../schemas/import';
 import { storedImportInput, type StoredImportInput } from './create';
@@ -69,15 +69,12 @@ export async function runImport(
 		const end = await completeRun(batchId, { totalFromProcessed: true });
 		if (end !== 'completed') return end === 'paused' ? 'paused' : 'cancelled';
 	}
-	const now = outcome === 'cancelled' ? (await findBatch(batchId))?.status : undefined;
-	if (now === 'PAUSED' || now === 'PROCESSING') {
-		// Paused, not cancelled: keep the upload; the task checks back and resumes after the
-		// committed chunks. PROCESSING here means resumed between the chunk that saw the pause
-		// and this read (seen in CI on a loaded machine: the operator resumed 0.7 s after the
-		// pause, before this job had noticed it). Calling that 'cancelled' left the batch
-		// PROCESSING with no job to run it; the recheck (worker/tasks/import.ts) carries on.
-		return 'paused';
-	}
+	// Paused, not cancelled: keep the upload; the task checks back and resumes after the
+	// committed chunks. Also when resumed between the chunk that saw the pause and the read
+	// (seen in CI on a loaded machine: the operator resumed 0.7 s after the pause, before
+	// this job had noticed it); calling that 'cancelled' left the batch PROCESSING with no
+	// job to run it; the recheck (worker/tasks/import.ts) carries on.
+	if (outcome === 'cancelled' && (await stoppedAs(batchId)) === 'paused') return 'paused';
 	// An ended import's upload is gone with the transition (trigger batch_ended_drop_upload).
 	return outcome;
 }
