@@ -3,13 +3,6 @@ import { sql, type Fragment } from '../db/client';
 import { badInput } from '../errors';
 
 
-/**
- * A search's phone part as the start of an E.164 number ("+86 138", "86138" → "+86138"),
- * or null when it has fewer than 3 digits. Phones match by prefix only: a prefix is a
- * range of the phone index (text_pattern_ops, any collation), where a match in the
- * middle of the number has no index short of a trigram index over every phone: a
- * second GIN index's upkeep on every import and bulk change.
- */
 /** A search that is only a phone number as people write one: digits, spaces, + - ( ) . / */
 const PHONE_LIKE = /^[\d\s+\-().\/]+$/;
 
@@ -18,6 +11,13 @@ export function isPhoneSearch(search: string): boolean {
 	return PHONE_LIKE.test(search) && phonePrefix(search) !== null;
 }
 
+/**
+ * A search's phone part as the start of an E.164 number ("+86 138", "86138" → "+86138"),
+ * or null when it has fewer than 3 digits. Phones match by prefix only: a prefix is a
+ * range of the phone index (text_pattern_ops, any collation), where a match in the
+ * middle of the number has no index short of a trigram index over every phone: a
+ * second GIN index's upkeep on every import and bulk change.
+ */
 export function phonePrefix(search: string): string | null {
 	const digits = search.replace(/\D/g, '');
 	return digits.length >= 3 ? `+${digits}` : null;
@@ -51,6 +51,9 @@ export function contactWhere(filter: ContactFilter): Fragment {
 	return parts.reduce((a, p) => q`${a} and ${p}`);
 }
 
+/** An ILIKE pattern matching `text` anywhere (its own % _ \\ taken literally). */
+const containing = (text: string) => `%${text.replace(/[\\%_]/g, (m) => `\\${m}`)}%`;
+
 /**
  * A name substring search as the trigram index serves it best. A search of several words
  * ("Aisha Sil") as one pattern makes pg_trgm look up the words' edges too ("  s", "ha "):
@@ -61,9 +64,6 @@ export function contactWhere(filter: ContactFilter): Fragment {
  * shorter than 3 needs its edges (" wu", "wu " are all it has: "Omar Wu" on "omar" alone
  * rechecked 333 000 names, 3.4 s): then the one pattern.
  */
-/** An ILIKE pattern matching `text` anywhere (its own % _ \\ taken literally). */
-const containing = (text: string) => `%${text.replace(/[\\%_]/g, (m) => `\\${m}`)}%`;
-
 function nameSearch(search: string, like: string): Fragment {
 	const q = sql();
 	const words = search.split(/\s+/).filter((w) => w !== '');

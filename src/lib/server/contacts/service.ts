@@ -101,9 +101,8 @@ export async function listContacts(input: ContactListInput) {
 		const newest = (rows: number) => q`(select id, name, tags, phone_e164 from contacts order by id desc limit ${rows}) c`;
 		// None among the first probe's rows: too rare for the probe to pay (at 10M, the 50 000
 		// rows' walk cost more than the index's plan for such a filter: 47 ms of 72).
-		const first = await idsFrom(newest(FIRST_PROBE_ROWS));
-		let ids = first;
-		if (first.length < want && first.length > 0) ids = await idsFrom(newest(PROBE_ROWS));
+		let ids = await idsFrom(newest(FIRST_PROBE_ROWS));
+		if (ids.length > 0 && ids.length < want) ids = await idsFrom(newest(PROBE_ROWS));
 		if (ids.length < want) ids = await idsFrom(q`contacts c`);
 		const pageIds = ids.slice(input.offset, input.offset + input.limit);
 		const items = pageIds.length
