@@ -17,7 +17,7 @@ import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import postgres from 'postgres';
 import { benchDatabase, stopChildren } from './bench-db';
-import { copyBaseline, copyCell, peakRssMb, uploadFile, webRole } from './upload-route';
+import { copyBaseline, copyCell, csvAndTsv, peakRssMb, uploadFile, webRole } from './upload-route';
 import { freePort } from '../scripts/lib/free-port';
 
 const arg = (name: string, dflt: number) => {
@@ -73,14 +73,7 @@ function tagsOf(cell: string, batchTag: string): string[] {
 
 /** Writes the CSV and the baseline's normalised TSV side by side, streaming (never all in memory). */
 async function generate(rows: number, base: number, csvPath: string, tsvPath: string) {
-	const csv = fs.createWriteStream(csvPath);
-	const tsv = fs.createWriteStream(tsvPath);
-	const write = async (s: fs.WriteStream, text: string) => {
-		if (!s.write(text)) await new Promise<void>((r) => s.once('drain', () => r()));
-	};
-	await write(csv, 'phone,name,tags,city\n');
-	let csvBuf = '';
-	let tsvBuf = '';
+	const out = csvAndTsv(csvPath, tsvPath, 'phone,name,tags,city\n');
 	let fresh = 0;
 	const earlier: string[] = []; // a sample of earlier rows' E.164, for in-file repeats
 	for (let i = 0; i < rows; i++) {
@@ -105,20 +98,13 @@ async function generate(rows: number, base: number, csvPath: string, tsvPath: st
 			if (earlier.length < 50_000) earlier.push(e164);
 			else if (i % 17 === 0) earlier[i % 50_000] = e164;
 		}
-		csvBuf += `${csvCell(written)},${csvCell(name)},${csvCell(tags)},${csvCell(city)}\n`;
-		if (e164) {
-			const t = tagsOf(tags, 'bench').map((x) => `"${x}"`).join(',');
-			tsvBuf += `${e164}\t${copyCell(name)}\t{${t}}\t${copyCell(JSON.stringify({ city }))}\n`;
-		}
-		if (csvBuf.length > 1 << 20) {
-			await write(csv, csvBuf);
-			await write(tsv, tsvBuf);
-			csvBuf = tsvBuf = '';
-		}
+		const t = e164 ? tagsOf(tags, 'bench').map((x) => `"${x}"`).join(',') : '';
+		await out.add(
+			`${csvCell(written)},${csvCell(name)},${csvCell(tags)},${csvCell(city)}\n`,
+			e164 ? `${e164}\t${copyCell(name)}\t{${t}}\t${copyCell(JSON.stringify({ city }))}\n` : ''
+		);
 	}
-	await write(csv, csvBuf);
-	await write(tsv, tsvBuf);
-	await Promise.all([new Promise((r) => csv.end(r)), new Promise((r) => tsv.end(r))]);
+	await out.end();
 }
 
 async function seedBase(sql: postgres.Sql, table: string, base: number) {

@@ -26,7 +26,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import postgres from 'postgres';
 import { benchDatabase, log, stopChildren } from './bench-db';
 import { rawSend } from './send-baseline';
-import { copyBaseline, copyCell, peakRssMb, uploadFile, webRole } from './upload-route';
+import { copyBaseline, copyCell, csvAndTsv, peakRssMb, uploadFile, webRole } from './upload-route';
 import { freePort } from '../scripts/lib/free-port';
 
 const N = Number(process.env.SCALE_CONTACTS ?? 10_000_000);
@@ -71,30 +71,18 @@ const tagsOf = (i: number) => [`r${i % 20}`, ...(i % 10 === 3 ? ['lead'] : []), 
 
 /** The CSV and the baseline's normalised TSV side by side, streamed. */
 async function generate(csvPath: string, tsvPath: string) {
-	const csv = fs.createWriteStream(csvPath);
-	const tsv = fs.createWriteStream(tsvPath);
-	const write = async (s: fs.WriteStream, text: string) => {
-		if (!s.write(text)) await new Promise<void>((r) => s.once('drain', () => r()));
-	};
-	await write(csv, 'phone,name,tags,city\n');
-	let c = '';
-	let t = '';
+	const out = csvAndTsv(csvPath, tsvPath, 'phone,name,tags,city\n');
 	for (let i = 0; i < N; i++) {
 		const [written, e164] = phone(i);
 		const name = nameOf(i);
 		const tags = tagsOf(i);
 		const city = i % 3 === 0 ? 'Shanghai' : 'New York';
-		c += `${written},${name},"${tags.join(',')}",${city}\n`;
-		t += `${e164}\t${copyCell(name)}\t{${[...tags, 'bench'].join(',')}}\t{"city": "${city}"}\n`;
-		if (c.length > 1 << 20) {
-			await write(csv, c);
-			await write(tsv, t);
-			c = t = '';
-		}
+		await out.add(
+			`${written},${name},"${tags.join(',')}",${city}\n`,
+			`${e164}\t${copyCell(name)}\t{${[...tags, 'bench'].join(',')}}\t{"city": "${city}"}\n`
+		);
 	}
-	await write(csv, c);
-	await write(tsv, t);
-	await Promise.all([new Promise((r) => csv.end(r)), new Promise((r) => tsv.end(r))]);
+	await out.end();
 }
 
 

@@ -1,7 +1,8 @@
 /**
  * What bench:import and bench:scale share: the web child serving the real upload route,
  * the upload of a CSV file to it, the raw baseline (COPY of the normalised rows into a
- * staging table + INSERT … ON CONFLICT DO NOTHING), a COPY cell, a process's peak RSS.
+ * staging table + INSERT … ON CONFLICT DO NOTHING) and the CSV/TSV pair it reads, a COPY
+ * cell, a process's peak RSS.
  */
 import fs from 'node:fs';
 import http from 'node:http';
@@ -90,4 +91,36 @@ export function peakRssMb(pid: number | undefined): number {
 	} catch {
 		return 0;
 	}
+}
+
+/**
+ * The bench's CSV and the baseline's normalised TSV, written side by side: rows are
+ * buffered (about 1 MB) and written with backpressure, never all in memory. The CSV
+ * starts with `header`.
+ */
+export function csvAndTsv(csvPath: string, tsvPath: string, header: string) {
+	const csv = fs.createWriteStream(csvPath);
+	const tsv = fs.createWriteStream(tsvPath);
+	const write = async (s: fs.WriteStream, text: string) => {
+		if (!s.write(text)) await new Promise<void>((r) => s.once('drain', () => r()));
+	};
+	let c = header;
+	let t = '';
+	return {
+		/** A CSV line and its TSV line ('' for a row the baseline leaves out). */
+		async add(csvLine: string, tsvLine: string) {
+			c += csvLine;
+			t += tsvLine;
+			if (c.length > 1 << 20) {
+				await write(csv, c);
+				await write(tsv, t);
+				c = t = '';
+			}
+		},
+		async end() {
+			await write(csv, c);
+			await write(tsv, t);
+			await Promise.all([new Promise((r) => csv.end(r)), new Promise((r) => tsv.end(r))]);
+		}
+	};
 }
