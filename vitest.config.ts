@@ -17,7 +17,10 @@ export default defineConfig({
 		// CHANNEL_ALLOW_PRIVATE: the fake providers listen on 127.0.0.1 (tests of the address policy turn it off).
 		env: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', CHANNEL_ALLOW_PRIVATE: process.env.CHANNEL_ALLOW_PRIVATE ?? '1' },
 		pool: 'forks',
-		maxWorkers: 3,
+		// Two test files at a time on these 2-core machines: with three, the embedded
+		// PostgreSQL, the files and the workers they spawn oversubscribed the CPU, and the
+		// timing tests' measurements (paced sends at the receiver) carried that noise.
+		maxWorkers: 2,
 		testTimeout: 30_000,
 		hookTimeout: 60_000
 	}
