@@ -54,6 +54,11 @@ export async function httpPacedStep(
 	// The draw less the typical lateness of this batch's writes (pacing.ts Lateness).
 	const lateness = latenessOf(batchId);
 	const gapMs = lateness.gapMs(paced);
+	// One request of a paced batch at a time: the previous one's answer first, before the
+	// next item is claimed. Claimed first, the next item waited `sending` behind an
+	// unanswered request, and a worker killed then left it `unknown` on a channel that
+	// cannot deduplicate, though it was never sent (send-crash test, loaded CI).
+	await settlePaced(st);
 	const t0 = performance.now();
 	const rows = await claim(batchId, 1, { leadMs: st.leadMs, gapMs });
 	const head = rows[0];
@@ -77,8 +82,6 @@ export async function httpPacedStep(
 	// than any recent one (the estimate creeps up 0.02 ms a step and drops at once).
 	const target = Math.max(dueLocal, afterLast);
 	const sendAt = target - st.writeMinMs;
-	// One request of a paced batch at a time: the previous one's answer first.
-	await settlePaced(st);
 	await waitUntilPerf(sendAt);
 	const called = performance.now();
 	let writtenDb: number | null = null;
