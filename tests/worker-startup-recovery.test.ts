@@ -13,7 +13,7 @@ import { sql, transaction } from '../src/lib/server/db/client';
 import { startWorker, type WorkerHandle } from '../worker/index';
 import { heartbeat, heartbeatGap, recoverDeadWorkers, WORKER_PROCESS_ID } from '../src/lib/server/jobs/recovery';
 import { releaseDeadClaims } from '../src/lib/server/send/recovery';
-import { startFakeProvider } from './fake-provider';
+import { recipientOf, startFakeProvider } from './fake-provider';
 import { batchRow, createChannel, itemCounts, seedContacts } from './send-helpers';
 import { userCaller, waitFor } from './helpers';
 
@@ -79,6 +79,38 @@ describe('a worker starting next to a dead one', () => {
 			expect(await batchRow(res.id)).toMatchObject({ processed_count: 40, success_count: 40, failed_count: 0, unknown_count: 0 });
 			// The re-sends went out under the same keys (the webhook deduplicates them).
 			expect(new Set(fake.requests.map((r) => r.idempotencyKey)).size).toBe(40);
+		} finally {
+			await fake.close();
+		}
+	}, 60_000);
+
+	it('claims whose reply this worker never got (committed, then the connection lost) are sent by it, once each, on a channel that cannot deduplicate', async () => {
+		const fake = await startFakeProvider(() => ({ kind: 'ok' }));
+		try {
+			await createChannel('twc-lost', 'twilio', { baseUrl: fake.url, accountSid: 'AC1', authToken: 't', from: '+15550000000', timeoutMs: 60_000 }, 5_000);
+			const { call } = await userCaller('operator');
+			const ids = await seedContacts(30, { prefix: '+1988' });
+			const res = await call.batch.send({ contactIds: ids, content: 'hi', channelId: 'twc-lost', scheduleAt: new Date(Date.now() + 3_600_000) });
+			// What a claim whose reply was lost with the connection leaves (seen in CI after a
+			// kill -9 of PostgreSQL): items `sending` under this live process that no lane of it
+			// holds. Nobody else releases them, since this process keeps beating.
+			worker ??= await startWorker({ concurrency: 4 });
+			await sql()`update batch_items set status = 'sending', attempts = 1, claimed_by = ${WORKER_PROCESS_ID}, claimed_at = now() - interval '1 minute'
+				where id in (select id from batch_items where batch_id = ${res.id} order by id limit 3)`;
+			// Due now.
+			await sql()`update batch_operations set scheduled_at = now(), next_send_at = null where id = ${res.id}`;
+			await sql()`update graphile_worker._private_jobs set run_at = now() where payload->>'batchId' = ${res.id}`;
+			await waitFor(async () => (await batchRow(res.id)).status === 'COMPLETED', 30_000, 100).catch(async (e) => {
+				throw new Error(`${e}: ${JSON.stringify(await batchRow(res.id))} ${JSON.stringify(await itemCounts(res.id))}`);
+			});
+			// Never sent, so sent now rather than `unknown`; and sent once.
+			expect(await itemCounts(res.id)).toEqual({ sent: 30 });
+			expect(await batchRow(res.id)).toMatchObject({ processed_count: 30, success_count: 30, unknown_count: 0 });
+			expect(fake.requests.length).toBe(30);
+			expect(new Set(fake.requests.map(recipientOf)).size).toBe(30);
+			// The attempt that never happened is not counted.
+			const [a] = await sql()<{ max: number }[]>`select max(attempts)::int as max from batch_items where batch_id = ${res.id}`;
+			expect(a.max).toBe(1);
 		} finally {
 			await fake.close();
 		}

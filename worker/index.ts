@@ -2,7 +2,7 @@ import { run, type Runner, type WorkerEvents } from 'graphile-worker';
 import { EventEmitter } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { databaseUrl } from '../src/lib/server/db/url';
-import { closeDb, isConnectionError, surviveConnectionLoss, transaction } from '../src/lib/server/db/client';
+import { closeDb, isConnectionError, surviveConnectionLoss } from '../src/lib/server/db/client';
 import { graphileLogger } from '../src/lib/server/jobs/graphile-logger';
 import { env, exitOnInvalidEnv } from '../src/lib/server/env';
 import { logger } from '../src/lib/server/log';
@@ -17,6 +17,7 @@ import {
 } from '../src/lib/server/jobs/recovery';
 import { releaseDeadClaims } from '../src/lib/server/send/recovery';
 import { startSending, stopSending } from '../src/lib/server/send/slice';
+import { settleAllClaims, sweepOwnClaims } from '../src/lib/server/send/claims';
 import { crontab, taskList } from './tasks';
 import { backgroundLoops } from './loops';
 
@@ -119,15 +120,10 @@ export async function startWorker(opts: { concurrency?: number } = {}): Promise<
 			const ended = await Promise.race([old.stop().then(() => true, () => true), sleep(RUNNER_STOP_MS).then(() => false)]);
 			if (stopped) return;
 			// No job of the old runner runs any more: claims this process still holds are
-			// ones whose outcome could not be written while the database was away. They are
-			// settled as a dead worker's are (an answer that still comes is written only
-			// under its own claim, send/outcomes.ts).
-			if (ended) {
-				await transaction(async (tx) => {
-					const after = await releaseDeadClaims(tx, [WORKER_PROCESS_ID]);
-					return after;
-				}).then((after) => after?.());
-			}
+			// ones whose outcome could not be written while the database was away (settled as
+			// a dead worker's are; an answer that still comes is written only under its own
+			// claim, send/outcomes.ts), or whose claim's reply was lost (never sent: pending).
+			if (ended) await settleAllClaims();
 			startSending();
 			runner = await startRunnerPatiently();
 			// The old runner's ids run nothing any more: whatever they still lock (completions
@@ -154,6 +150,8 @@ export async function startWorker(opts: { concurrency?: number } = {}): Promise<
 			const b = await heartbeat([...currentIds, ...formerIds], beatMs * 2 + 1_000);
 			if (suspect && !restarting) void restartRunner();
 			await recoverDeadWorkers(deadAfter, RELEASERS, b, beatMs + 1_000);
+			// Claims this process lost track of (a reply lost with the connection): see send/claims.ts.
+			await sweepOwnClaims();
 		} catch (e) {
 			heartbeatGap();
 			// The runner may have lost completions too: it is restarted once the database answers.

@@ -10,6 +10,7 @@ import { env } from '../env';
 import { publishBatchUpdate } from '../events/publish';
 import { logger } from '../log';
 import { claim, prepare, resolveUnrecorded, sendOne } from './http';
+import { released } from './claims';
 
 const log = logger.child({ module: 'send' });
 
@@ -135,6 +136,7 @@ async function recordOne(batchId: string, outcome: ItemOutcome, writtenDb: numbe
 		await resolveUnrecorded([outcome.id]).catch(() => {});
 		throw e;
 	}
+	released([outcome.id]);
 	await checkBreaker(batchId, delta, outcome.id);
 	return delta;
 }

@@ -9,6 +9,7 @@ import type { CountDelta, ItemOutcome } from './types';
 import { env } from '../env';
 import { logger } from '../log';
 import { heldSql } from './quiet';
+import { claiming } from './claims';
 import { prepare, recordPatiently, resolveUnrecorded, sendOne, type Claimed, type Message } from './http';
 
 const log = logger.child({ module: 'send' });
@@ -27,7 +28,7 @@ type Wave = Claimed & { available: number | null; refill: number | null; cap: nu
 async function claimWithTokens(batchId: string, channelId: string, want: number): Promise<Wave[]> {
 	await ensureBucket(channelId);
 	const ex = sql();
-	return ex<Wave[]>`
+	return claiming(batchId, () => ex<Wave[]>`
 		with ${bucketCtes(ex, channelId)},
 		b as (select status, quiet_start, quiet_end from batch_operations where id = ${batchId} for key share),
 		cand as (
@@ -49,7 +50,7 @@ async function claimWithTokens(batchId: string, channelId: string, want: number)
 			c.id::int as id, c.attempts, ct.phone_e164 as phone, ct.name, ct.attributes,
 			coalesce(ct.opted_out_at is not null, false) as opted_out, (c.id is not null and ct.id is null) as gone
 		from b left join av on true left join (claimed c left join contacts ct on ct.id = c.contact_id) on true
-		order by c.id`;
+		order by c.id`);
 }
 
 /** Requests in flight in this process, over every lane and batch (SEND_HTTP_MAX_IN_FLIGHT bounds it). */

@@ -10,7 +10,8 @@ import { whenWritten } from '../channels/http';
 import { messageKey, type Channel, type ChannelRow } from '../channels/types';
 import { WORKER_PROCESS_ID } from '../jobs/recovery';
 import { errorOutcome, recordOutcomes, sentOutcome, skippedOutcome } from './outcomes';
-import { settleUnrecorded } from './recovery';
+import { NOT_RECORDED, settleUnrecorded } from './recovery';
+import { claiming, released, unrecorded } from './claims';
 import { haltOnAuthError } from './guards';
 import type { ClaimedRow, CountDelta, ItemOutcome } from './types';
 import { heldSql } from './quiet';
@@ -36,7 +37,7 @@ export async function claim(batchId: string, limit: number, paced?: { leadMs: nu
 	// done when the send's time comes; the send itself waits for the time (sendAt below).
 	// next_send_at moves provisionally to (due or now) + gap, so nothing else can pass
 	// before this send has happened; once it has, it moves to "written + gap".
-	return ex<Claimed[]>`
+	return claiming(batchId, () => ex<Claimed[]>`
 		with b as (
 			select status, (next_send_at is null or next_send_at <= clock_timestamp() + make_interval(secs => ${lead}::float8)) as due,
 				(extract(epoch from next_send_at) * 1000)::float8 as due_ms, quiet_start, quiet_end
@@ -63,7 +64,7 @@ export async function claim(batchId: string, limit: number, paced?: { leadMs: nu
 			ct.phone_e164 as phone, ct.name, ct.attributes, coalesce(ct.opted_out_at is not null, false) as opted_out,
 			(c.id is not null and ct.id is null) as gone
 		from b left join (claimed c left join contacts ct on ct.id = c.contact_id) on true
-		order by c.id`;
+		order by c.id`);
 }
 
 /** What becomes of a claimed row before any call: skipped, or a message to send. */
@@ -101,7 +102,9 @@ export async function recordPatiently(batchId: string, outcomes: ItemOutcome[]):
 	const since = Date.now();
 	for (let n = 0; ; n++) {
 		try {
-			return await transaction((tx) => recordOutcomes(tx, batchId, outcomes, false));
+			const delta = await transaction((tx) => recordOutcomes(tx, batchId, outcomes, false));
+			released(outcomes.map((o) => o.id));
+			return delta;
 		} catch (e) {
 			if (!isConnectionError(e) || Date.now() - since > env().worker.outageGraceSeconds * 1000) throw e;
 			await new Promise((r) => setTimeout(r, Math.min(250 * 2 ** n, 5_000)));
@@ -111,10 +114,12 @@ export async function recordPatiently(batchId: string, outcomes: ItemOutcome[]):
 
 /** Claims (still this process's) whose outcomes could not be written: settled as a dead worker's are. */
 export async function resolveUnrecorded(ids: number[]) {
-	await transaction((tx) =>
-		settleUnrecorded(tx, tx`i.id = any(${ids}::bigint[]) and i.claimed_by = ${WORKER_PROCESS_ID}`, {
-			code: 'outcome_not_recorded',
-			message: 'The outcome of the send could not be recorded: the provider may or may not have it'
-		})
-	);
+	try {
+		await transaction((tx) => settleUnrecorded(tx, tx`i.id = any(${ids}::bigint[]) and i.claimed_by = ${WORKER_PROCESS_ID}`, NOT_RECORDED));
+	} catch (e) {
+		// Not even that (the database still away): the heartbeat's sweep settles them later.
+		unrecorded(ids);
+		throw e;
+	}
+	released(ids);
 }

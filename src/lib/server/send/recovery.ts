@@ -70,6 +70,62 @@ export const releaseDeadClaims: DeadReleaser = async (tx, deadProcessIds) => {
 		code: 'worker_died',
 		message: 'The worker died during the send: the provider may or may not have it'
 	});
+	return resumeBatches(tx, ids);
+};
+
+/** Why an item is settled when its answer came but could not be written. */
+export const NOT_RECORDED = {
+	code: 'outcome_not_recorded',
+	message: 'The outcome of the send could not be recorded: the provider may or may not have it'
+};
+
+/**
+ * Items of this process whose outcome could not be written, settled later by the
+ * process itself (send/claims.ts), when the lane that sent them may be gone: settled
+ * as above, and their batches still running get a slice job.
+ */
+export async function settleOwnUnrecorded(tx: Tx, claimedBy: string, itemIds: number[]) {
+	const ids = await settleUnrecorded(tx, tx`i.id = any(${itemIds}::bigint[]) and i.claimed_by = ${claimedBy}`, NOT_RECORDED);
+	return resumeBatches(tx, ids);
+}
+
+/**
+ * Claims of this process that no lane of it holds, older than `minAgeSeconds` and in
+ * batches it is not claiming for right now (`busyBatchIds`): their claim committed but
+ * its answer never came back (the connection lost between commit and reply), so no
+ * message went out for them. They go back to pending whatever the channel, with the
+ * attempt not counted (cancelled in a batch that was cancelled or failed meanwhile),
+ * and running batches get a slice job. Returns the live updates to publish after commit.
+ */
+export async function releaseLostClaims(
+	tx: Tx,
+	claimedBy: string,
+	held: { itemIds: number[]; busyBatchIds: string[] },
+	minAgeSeconds: number
+): Promise<(() => Promise<void>) | void> {
+	const lost = tx`i.status = 'sending' and i.claimed_by = ${claimedBy}
+		and i.claimed_at < clock_timestamp() - make_interval(secs => ${minAgeSeconds}::float8)
+		and i.id <> all(${held.itemIds}::bigint[]) and i.batch_id <> all(${held.busyBatchIds}::uuid[])`;
+	// The batch rows first, then the items: the order every writer of outcomes locks them in.
+	const batches = await tx<{ id: string }[]>`
+		select b.id from batch_operations b
+		where b.id in (select i.batch_id from batch_items i where ${lost})
+		order by b.id
+		for no key update`;
+	if (batches.length === 0) return;
+	const rows = await tx<{ batch_id: string }[]>`
+		update batch_items i set
+			status = case when b.status in ('CANCELLED', 'FAILED') then 'cancelled' else 'pending' end,
+			attempts = greatest(i.attempts - 1, 0), claimed_by = null, claimed_at = null, updated_at = now()
+		from batch_operations b
+		where b.id = i.batch_id
+			and i.id in (select i.id from batch_items i where ${lost} for update skip locked)
+		returning i.batch_id`;
+	return resumeBatches(tx, [...new Set(rows.map((r) => r.batch_id))]);
+}
+
+/** A slice job again, in the caller's transaction, for each of these batches still running; the live updates for after commit. */
+async function resumeBatches(tx: Tx, ids: string[]): Promise<(() => Promise<void>) | void> {
 	if (ids.length === 0) return;
 	const batches = await tx<{ id: string; rate_per_minute: number | null; status: string }[]>`
 		select id, rate_per_minute, status from batch_operations where id = any(${ids}::uuid[])`;
@@ -79,4 +135,4 @@ export const releaseDeadClaims: DeadReleaser = async (tx, deadProcessIds) => {
 	return async () => {
 		for (const b of batches) await publishBatchUpdate(b.id);
 	};
-};
+}

@@ -142,6 +142,11 @@ export const batchItems = pgTable(
 		uniqueIndex('batch_items_batch_contact_key').on(t.batchId, t.contactId),
 		index('batch_items_batch_status_idx').on(t.batchId, t.status, t.id),
 		index('batch_items_contact_idx').on(t.contactId),
+		// A worker's claims in flight (a few hundred at most): its own sweep on every
+		// heartbeat and a dead worker's release find them without scanning the ledger.
+		index('batch_items_sending_claim_idx')
+			.on(t.claimedBy)
+			.where(sql`${t.status} = 'sending'`),
 		// Receipts find their item by the provider's message id.
 		index('batch_items_provider_message_idx')
 			.on(t.providerMessageId)

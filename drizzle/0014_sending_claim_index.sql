@@ -1,0 +1,1 @@
+CREATE INDEX "batch_items_sending_claim_idx" ON "batch_items" USING btree ("claimed_by") WHERE "batch_items"."status" = 'sending';
