@@ -33,6 +33,8 @@ const fields = {
 	DB_POOL_MAX: whole(1).default(10),
 	/** PostgreSQL application_name of this process's connections (import lanes add `-import`). */
 	BATCHDESK_APP_NAME: z.string().min(1).default('batchdesk'),
+	/** Set by vitest in its test processes, which handle stray rejections themselves (db/client.ts). */
+	VITEST: z.string().optional(),
 	/** Folder of the embedded PostgreSQL (`pg/`); nothing else is kept there (uploads wait in the database). */
 	BATCHDESK_DATA_DIR: z.string().default('.data'),
 	EMBEDDED_PG_PORT: port(1).default(54329),
@@ -165,6 +167,8 @@ function grouped(e: Flat) {
 			url: e.DATABASE_URL,
 			poolMax: e.DB_POOL_MAX,
 			appName: e.BATCHDESK_APP_NAME,
+			/** Under vitest: the pool leaves a lost connection's stray rejections to the runner. */
+			underTestRunner: Boolean(e.VITEST),
 			embeddedDir: path.resolve(e.BATCHDESK_DATA_DIR, 'pg'),
 			embeddedPort: e.EMBEDDED_PG_PORT
 		},

@@ -32,7 +32,7 @@ function open(): Handles {
 	// Any process with a pool (the web server, scripts) lives through an outage: a lost
 	// connection's stray rejection is logged, not fatal. A process that handles those
 	// events itself (test runners, the chaos runner) keeps its own handling.
-	if (!process.env.VITEST && process.listenerCount('unhandledRejection') === 0 && process.listenerCount('uncaughtException') === 0) {
+	if (!env().database.underTestRunner && process.listenerCount('unhandledRejection') === 0 && process.listenerCount('uncaughtException') === 0) {
 		surviveConnectionLoss(logger.child({ module: 'db' }));
 	}
 	const sql = postgres(databaseUrl(), {
