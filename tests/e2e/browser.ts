@@ -17,25 +17,57 @@ export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 /** A Chinese font, so pages in Chinese render (and screenshot) as text, not boxes. */
 const CJK_FONT = '/usr/share/fonts/truetype/wqy/wqy-microhei.ttc';
 
+/** Chromium (and, as root, the font) in place: nothing to install. */
+function ready(root: boolean) {
+	return fs.existsSync(CHROMIUM) && (fs.existsSync(CJK_FONT) || Boolean(process.env.CHROMIUM_PATH) || !root);
+}
+
 export async function ensureChromium() {
 	const root = os.userInfo().uid === 0;
 	// The font is a nicety: without root, a present Chromium is used as it is.
-	if (fs.existsSync(CHROMIUM) && (fs.existsSync(CJK_FONT) || process.env.CHROMIUM_PATH || !root)) return;
+	if (ready(root)) return;
 	if (!root) {
 		throw new Error(
 			`Chromium is missing at ${CHROMIUM}. Install it once as root (apt-get install -y chromium) ` +
 				'or set CHROMIUM_PATH to a Chromium binary; the end-to-end tests need it.'
 		);
 	}
-	// About 80 s on these machines; the e2e hookTimeout allows for it. Async, so the test
-	// worker stays responsive meanwhile.
-	await exec('apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium fonts-wqy-microhei', {
-		timeout: 600_000,
-		maxBuffer: 64 * 1024 * 1024
-	}).catch((e: { stderr?: string }) => {
-		throw new Error(`Installing Chromium with apt-get failed:\n${e.stderr ?? e}`);
+	// Two test files at a time both reach here on a fresh machine: one installs, the other
+	// waits for it (two apt-gets at once, the second failed on dpkg's lock in a clean CI).
+	await withInstallLock(async () => {
+		if (ready(root)) return;
+		// About 80 s on these machines; the e2e hookTimeout allows for it. Async, so the test
+		// worker stays responsive meanwhile. apt also waits for a lock someone else holds.
+		await exec(
+			'apt-get -o DPkg::Lock::Timeout=300 update && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y chromium fonts-wqy-microhei',
+			{ timeout: 600_000, maxBuffer: 64 * 1024 * 1024 }
+		).catch((e: { stderr?: string }) => {
+			throw new Error(`Installing Chromium with apt-get failed:\n${e.stderr ?? e}`);
+		});
+		if (!fs.existsSync(CHROMIUM)) throw new Error(`apt-get finished but ${CHROMIUM} is still missing`);
 	});
-	if (!fs.existsSync(CHROMIUM)) throw new Error(`apt-get finished but ${CHROMIUM} is still missing`);
+}
+
+/** One installer across the test processes of a run: a folder made atomically, left by whoever holds it. */
+async function withInstallLock(fn: () => Promise<void>) {
+	const lock = path.join(os.tmpdir(), 'batchdesk-chromium-install.lock');
+	for (;;) {
+		try {
+			fs.mkdirSync(lock);
+			break;
+		} catch (e) {
+			if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+			// Left by a run that was killed mid-install: longer than any install takes.
+			const age = Date.now() - (fs.statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+			if (age > 15 * 60_000) fs.rmSync(lock, { recursive: true, force: true });
+			else await new Promise((r) => setTimeout(r, 1_000));
+		}
+	}
+	try {
+		await fn();
+	} finally {
+		fs.rmSync(lock, { recursive: true, force: true });
+	}
 }
 
 const ARGS = [
