@@ -12,6 +12,7 @@ import { createChannel, seedContacts } from './send-helpers';
 import { startFakeProvider } from './fake-provider';
 import { sql, transaction } from '../src/lib/server/db/client';
 import { recordOutcomes } from '../src/lib/server/send/outcomes';
+import { claiming } from '../src/lib/server/send/claims';
 import { WORKER_PROCESS_ID } from '../src/lib/server/jobs/recovery';
 import { PARKED_TTL_MS, sweepParkedReceipts } from '../src/lib/server/receipts/parked';
 import { resetEnvCache } from '../src/lib/server/env';
@@ -203,9 +204,11 @@ describe('Twilio status callbacks', () => {
 		const [b] = await sql()<{ id: string }[]>`
 			insert into batch_operations (type, status, total_count, channel_id, started_at)
 			values ('SEND', 'PROCESSING', 1, 'tw1', now()) returning id`;
-		const [item] = await sql()<{ id: number }[]>`
+		// Claimed as a lane claims (send/claims.ts): held by this process, so its heartbeat
+		// never takes it for a claim whose reply was lost, however long the restart below takes.
+		const [item] = await claiming(b.id, () => sql()<{ id: number }[]>`
 			insert into batch_items (batch_id, phone, status, attempts, claimed_by, claimed_at)
-			values (${b.id}, '+15550009999', 'sending', 1, ${WORKER_PROCESS_ID}, now()) returning id::int as id`;
+			values (${b.id}, '+15550009999', 'sending', 1, ${WORKER_PROCESS_ID}, now()) returning id::int as id`);
 		expect((await postTwilio('tw1', { MessageSid: m, MessageStatus: 'delivered' })).status).toBe(200);
 		expect(await counts(b.id)).toEqual({ delivered: 0, read: 0, undelivered: 0 });
 		// The web process that took the receipt goes away: the receipt must not live only in its memory.
