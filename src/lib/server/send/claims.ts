@@ -13,7 +13,7 @@
  */
 import { transaction } from '../db/client';
 import { WORKER_PROCESS_ID } from '../jobs/recovery';
-import { releaseLostClaims, settleOwnUnrecorded } from './recovery';
+import { releaseLostClaims, resumeBatches, settleOwnUnrecorded } from './recovery';
 
 /** Items claimed by this process whose outcome is not written yet. */
 const inHand = new Set<number>();
@@ -59,28 +59,23 @@ export function unrecorded(ids: Iterable<number>) {
 /**
  * The job runner stopped: no lane of this process runs any more, so every claim it
  * holds is settled now. Those in hand were sent and their outcomes not written
- * (settled as a dead worker's); the others never left (back to pending).
+ * (settled as a dead worker's); the others never left (back to pending, at any age).
  */
 export async function settleAllClaims() {
-	const held = [...inHand];
-	const after = await transaction(async (tx) => [
-		await releaseLostClaims(tx, WORKER_PROCESS_ID, { itemIds: held, busyBatchIds: [...claimingNow.keys()] }, 0),
-		await settleOwnUnrecorded(tx, WORKER_PROCESS_ID, held)
-	]);
-	released(held);
-	for (const fn of after) await fn?.();
+	unrecorded(inHand);
+	await sweepOwnClaims(0);
 }
 
 /** Settles what this process left unwritten and releases the claims whose reply it lost (see above). */
-export async function sweepOwnClaims() {
+export async function sweepOwnClaims(lostAfterSeconds = LOST_AFTER_SECONDS) {
 	if (unsettled.size > 0) {
 		const ids = [...unsettled];
-		const after = await transaction((tx) => settleOwnUnrecorded(tx, WORKER_PROCESS_ID, ids));
+		const after = await transaction(async (tx) => resumeBatches(tx, await settleOwnUnrecorded(tx, WORKER_PROCESS_ID, ids)));
 		released(ids);
 		await after?.();
 	}
 	const after = await transaction((tx) =>
-		releaseLostClaims(tx, WORKER_PROCESS_ID, { itemIds: [...inHand], busyBatchIds: [...claimingNow.keys()] }, LOST_AFTER_SECONDS)
+		releaseLostClaims(tx, WORKER_PROCESS_ID, { itemIds: [...inHand], busyBatchIds: [...claimingNow.keys()] }, lostAfterSeconds)
 	);
 	await after?.();
 }

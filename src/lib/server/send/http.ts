@@ -10,7 +10,7 @@ import { whenWritten } from '../channels/http';
 import { messageKey, type Channel, type ChannelRow } from '../channels/types';
 import { WORKER_PROCESS_ID } from '../jobs/recovery';
 import { errorOutcome, recordOutcomes, sentOutcome, skippedOutcome } from './outcomes';
-import { NOT_RECORDED, settleUnrecorded } from './recovery';
+import { settleOwnUnrecorded } from './recovery';
 import { claiming, released, unrecorded } from './claims';
 import { haltOnAuthError } from './guards';
 import type { ClaimedRow, CountDelta, ItemOutcome } from './types';
@@ -115,7 +115,7 @@ export async function recordPatiently(batchId: string, outcomes: ItemOutcome[]):
 /** Claims (still this process's) whose outcomes could not be written: settled as a dead worker's are. */
 export async function resolveUnrecorded(ids: number[]) {
 	try {
-		await transaction((tx) => settleUnrecorded(tx, tx`i.id = any(${ids}::bigint[]) and i.claimed_by = ${WORKER_PROCESS_ID}`, NOT_RECORDED));
+		await transaction((tx) => settleOwnUnrecorded(tx, WORKER_PROCESS_ID, ids));
 	} catch (e) {
 		// Not even that (the database still away): the heartbeat's sweep settles them later.
 		unrecorded(ids);

@@ -73,20 +73,15 @@ export const releaseDeadClaims: DeadReleaser = async (tx, deadProcessIds) => {
 	return resumeBatches(tx, ids);
 };
 
-/** Why an item is settled when its answer came but could not be written. */
-export const NOT_RECORDED = {
-	code: 'outcome_not_recorded',
-	message: 'The outcome of the send could not be recorded: the provider may or may not have it'
-};
-
 /**
- * Items of this process whose outcome could not be written, settled later by the
- * process itself (send/claims.ts), when the lane that sent them may be gone: settled
- * as above, and their batches still running get a slice job.
+ * Items of `claimedBy` whose answer came but could not be written (only those it still
+ * holds), settled as above. Returns the batches touched.
  */
-export async function settleOwnUnrecorded(tx: Tx, claimedBy: string, itemIds: number[]) {
-	const ids = await settleUnrecorded(tx, tx`i.id = any(${itemIds}::bigint[]) and i.claimed_by = ${claimedBy}`, NOT_RECORDED);
-	return resumeBatches(tx, ids);
+export function settleOwnUnrecorded(tx: Tx, claimedBy: string, itemIds: number[]): Promise<string[]> {
+	return settleUnrecorded(tx, tx`i.id = any(${itemIds}::bigint[]) and i.claimed_by = ${claimedBy}`, {
+		code: 'outcome_not_recorded',
+		message: 'The outcome of the send could not be recorded: the provider may or may not have it'
+	});
 }
 
 /**
@@ -125,7 +120,7 @@ export async function releaseLostClaims(
 }
 
 /** A slice job again, in the caller's transaction, for each of these batches still running; the live updates for after commit. */
-async function resumeBatches(tx: Tx, ids: string[]): Promise<(() => Promise<void>) | void> {
+export async function resumeBatches(tx: Tx, ids: string[]): Promise<(() => Promise<void>) | void> {
 	if (ids.length === 0) return;
 	const batches = await tx<{ id: string; rate_per_minute: number | null; status: string }[]>`
 		select id, rate_per_minute, status from batch_operations where id = any(${ids}::uuid[])`;
