@@ -98,6 +98,9 @@ export const batchOperations = pgTable(
 	]
 );
 
+/** A table's batch_id: its rows belong to the batch and go with it (ON DELETE CASCADE). */
+export const batchRef = () => uuid('batch_id').references(() => batchOperations.id, { onDelete: 'cascade' });
+
 /**
  * The per-target ledger of SEND, TAG and DELETE batches: one row per contact.
  * contact_id is not a foreign key on purpose: deleting a contact must leave past
@@ -107,9 +110,7 @@ export const batchItems = pgTable(
 	'batch_items',
 	{
 		id: id(),
-		batchId: uuid('batch_id')
-			.notNull()
-			.references(() => batchOperations.id, { onDelete: 'cascade' }),
+		batchId: batchRef().notNull(),
 		contactId: bigint('contact_id', { mode: 'number' }),
 		phone: text('phone'),
 		name: text('name'),
@@ -161,9 +162,7 @@ export const batchItems = pgTable(
  * jsonb input cost about a second to store and another to read when the worker started.
  */
 export const batchTargets = pgTable('batch_targets', {
-	batchId: uuid('batch_id')
-		.primaryKey()
-		.references(() => batchOperations.id, { onDelete: 'cascade' }),
+	batchId: batchRef().primaryKey(),
 	ids: bytea('ids').notNull()
 });
 
@@ -171,9 +170,7 @@ export const batchTargets = pgTable('batch_targets', {
 export const deletedContacts = pgTable(
 	'deleted_contacts',
 	{
-		batchId: uuid('batch_id')
-			.notNull()
-			.references(() => batchOperations.id, { onDelete: 'cascade' }),
+		batchId: batchRef().notNull(),
 		contactId: bigint('contact_id', { mode: 'number' }).notNull(),
 		phoneE164: text('phone_e164').notNull(),
 		name: text('name'),

@@ -1,15 +1,13 @@
 import { bigint, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 import { createdAt, bytea } from './columns';
-import { batchOperations } from './batches';
+import { batchRef } from './batches';
 
 
 /** The per-row ledger of IMPORT batches: every row that did not simply go in, with why. */
 export const importRows = pgTable(
 	'import_rows',
 	{
-		batchId: uuid('batch_id')
-			.notNull()
-			.references(() => batchOperations.id, { onDelete: 'cascade' }),
+		batchId: batchRef().notNull(),
 		rowNumber: integer('row_number').notNull(),
 		outcome: text('outcome').$type<'created' | 'updated' | 'duplicate' | 'invalid'>().notNull(),
 		reason: text('reason'),
@@ -37,9 +35,7 @@ export const importRows = pgTable(
  * so a worker on any host can read it from the database.
  */
 export const importUploads = pgTable('import_uploads', {
-	batchId: uuid('batch_id')
-		.primaryKey()
-		.references(() => batchOperations.id, { onDelete: 'cascade' }),
+	batchId: batchRef().primaryKey(),
 	uploadId: uuid('upload_id').notNull().unique(),
 	bytes: bigint('bytes', { mode: 'number' }).notNull(),
 	header: jsonb('header').$type<string[]>().notNull(),
@@ -73,9 +69,7 @@ export const uploadChunks = pgTable(
 export const importChunks = pgTable(
 	'import_chunks',
 	{
-		batchId: uuid('batch_id')
-			.notNull()
-			.references(() => batchOperations.id, { onDelete: 'cascade' }),
+		batchId: batchRef().notNull(),
 		firstRow: integer('first_row').notNull(),
 		lastRow: integer('last_row').notNull(),
 		/**
