@@ -3,19 +3,21 @@
  * system browser (`playwright install` cannot download here). Installs the Debian
  * package on first use when running as root; otherwise says how to get it.
  */
-import { exec as execCb } from 'node:child_process';
+import { execFile as execFileCb } from 'node:child_process';
 import { promisify } from 'node:util';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext } from 'playwright-core';
 
-const exec = promisify(execCb);
+const execFile = promisify(execFileCb);
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 /** A Chinese font, so pages in Chinese render (and screenshot) as text, not boxes. */
 const CJK_FONT = '/usr/share/fonts/truetype/wqy/wqy-microhei.ttc';
+
+const INSTALL_LOCK = path.join(os.tmpdir(), 'batchdesk-chromium-install.lock');
 
 /** Chromium (and, as root, the font) in place: nothing to install. */
 function ready(root: boolean) {
@@ -32,42 +34,21 @@ export async function ensureChromium() {
 				'or set CHROMIUM_PATH to a Chromium binary; the end-to-end tests need it.'
 		);
 	}
-	// Two test files at a time both reach here on a fresh machine: one installs, the other
-	// waits for it (two apt-gets at once, the second failed on dpkg's lock in a clean CI).
-	await withInstallLock(async () => {
-		if (ready(root)) return;
-		// About 80 s on these machines; the e2e hookTimeout allows for it. Async, so the test
-		// worker stays responsive meanwhile. apt also waits for a lock someone else holds.
-		await exec(
-			'apt-get -o DPkg::Lock::Timeout=300 update && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y chromium fonts-wqy-microhei',
-			{ timeout: 600_000, maxBuffer: 64 * 1024 * 1024 }
-		).catch((e: { stderr?: string }) => {
-			throw new Error(`Installing Chromium with apt-get failed:\n${e.stderr ?? e}`);
-		});
-		if (!fs.existsSync(CHROMIUM)) throw new Error(`apt-get finished but ${CHROMIUM} is still missing`);
+	// Two test files at a time both reach here on a fresh machine (two apt-gets at once: the
+	// second failed on dpkg's lock in a clean CI). One installs under a lock, as the build
+	// does (scripts/lib/build-when-stale.ts); the other waits for it and looks again under
+	// the lock. About 80 s on these machines; the e2e hookTimeout allows for it. Async, so
+	// the test worker stays responsive meanwhile. apt also waits for a lock held by others.
+	const install =
+		'[ -e "$1" ] && [ -e "$2" ] && exit 0; apt-get -o DPkg::Lock::Timeout=300 update && ' +
+		'DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y chromium fonts-wqy-microhei';
+	await execFile('flock', [INSTALL_LOCK, 'sh', '-c', install, 'sh', CHROMIUM, CJK_FONT], {
+		timeout: 600_000,
+		maxBuffer: 64 * 1024 * 1024
+	}).catch((e: { stderr?: string }) => {
+		throw new Error(`Installing Chromium with apt-get failed:\n${e.stderr ?? e}`);
 	});
-}
-
-/** One installer across the test processes of a run: a folder made atomically, left by whoever holds it. */
-async function withInstallLock(fn: () => Promise<void>) {
-	const lock = path.join(os.tmpdir(), 'batchdesk-chromium-install.lock');
-	for (;;) {
-		try {
-			fs.mkdirSync(lock);
-			break;
-		} catch (e) {
-			if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-			// Left by a run that was killed mid-install: longer than any install takes.
-			const age = Date.now() - (fs.statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
-			if (age > 15 * 60_000) fs.rmSync(lock, { recursive: true, force: true });
-			else await new Promise((r) => setTimeout(r, 1_000));
-		}
-	}
-	try {
-		await fn();
-	} finally {
-		fs.rmSync(lock, { recursive: true, force: true });
-	}
+	if (!fs.existsSync(CHROMIUM)) throw new Error(`apt-get finished but ${CHROMIUM} is still missing`);
 }
 
 const ARGS = [
